@@ -1,0 +1,74 @@
+# kplanediag: every entry point a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LAB := $(PY) -m lab.labctl
+KPD := $(VENV)/bin/kplanediag
+DEMO_NODE := kplanediag-worker
+KIND_NAME := kplanediag
+KIND_KUBECONFIG ?= $(HOME)/.cache/kplanediag/kind/kubeconfig
+
+.PHONY: help venv lab-build cluster-up cluster-down demo test test-unit test-e2e lint docs bench \
+        kind-up kind-down e2e-kind clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## create .venv with kplanediag (editable) and its test and lint tools
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,lint]'
+	touch $@
+
+lab-build: venv ## build (or reuse) the pinned lab binaries into ~/.cache/kplanediag
+	$(LAB) build
+
+cluster-up: venv ## build, start and seed the lab cluster; prints its kubeconfig
+	$(LAB) up
+
+cluster-down: venv ## delete the lab cluster
+	$(LAB) down
+
+demo: cluster-up ## start the lab cluster, silence one worker, diagnose it with kplanediag check
+	@$(LAB) restore
+	@$(LAB) silence-node $(DEMO_NODE) --wait
+	@echo; echo "\$$ kplanediag check --kubeconfig $$($(LAB) kubeconfig)"
+	@$(KPD) check --kubeconfig "$$($(LAB) kubeconfig)"; echo "(exit code $$?)"
+	@$(LAB) restore >/dev/null 2>&1
+
+test: cluster-up ## the whole suite: lint, unit tests, e2e tests against the lab cluster
+	$(MAKE) lint
+	KPLANEDIAG_E2E_KUBECONFIG="$$($(LAB) kubeconfig)" $(PY) -m pytest tests
+
+test-unit: venv ## unit tests only (no cluster)
+	$(PY) -m pytest tests/unit
+
+test-e2e: cluster-up ## e2e tests only, against the lab cluster
+	KPLANEDIAG_E2E_KUBECONFIG="$$($(LAB) kubeconfig)" $(PY) -m pytest tests/e2e
+
+lint: venv ## ruff, mypy --strict, import-linter contracts, docs in sync
+	$(VENV)/bin/ruff check kplanediag lab tests
+	$(VENV)/bin/ruff format --check kplanediag lab tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+docs: venv ## regenerate docs/codes.md from the codes table
+	$(PY) -c 'from kplanediag.analysis.codes import codes_markdown; print(codes_markdown(), end="")' > docs/codes.md
+
+bench: venv ## benchmark analysis on synthetic large clusters (prints figures)
+	$(PY) -m tests.bench
+
+kind-up: venv ## create a kind cluster from kind-config.yaml (needs Docker)
+	KIND_KUBECONFIG=$(KIND_KUBECONFIG) KIND_NAME=$(KIND_NAME) lab/kind.sh up
+
+kind-down: ## delete the kind cluster
+	KIND_KUBECONFIG=$(KIND_KUBECONFIG) KIND_NAME=$(KIND_NAME) lab/kind.sh down
+
+e2e-kind: venv ## the e2e suite against the kind cluster
+	KPLANEDIAG_E2E_TARGET=kind KPLANEDIAG_E2E_KUBECONFIG=$(KIND_KUBECONFIG) $(PY) -m pytest tests/e2e
+
+clean: ## remove the venv and caches in the repo (not ~/.cache/kplanediag)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,5 @@
+"""Entry point for ``python -m kplanediag``."""
+
+from kplanediag.cli import main
+
+main()

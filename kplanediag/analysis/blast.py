@@ -1,0 +1,234 @@
+"""Blast radius: one entry per current failure, saying what breaks, what is degraded, what still works.
+
+Control-plane failures stop management (scope "management"); node failures hit the pods, workloads
+and Services on those nodes (scope "node"); CoreDNS down hits name resolution everywhere ("cluster").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from kplanediag.analysis import objects as o
+from kplanediag.analysis.impact import is_component_pod, node_loss
+from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.model import Affected, BlastEntry, Component, Finding, Impact, Plane, Status, WorkloadImpact
+from kplanediag.analysis.nodes import NodeState
+from kplanediag.snapshot import Obj
+
+UNREACHABLE_TOLERATION = "node.kubernetes.io/unreachable"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def running_elsewhere(idx: ClusterIndex, failed: set[str]) -> str:
+    if not idx.snapshot.reachable or not idx.has("pods"):
+        return "running pods keep running (not counted: pods not observed)"
+    running = [
+        p for p in idx.pods if o.pod_node(p) and o.pod_node(p) not in failed and o.status(p).get("phase") == "Running"
+    ]
+    nodes = {o.pod_node(p) for p in running}
+    return f"{plural(len(running), 'pod')} on {plural(len(nodes), 'node')} keep running"
+
+
+def lagging_workloads(idx: ClusterIndex) -> list[Obj]:
+    out = []
+    for kind in ("deployments", "statefulsets", "daemonsets", "replicasets"):
+        for w in idx.snapshot.items(kind):
+            st, sp = o.status(w), o.spec(w)
+            if kind == "replicasets" and o.controller_ref(w):
+                continue  # counted through its Deployment
+            desired = (
+                o.int_field(st, "desiredNumberScheduled") if kind == "daemonsets" else o.int_field(sp, "replicas", 1)
+            )
+            have = o.int_field(st, "currentNumberScheduled" if kind == "daemonsets" else "replicas")
+            if o.int_field(st, "observedGeneration") < o.int_field(o.meta(w), "generation") or have != desired:
+                out.append(w)
+    return out
+
+
+def pending_impacts(idx: ClusterIndex, pending: list[Obj]) -> tuple[WorkloadImpact, ...]:
+    counts = Counter(idx.workload_of(p) for p in pending)
+    ready = Counter(idx.workload_of(p) for p in idx.pods if o.pod_ready(p))
+    return tuple(
+        WorkloadImpact(
+            kind,
+            ns,
+            name,
+            Impact.OUTAGE if ready[(kind, ns, name)] == 0 else Impact.DEGRADED,
+            ready[(kind, ns, name)],
+            n,
+        )
+        for (kind, ns, name), n in sorted(counts.items())
+    )
+
+
+def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry:
+    still = [running_elsewhere(idx, set()), "Services keep routing to their current endpoints"]
+    affected = Affected()
+    if name == "kube-apiserver":
+        breaks = [
+            "all API reads and writes fail: kubectl, deploys, controllers, the scheduler",
+            "kubelets cannot report status: node and pod failures go unnoticed and unhandled",
+        ]
+        if detail != "unreachable":
+            breaks = [f"the API server is {detail}: requests may fail or be refused by load balancers"]
+    elif name == "etcd":
+        breaks = [
+            "writes fail: no deploys, scaling, config or status changes",
+            "reads are served from the API server's watch cache and may be stale",
+            "scheduling and reconciliation stop: controllers cannot write",
+        ]
+    elif name == "kube-scheduler":
+        pending = [p for p in idx.pods if o.pod_pending_unscheduled(p)]
+        breaks = [f"scheduling stops: {plural(len(pending), 'pod')} pending, new pods stay Pending"]
+        affected = Affected(
+            pods=len(pending),
+            workloads=pending_impacts(idx, pending),
+            namespaces=tuple(sorted({o.namespace(p) for p in pending})),
+        )
+    elif name == "kube-controller-manager":
+        lagging = lagging_workloads(idx)
+        names = ", ".join(f"{w.get('kind', '')} {o.key(w)}".strip() for w in lagging[:5])
+        breaks = [
+            f"reconciliation stops: {plural(len(lagging), 'workload')} lag their spec"
+            + (f" ({names}{', ...' if len(lagging) > 5 else ''})" if lagging else ""),
+            "failed nodes are not marked and their pods are not evicted (node lifecycle controller)",
+            "ReplicaSets, Jobs, EndpointSlices and garbage collection stop updating",
+        ]
+        affected = Affected(
+            workloads=tuple(
+                WorkloadImpact(str(w.get("kind", "")), o.namespace(w), o.name(w), Impact.DEGRADED, 0, 0)
+                for w in lagging
+            ),
+            namespaces=tuple(sorted({o.namespace(w) for w in lagging})),
+        )
+    else:
+        breaks = ["new nodes are not initialised; LoadBalancer Services and cloud routes are not updated"]
+    summary = f"{name} {detail}: {breaks[0]}; {still[0]}"
+    return BlastEntry(f"{name} {detail}", Plane.CONTROL, "management", summary, affected, tuple(breaks), tuple(still))
+
+
+def eviction_note(idx: ClusterIndex, failed: set[str], kcm_ok: bool) -> str:
+    if not kcm_ok:
+        return "pods on the failed nodes are not evicted or rescheduled: the controller-manager is down"
+    seconds = [
+        int(t["tolerationSeconds"])
+        for n in failed
+        for p in idx.pods_by_node.get(n, [])
+        for t in o.spec(p).get("tolerations") or []
+        if t.get("key") == UNREACHABLE_TOLERATION and isinstance(t.get("tolerationSeconds"), int)
+    ]
+    when = f"after {min(seconds)}s (their unreachable toleration)" if seconds else "when their tolerations expire"
+    return f"controller-managed pods on the failed nodes are evicted and rescheduled {when}"
+
+
+def node_entry(idx: ClusterIndex, failed: dict[str, str], kcm_ok: bool, removed: dict[str, str]) -> BlastEntry:
+    nodes = set(failed)
+    affected = node_loss(idx, nodes)
+    outage = [w for w in affected.workloads if w.impact is Impact.OUTAGE]
+    degraded = [w for w in affected.workloads if w.impact is Impact.DEGRADED]
+    svc_out = [s for s in affected.services if s.impact is Impact.OUTAGE]
+    breaks = [f"{plural(affected.pods, 'pod')} on {', '.join(sorted(nodes))} no longer serve"]
+    if outage:
+        breaks.append(
+            "outage (no ready replica elsewhere): " + ", ".join(f"{w.kind} {w.namespace}/{w.name}" for w in outage)
+        )
+    if degraded:
+        breaks.append(
+            "degraded (replicas left elsewhere): " + ", ".join(f"{w.kind} {w.namespace}/{w.name}" for w in degraded)
+        )
+    if affected.services:
+        breaks.append(
+            "Services "
+            + ", ".join(
+                f"{s.namespace}/{s.name} ({s.impact.value}, {s.ready_elsewhere} ready left)" for s in affected.services
+            )
+        )
+    if affected.disruption_budgets:
+        breaks.append("PodDisruptionBudgets violated: " + ", ".join(affected.disruption_budgets))
+    still = [running_elsewhere(idx, nodes), eviction_note(idx, nodes, kcm_ok)]
+    if removed:
+        still.append("expected: " + ", ".join(f"{n} is being removed by {who}" for n, who in sorted(removed.items())))
+    what = "; ".join(f"{n} ({r})" for n, r in sorted(failed.items()))
+    summary = (
+        f"{plural(len(nodes), 'node')} failing ({', '.join(sorted(nodes))}): {plural(affected.pods, 'pod')} lost, "
+        f"{len(outage)} workload outage(s), {len(degraded)} degraded, {len(svc_out)} Service(s) without endpoints"
+    )
+    return BlastEntry(f"node failure: {what}", Plane.DATA, "node", summary, affected, tuple(breaks), tuple(still))
+
+
+def addon_entry(idx: ClusterIndex, comp: Component, failed: set[str]) -> BlastEntry:
+    node = comp.node or ""
+    if comp.name == "cni":
+        affected = node_loss(idx, {node})
+        breaks = [f"pod networking on {node}: its {plural(affected.pods, 'pod')} cannot reach or be reached"]
+        still = [running_elsewhere(idx, {node}), f"pods on {node} keep running but are cut off"]
+    else:
+        pods = idx.pods_by_node.get(node, [])
+        work = {idx.workload_of(p) for p in pods if not is_component_pod(idx, p)}
+        affected = Affected(
+            nodes=(node,),
+            pods=len(pods),
+            namespaces=tuple(sorted({o.namespace(p) for p in pods})),
+            workloads=tuple(WorkloadImpact(k, ns, n, Impact.DEGRADED, 0, 0) for k, ns, n in sorted(work)),
+        )
+        breaks = [
+            f"Service routing from {node}: its {plural(len(pods), 'pod')} cannot reach Services by ClusterIP",
+            f"NodePort and LoadBalancer traffic arriving at {node} fails",
+        ]
+        still = [f"pods on {node} keep running and are reachable by pod IP", "Service routing from the other nodes"]
+    summary = f"{comp.name} down on {node}: {breaks[0]}"
+    return BlastEntry(f"{comp.name} down on {node}", Plane.DATA, "node", summary, affected, tuple(breaks), tuple(still))
+
+
+def dns_entry(idx: ClusterIndex) -> BlastEntry:
+    users = [
+        p
+        for p in idx.pods
+        if o.pod_node(p)
+        and not is_component_pod(idx, p)
+        and (o.spec(p).get("dnsPolicy") or "ClusterFirst") in ("ClusterFirst", "ClusterFirstWithHostNet")
+        and not (o.spec(p).get("hostNetwork") and o.spec(p).get("dnsPolicy", "ClusterFirst") == "ClusterFirst")
+    ]
+    namespaces = tuple(sorted({o.namespace(p) for p in users}))
+    affected = Affected(nodes=tuple(sorted({o.pod_node(p) for p in users})), pods=len(users), namespaces=namespaces)
+    breaks = [
+        f"name resolution fails for {plural(len(users), 'pod')} in {plural(len(namespaces), 'namespace')}: "
+        "Service discovery by name fails cluster-wide"
+    ]
+    still = [
+        "traffic by IP (ClusterIP, pod IP) keeps working",
+        "connections already open keep working",
+        running_elsewhere(idx, set()),
+    ]
+    return BlastEntry(
+        "coredns down", Plane.DATA, "cluster", f"CoreDNS down: {breaks[0]}", affected, tuple(breaks), tuple(still)
+    )
+
+
+def blast_radius(
+    idx: ClusterIndex, components: tuple[Component, ...], findings: tuple[Finding, ...], nodes: dict[str, NodeState]
+) -> tuple[BlastEntry, ...]:
+    entries: list[BlastEntry] = []
+    codes = {f.code for f in findings}
+    cp_down: dict[str, str] = {}
+    for comp in components:
+        if comp.plane is Plane.CONTROL and comp.status is Status.DOWN:
+            cp_down.setdefault(comp.name, comp.detail)
+    if "KPD-102" in codes and "kube-apiserver" not in cp_down:
+        cp_down["kube-apiserver"] = "readyz failing"
+    for name in ("kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager", "cloud-controller-manager"):
+        if name in cp_down:
+            entries.append(control_plane_entry(idx, name, cp_down[name] or "down"))
+    failed = {n: s.reason for n, s in nodes.items() if s.failing}
+    if failed:
+        removed = {n: s.removed_by for n, s in nodes.items() if s.failing and s.removed_by}
+        entries.append(node_entry(idx, failed, "kube-controller-manager" not in cp_down, removed))
+    for comp in components:
+        if comp.name in ("cni", "kube-proxy") and comp.status is Status.DOWN:
+            entries.append(addon_entry(idx, comp, set(failed)))
+        if comp.name == "coredns" and comp.status is Status.DOWN:
+            entries.append(dns_entry(idx))
+    return tuple(entries)

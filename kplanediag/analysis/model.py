@@ -1,0 +1,124 @@
+"""The results of analysis, as frozen dataclasses: components, findings, blast-radius entries, report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Plane(StrEnum):
+    CONTROL = "control-plane"
+    DATA = "data-plane"
+
+
+class Status(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    UNKNOWN = "unknown"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "critical": 2}[self.value]
+
+
+class Impact(StrEnum):
+    OUTAGE = "outage"
+    DEGRADED = "degraded"
+
+
+STATUS_RANK = {Status.DOWN: 0, Status.DEGRADED: 1, Status.UNKNOWN: 2, Status.HEALTHY: 3}
+"""Sort key for "worst first"."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """One instance of a control-plane or data-plane component, with the evidence it was found by."""
+
+    name: str
+    plane: Plane
+    status: Status
+    node: str | None = None
+    version: str | None = None
+    evidence: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    plane: Plane
+    component: str
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
+class WorkloadImpact:
+    kind: str
+    namespace: str
+    name: str
+    impact: Impact
+    ready_elsewhere: int
+    lost: int
+
+
+@dataclass(frozen=True)
+class ServiceImpact:
+    namespace: str
+    name: str
+    impact: Impact
+    ready_elsewhere: int
+    lost: int
+
+
+@dataclass(frozen=True)
+class Affected:
+    nodes: tuple[str, ...] = ()
+    pods: int = 0
+    workloads: tuple[WorkloadImpact, ...] = ()
+    services: tuple[ServiceImpact, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    disruption_budgets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BlastEntry:
+    """What one current failure breaks, what it degrades, and what still works."""
+
+    failure: str
+    plane: Plane
+    scope: str  # "management" | "node" | "cluster"
+    summary: str
+    affected: Affected
+    breaks: tuple[str, ...]
+    still_works: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    server: str | None
+    version: str | None
+    control_plane_mode: str  # "self-hosted" | "managed" | "unknown"
+    collected_at: datetime
+    evaluated_at: datetime
+    mode_evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    cluster: ClusterInfo
+    components: tuple[Component, ...]
+    findings: tuple[Finding, ...]
+    blast_radius: tuple[BlastEntry, ...]
+    status: str  # "healthy" | "warning" | "critical": the worst finding
+    summary: str
+    gaps: tuple[str, ...]

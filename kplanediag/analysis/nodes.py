@@ -1,0 +1,191 @@
+"""Node health: Ready and heartbeat Lease, pressure and custom conditions, cordon and autoscaler
+removal, kubelet version skew. Produces the kubelet and container-runtime components per node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kplanediag.analysis import objects as o
+from kplanediag.analysis.codes import finding
+from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.leases import lease_state
+from kplanediag.analysis.model import Component, Finding, Plane, Severity, Status
+from kplanediag.snapshot import Obj
+
+PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
+STANDARD = {"Ready", "NetworkUnavailable", *PRESSURE}
+# Custom condition polarity by name: problem-when-True suffixes are tested first ("Unhealthy").
+PROBLEM_WHEN_TRUE = (
+    "Pressure",
+    "Unavailable",
+    "Problem",
+    "Deadlock",
+    "Restart",
+    "Unhealthy",
+    "Failure",
+    "Failed",
+    "Error",
+    "Shutdown",
+    "Down",
+    "Filesystem",
+    "Corrupt",
+    "Overlay2",
+    "Degraded",
+)
+PROBLEM_PREFIXES = ("Frequent", "Corrupt", "Readonly", "ReadOnly", "Kernel")
+GOOD_WHEN_TRUE = ("Ready", "Healthy", "Available", "OK", "Ok", "Up", "Running", "Reachable", "Succeeded")
+AUTOSCALER_TAINTS = {
+    "ToBeDeletedByClusterAutoscaler": "cluster-autoscaler",
+    "karpenter.sh/disrupted": "Karpenter",
+    "karpenter.sh/disruption": "Karpenter",
+}
+RUNTIME_HINTS = ("container runtime", "runtime is down", "PLEG is not healthy")
+MAX_KUBELET_SKEW = 3  # minor versions older than the API server (Kubernetes >= 1.28)
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str
+    ready: str  # "True" | "False" | "Unknown" | "missing"
+    failing: bool
+    reason: str
+    cordoned: bool
+    removed_by: str | None
+
+
+def problem_polarity(condition_type: str) -> bool | None:
+    """True: the condition reports a problem when "True"; False: when "False"; None: unknown."""
+    if condition_type.endswith(PROBLEM_WHEN_TRUE) or condition_type.startswith(PROBLEM_PREFIXES):
+        return True
+    if condition_type.endswith(GOOD_WHEN_TRUE):
+        return False
+    return None
+
+
+def removed_by(node: Obj) -> str | None:
+    for taint in o.spec(node).get("taints") or []:
+        who = AUTOSCALER_TAINTS.get(str(taint.get("key")))
+        if who:
+            return who
+    return "deletion" if o.meta(node).get("deletionTimestamp") else None
+
+
+def _lower(severity: Severity, removing: str | None) -> Severity | None:
+    return Severity.WARNING if removing and severity is Severity.CRITICAL else None
+
+
+def assess_node(
+    idx: ClusterIndex, node: Obj, api_minor: tuple[int, int] | None
+) -> tuple[NodeState, list[Component], list[Finding]]:
+    name = o.name(node)
+    findings: list[Finding] = []
+    removing = removed_by(node)
+    ready_cond = o.condition(node, "Ready")
+    ready = str(ready_cond.get("status")) if ready_cond else "missing"
+    ready_msg = str((ready_cond or {}).get("message") or (ready_cond or {}).get("reason") or "")
+    evidence = ["Node object", f"Ready={ready}"]
+
+    lease_txt, lease_stale = "", False
+    if idx.has("leases"):
+        lease = idx.lease("kube-node-lease", name)
+        if lease is not None:
+            heartbeat = lease_state(lease, idx.now)
+            lease_stale = not heartbeat.fresh
+            lease_txt = f"heartbeat Lease {heartbeat.describe()}"
+            evidence.append(f"Lease kube-node-lease/{name}: {heartbeat.describe()}")
+        elif any(ns == "kube-node-lease" for ns, _ in idx.leases):
+            findings.append(finding("KPD-209", name, f"node {name} has no heartbeat Lease in kube-node-lease"))
+
+    def crit(code: str, message: str) -> None:
+        sev = _lower(Severity.CRITICAL, removing)
+        suffix = f" (node is being removed by {removing})" if removing else ""
+        findings.append(finding(code, name, message + suffix, severity=sev))
+
+    runtime_down = ready == "False" and any(h in ready_msg for h in RUNTIME_HINTS)
+    if ready == "False" and runtime_down:
+        crit("KPD-210", f"container runtime on {name} is not ready: {ready_msg}")
+    elif ready == "False":
+        crit("KPD-200", f"node {name} is NotReady: {ready_msg or 'no reason given'}")
+    elif ready in ("Unknown", "missing"):
+        detail = f"; {lease_txt}" if lease_txt else ""
+        crit("KPD-201", f"node {name} status is {ready}: kubelet stopped posting status{detail}")
+    elif lease_stale:
+        crit("KPD-202", f"kubelet on {name} is silent: {lease_txt}; Ready=True is out of date")
+
+    for cond in o.conditions(node):
+        ctype, cstatus = str(cond.get("type")), cond.get("status")
+        text = str(cond.get("message") or cond.get("reason") or "")
+        if ctype in PRESSURE and cstatus == "True":
+            findings.append(finding("KPD-203", name, f"{ctype} on {name}: {text}".rstrip(": ")))
+        elif ctype == "NetworkUnavailable" and cstatus == "True":
+            crit("KPD-204", f"pod network on {name} is unavailable: {text}".rstrip(": "))
+        elif ctype not in STANDARD:
+            polarity = problem_polarity(ctype)
+            if polarity is not None and cstatus == ("True" if polarity else "False"):
+                findings.append(finding("KPD-206", name, f"{ctype}={cstatus} on {name}: {text}".rstrip(": ")))
+
+    cordoned = bool(o.spec(node).get("unschedulable"))
+    if cordoned:
+        findings.append(finding("KPD-207", name, f"node {name} is cordoned: no new pods are scheduled on it"))
+    if removing:
+        findings.append(finding("KPD-208", name, f"node {name} is being removed by {removing}"))
+
+    info = o.status(node).get("nodeInfo") or {}
+    kubelet_version = info.get("kubeletVersion")
+    kubelet_minor = o.minor_version(kubelet_version)
+    if (
+        api_minor
+        and kubelet_minor
+        and (kubelet_minor > api_minor or api_minor[1] - kubelet_minor[1] > MAX_KUBELET_SKEW)
+    ):
+        findings.append(
+            finding(
+                "KPD-205",
+                name,
+                f"kubelet {kubelet_version} on {name} is outside the "
+                f"supported skew of API server v{api_minor[0]}.{api_minor[1]}",
+            )
+        )
+
+    failing = ready != "True" or lease_stale
+    reason = (
+        "container runtime not ready"
+        if runtime_down
+        else f"Ready={ready}"
+        if ready != "True"
+        else "heartbeat Lease stale"
+        if lease_stale
+        else ""
+    )
+    kubelet_status = Status.DEGRADED if runtime_down else Status.DOWN if failing else Status.HEALTHY
+    runtime_status = Status.DOWN if runtime_down else Status.UNKNOWN if failing else Status.HEALTHY
+    runtime = str(info.get("containerRuntimeVersion") or "")
+    components = [
+        Component("kubelet", Plane.DATA, kubelet_status, name, kubelet_version, tuple(evidence), reason),
+        Component(
+            "container-runtime",
+            Plane.DATA,
+            runtime_status,
+            name,
+            runtime or None,
+            ("Node status.nodeInfo.containerRuntimeVersion",),
+            "kubelet not reporting" if runtime_status is Status.UNKNOWN else "",
+        ),
+    ]
+    state = NodeState(name, ready, failing, reason, cordoned, removing)
+    return state, components, findings
+
+
+def assess_nodes(
+    idx: ClusterIndex, api_version: str | None
+) -> tuple[dict[str, NodeState], list[Component], list[Finding]]:
+    states: dict[str, NodeState] = {}
+    components: list[Component] = []
+    findings: list[Finding] = []
+    api_minor = o.minor_version(api_version)
+    for node_name in sorted(idx.nodes):
+        state, comps, found = assess_node(idx, idx.nodes[node_name], api_minor)
+        states[node_name] = state
+        components += comps
+        findings += found
+    return states, components, findings

@@ -1,0 +1,93 @@
+"""``analyze``: a Snapshot and a "now" in, one Report out (components, findings, blast radius, summary)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kplanediag.analysis.addons import assess_dns, assess_node_addons
+from kplanediag.analysis.blast import blast_radius, plural
+from kplanediag.analysis.codes import finding
+from kplanediag.analysis.controlplane import assess_control_plane
+from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Report, Severity, Status
+from kplanediag.analysis.nodes import assess_nodes
+from kplanediag.snapshot import Snapshot
+
+SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+INPUT_LIMITS = ("not in a kubectl List", "not in the input List")
+
+
+def gap_findings(snapshot: Snapshot) -> list[Finding]:
+    """Lists or endpoints that failed to be read. What an input format cannot hold is no finding."""
+    return [
+        finding(
+            "KPD-900",
+            gap.source,
+            f"could not observe {gap.source}: {gap.reason}; what depends on it is reported unknown",
+        )
+        for gap in snapshot.gaps
+        if gap.reason not in INPUT_LIMITS and snapshot.reachable
+    ]
+
+
+def overall_status(findings: tuple[Finding, ...]) -> str:
+    worst = max((f.severity.rank for f in findings), default=0)
+    return {0: "healthy", 1: "warning", 2: "critical"}[worst]
+
+
+def plane_word(components: tuple[Component, ...], plane: Plane) -> str:
+    statuses = {c.status for c in components if c.plane is plane}
+    for status in (Status.DOWN, Status.DEGRADED, Status.UNKNOWN):
+        if status in statuses:
+            return {"down": "failing", "degraded": "degraded", "unknown": "partly unknown"}[status.value]
+    return "healthy" if statuses else "not observed"
+
+
+def summarize(status: str, mode: str, components: tuple[Component, ...], nodes: int, failing: list[str]) -> str:
+    cp = plane_word(components, Plane.CONTROL)
+    dp = plane_word(components, Plane.DATA)
+    where = f" on {plural(len(failing), 'node')} ({', '.join(failing)})" if failing else ""
+    return f"{status.upper()}: control plane ({mode}) {cp}; data plane ({plural(nodes, 'node')}) {dp}{where}"
+
+
+def analyze(snapshot: Snapshot, now: datetime | None = None) -> Report:
+    now = now or snapshot.collected_at
+    idx = ClusterIndex.build(snapshot, now)
+    cp = assess_control_plane(idx)
+    api_version = str(snapshot.version.get("gitVersion")) if snapshot.version else None
+    node_states, node_components, node_findings = assess_nodes(idx, api_version)
+    addon_components, addon_findings = assess_node_addons(idx, node_states)
+    dns_components, dns_findings = assess_dns(idx, node_states)
+
+    components = tuple(
+        sorted(
+            (*cp.components, *node_components, *addon_components, *dns_components),
+            key=lambda c: (c.plane is not Plane.CONTROL, STATUS_RANK[c.status], c.name, c.node or ""),
+        )
+    )
+    findings = tuple(
+        sorted(
+            (*cp.findings, *node_findings, *addon_findings, *dns_findings, *gap_findings(snapshot)),
+            key=lambda f: (SEVERITY_ORDER[f.severity], f.plane is not Plane.CONTROL, f.code, f.subject),
+        )
+    )
+    blast = blast_radius(idx, components, findings, node_states)
+    status = overall_status(findings)
+    failing = sorted(n for n, s in node_states.items() if s.failing)
+    cluster = ClusterInfo(
+        server=snapshot.server,
+        version=api_version,
+        control_plane_mode=cp.mode,
+        collected_at=snapshot.collected_at,
+        evaluated_at=now,
+        mode_evidence=cp.mode_evidence,
+    )
+    return Report(
+        cluster=cluster,
+        components=components,
+        findings=findings,
+        blast_radius=blast,
+        status=status,
+        summary=summarize(status, cp.mode, components, len(node_states), failing),
+        gaps=tuple(str(g) for g in snapshot.gaps),
+    )

@@ -1,0 +1,230 @@
+"""Command line: ``kplanediag check | components | health | blast-radius | snapshot save``.
+
+Exit codes follow the Nagios plugin convention: 0 healthy, 1 warning, 2 critical, 3 could not
+assess (bad kubeconfig, authentication failure, unreadable input, usage error).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kplanediag import __version__
+from kplanediag.analysis.report import analyze
+from kplanediag.collect.collector import collect
+from kplanediag.collect.transport import CollectError, connect
+from kplanediag.render import SECTIONS
+from kplanediag.render.as_json import render_json
+from kplanediag.render.table import render_table
+from kplanediag.snapshot import Snapshot, SnapshotError, load_snapshot, parse_time, save_snapshot
+
+EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN = 0, 1, 2, 3
+THRESHOLDS = {
+    "warning": {"warning": EXIT_WARNING, "critical": EXIT_CRITICAL},
+    "critical": {"critical": EXIT_CRITICAL},
+    "never": {},
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CannotAssess(click.ClickException):
+    """kplanediag could not look at the cluster or the input at all: exit 3 (Nagios UNKNOWN)."""
+
+    exit_code = EXIT_UNKNOWN
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"kplanediag: error: {self.format_message()}", err=True)
+
+
+def source_options(func: F) -> F:
+    """Where the data comes from: a live cluster, or a saved snapshot / kubectl List."""
+    options = [
+        click.option(
+            "--kubeconfig",
+            type=click.Path(dir_okay=False),
+            envvar="KUBECONFIG",
+            help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).",
+        ),
+        click.option("--context", help="Kubeconfig context (default: the current context)."),
+        click.option(
+            "--request-timeout",
+            type=click.FloatRange(min=0.1),
+            default=5.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="Timeout of each API request; no retries.",
+        ),
+        click.option(
+            "--from",
+            "from_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="Analyse a saved snapshot or a `kubectl get ... -o json` List instead of a live cluster.",
+        ),
+        click.option(
+            "--at",
+            "at",
+            metavar="TIMESTAMP",
+            help="With --from: the time to judge at (RFC 3339). Default: capture time / newest in List.",
+        ),
+        click.option("-v", "--verbose", is_flag=True, help="Print what is collected, with timings, to stderr."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def report_options(func: F) -> F:
+    options = [
+        click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True),
+        click.option(
+            "--fail-on",
+            type=click.Choice(["warning", "critical", "never"]),
+            default="warning",
+            show_default=True,
+            help="Lowest finding severity that makes the exit code non-zero.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def load_or_collect(
+    kubeconfig: str | None,
+    context: str | None,
+    request_timeout: float,
+    from_file: Path | None,
+    at: str | None,
+    verbose: bool,
+) -> tuple[Snapshot, datetime | None]:
+    now = None
+    if at is not None:
+        now = parse_time(at)
+        if now is None:
+            raise click.BadParameter(
+                f"{at!r} is not an RFC 3339 timestamp (e.g. 2026-01-31T03:00:00Z)", param_hint="--at"
+            )
+        if from_file is None:
+            raise click.BadParameter("only with --from: a live check is judged at the server's time", param_hint="--at")
+    if from_file is not None:
+        try:
+            return load_snapshot(from_file), now
+        except SnapshotError as exc:
+            raise CannotAssess(str(exc)) from exc
+    try:
+        return collect(connect(kubeconfig, context, request_timeout), verbose=verbose), None
+    except CollectError as exc:
+        raise CannotAssess(str(exc)) from exc
+
+
+def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
+    def command(
+        kubeconfig: str | None,
+        context: str | None,
+        request_timeout: float,
+        from_file: Path | None,
+        at: str | None,
+        verbose: bool,
+        output: str,
+        fail_on: str,
+    ) -> int:
+        snapshot, now = load_or_collect(kubeconfig, context, request_timeout, from_file, at, verbose)
+        report = analyze(snapshot, now)
+        text = render_json(report, sections) if output == "json" else render_table(report, sections)
+        click.echo(text, nl=False)
+        return THRESHOLDS[fail_on].get(report.status, EXIT_OK)
+
+    return command
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kplanediag")
+@click.pass_context
+def cli(ctx: click.Context) -> int | None:
+    """Which plane of this Kubernetes cluster is failing, what that breaks, and what still works.
+
+    Without a command, runs `check`. Exit codes: 0 healthy, 1 warning, 2 critical, 3 could not assess.
+    """
+    if ctx.invoked_subcommand is None:
+        result: int = ctx.invoke(check)
+        return result
+    return None
+
+
+def report_command(name: str, sections: tuple[str, ...], help_text: str) -> click.Command:
+    body = run_report(sections)
+
+    @functools.wraps(body)
+    def wrapper(**kwargs: Any) -> int:
+        return body(**kwargs)
+
+    wrapper.__doc__ = help_text
+    return cli.command(name)(source_options(report_options(wrapper)))
+
+
+check = report_command("check", SECTIONS, "Components, findings and blast radius in one report (the default).")
+report_command(
+    "components",
+    ("components",),
+    "Every component with its plane, node, version, status and the evidence it was found by.",
+)
+report_command("health", ("findings",), "Findings (code, severity, component, subject, message) by plane.")
+report_command("blast-radius", ("blastRadius",), "One entry per current failure: what breaks, what still works.")
+
+
+@cli.group()
+def snapshot() -> None:
+    """Save what kplanediag collects, to analyse later with --from."""
+
+
+@snapshot.command("save")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@source_options
+def snapshot_save(
+    file: Path,
+    kubeconfig: str | None,
+    context: str | None,
+    request_timeout: float,
+    from_file: Path | None,
+    at: str | None,
+    verbose: bool,
+) -> int:
+    """Collect the cluster (or read --from) and write the snapshot to FILE."""
+    snap, _ = load_or_collect(kubeconfig, context, request_timeout, from_file, at, verbose)
+    try:
+        save_snapshot(snap, file)
+    except OSError as exc:
+        raise CannotAssess(f"cannot write {file}: {exc.strerror}") from exc
+    counts = ", ".join(f"{len(v)} {k}" for k, v in snap.resources.items())
+    click.echo(
+        f"saved {file} ({counts or 'no lists'}; {len(snap.gaps)} gap(s)) at "
+        f"{snap.collected_at.astimezone(UTC).isoformat()}",
+        err=True,
+    )
+    return EXIT_OK if snap.reachable else EXIT_CRITICAL
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI with Nagios exit codes: click's usage errors become 3 instead of 2."""
+    try:
+        code = cli.main(args=argv, prog_name="kplanediag", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # --help, --version
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(EXIT_UNKNOWN)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_UNKNOWN)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,2 @@
+"""The only package that talks to the Kubernetes API: a few paginated list calls and three health
+endpoints, read as raw JSON and text, assembled into a Snapshot."""

@@ -1,0 +1,116 @@
+"""The JSON output contract (docs/output.md): a Report as plain dicts, schemaVersion 1."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from kplanediag.analysis.model import BlastEntry, Component, Finding, Report
+from kplanediag.render import SECTIONS
+from kplanediag.snapshot import format_time
+
+SCHEMA_VERSION = 1
+
+
+def component_dict(c: Component) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "plane": c.plane.value,
+        "node": c.node,
+        "version": c.version,
+        "status": c.status.value,
+        "detail": c.detail,
+        "evidence": list(c.evidence),
+    }
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "severity": f.severity.value,
+        "plane": f.plane.value,
+        "component": f.component,
+        "subject": f.subject,
+        "message": f.message,
+    }
+
+
+def blast_dict(b: BlastEntry) -> dict[str, Any]:
+    a = b.affected
+    return {
+        "failure": b.failure,
+        "plane": b.plane.value,
+        "scope": b.scope,
+        "summary": b.summary,
+        "affected": {
+            "nodes": list(a.nodes),
+            "pods": a.pods,
+            "workloads": [
+                {
+                    "kind": w.kind,
+                    "namespace": w.namespace,
+                    "name": w.name,
+                    "impact": w.impact.value,
+                    "readyElsewhere": w.ready_elsewhere,
+                    "lost": w.lost,
+                }
+                for w in a.workloads
+            ],
+            "services": [
+                {
+                    "namespace": s.namespace,
+                    "name": s.name,
+                    "impact": s.impact.value,
+                    "readyElsewhere": s.ready_elsewhere,
+                    "lost": s.lost,
+                }
+                for s in a.services
+            ],
+            "namespaces": list(a.namespaces),
+            "podDisruptionBudgets": list(a.disruption_budgets),
+        },
+        "breaks": list(b.breaks),
+        "stillWorks": list(b.still_works),
+    }
+
+
+def report_dict(report: Report, sections: Iterable[str] = SECTIONS) -> dict[str, Any]:
+    wanted = set(sections)
+    severities = Counter(f.severity.value for f in report.findings)
+    statuses = Counter(c.status.value for c in report.components)
+    doc: dict[str, Any] = {
+        "schemaVersion": SCHEMA_VERSION,
+        "cluster": {
+            "server": report.cluster.server,
+            "version": report.cluster.version,
+            "controlPlaneMode": report.cluster.control_plane_mode,
+            "controlPlaneEvidence": list(report.cluster.mode_evidence),
+            "collectedAt": format_time(report.cluster.collected_at),
+            "evaluatedAt": format_time(report.cluster.evaluated_at),
+        },
+    }
+    if "components" in wanted:
+        doc["components"] = [component_dict(c) for c in report.components]
+    if "findings" in wanted:
+        doc["findings"] = [finding_dict(f) for f in report.findings]
+    if "blastRadius" in wanted:
+        doc["blastRadius"] = [blast_dict(b) for b in report.blast_radius]
+    doc["summary"] = {
+        "status": report.status,
+        "text": report.summary,
+        "counts": {
+            "critical": severities["critical"],
+            "warning": severities["warning"],
+            "info": severities["info"],
+            "components": {s: statuses[s] for s in ("healthy", "degraded", "down", "unknown")},
+            "failures": len(report.blast_radius),
+        },
+    }
+    doc["gaps"] = list(report.gaps)
+    return doc
+
+
+def render_json(report: Report, sections: Iterable[str] = SECTIONS) -> str:
+    return json.dumps(report_dict(report, sections), indent=2) + "\n"

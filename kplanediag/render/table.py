@@ -1,0 +1,112 @@
+"""Tables for people: grouped by plane, worst first, readable in a 100-column terminal."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+
+from tabulate import tabulate
+
+from kplanediag.analysis.model import STATUS_RANK, Component, Plane, Report, Status
+from kplanediag.render import SECTIONS
+
+WIDTH = 100
+NODE_COMPONENTS = ("kubelet", "container-runtime", "kube-proxy", "cni")
+MARK = {Status.HEALTHY: "ok", Status.DEGRADED: "DEGRADED", Status.DOWN: "DOWN", Status.UNKNOWN: "unknown"}
+
+
+def status_text(c: Component) -> str:
+    return MARK[c.status] + (f" ({c.detail})" if c.detail and c.status is not Status.HEALTHY else "")
+
+
+def table(rows: list[list[str]], headers: list[str], widths: list[int]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=widths)
+
+
+def control_plane_table(report: Report) -> str:
+    rows = [
+        [c.name, c.node or "-", status_text(c), c.version or "-"] for c in report.components if c.plane is Plane.CONTROL
+    ]
+    if not rows:
+        return "  (no control-plane component observed)"
+    return table(rows, ["COMPONENT", "NODE", "STATUS", "VERSION"], [24, 28, 30, 12])
+
+
+def data_plane_table(report: Report, all_nodes: bool) -> str:
+    by_node: dict[str, dict[str, Component]] = {}
+    others = []
+    for c in report.components:
+        if c.plane is Plane.DATA and c.node:
+            by_node.setdefault(c.node, {})[c.name] = c
+        elif c.plane is Plane.DATA:
+            others.append(c)
+
+    def worst(node: str) -> int:
+        return min(STATUS_RANK[c.status] for c in by_node[node].values())
+
+    nodes = sorted(by_node, key=lambda n: (worst(n), n))
+    shown = [n for n in nodes if all_nodes or worst(n) != STATUS_RANK[Status.HEALTHY]]
+    rows = [[n, *(status_text(by_node[n][k]) if k in by_node[n] else "-" for k in NODE_COMPONENTS)] for n in shown]
+    text = table(rows, ["NODE", *(k.upper() for k in NODE_COMPONENTS)], [26, 20, 16, 16, 16]) if rows else ""
+    hidden = len(nodes) - len(shown)
+    if hidden:
+        text += f"\n  ({hidden} node(s) with every component healthy not shown; `kplanediag components` lists all)"
+    for c in others:
+        text += f"\n{c.name}: {status_text(c)}" + (f"  [{c.evidence[-1]}]" if c.evidence else "")
+    return text.strip("\n") or "  (no data-plane component observed)"
+
+
+def findings_table(report: Report) -> str:
+    if not report.findings:
+        return "  no findings"
+    blocks = []
+    for plane in (Plane.CONTROL, Plane.DATA):
+        rows = [[f.severity.value.upper(), f.code, f.component, f.message] for f in report.findings if f.plane is plane]
+        if rows:
+            blocks.append(
+                f"[{plane.value}]\n" + table(rows, ["SEVERITY", "CODE", "COMPONENT", "MESSAGE"], [8, 7, 23, 54])
+            )
+    return "\n\n".join(blocks)
+
+
+def wrap(prefix: str, text: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=prefix, subsequent_indent=" " * len(prefix)) or [prefix]
+
+
+def blast_text(report: Report) -> str:
+    if not report.blast_radius:
+        return "  no current failure"
+    lines: list[str] = []
+    for i, b in enumerate(report.blast_radius, 1):
+        lines += wrap(f"{i}. ", f"[{b.plane.value}, scope {b.scope}] {b.summary}")
+        lines += [line for item in b.breaks for line in wrap("     breaks: ", item)]
+        lines += [line for item in b.still_works for line in wrap("     still works: ", item)]
+    return "\n".join(lines)
+
+
+def heading(title: str) -> str:
+    return f"\n== {title} " + "=" * max(0, WIDTH - len(title) - 4)
+
+
+def render_table(report: Report, sections: Iterable[str] = SECTIONS, all_nodes: bool = False) -> str:
+    wanted = set(sections)
+    c = report.cluster
+    out = wrap("", report.summary)
+    out.append(
+        f"cluster {c.server or '-'}  version {c.version or 'unknown'}  control plane {c.control_plane_mode}  "
+        f"at {c.evaluated_at.strftime('%Y-%m-%d %H:%M:%SZ')}"
+    )
+    if "components" in wanted:
+        out += [
+            heading("Control plane"),
+            control_plane_table(report),
+            heading("Data plane"),
+            data_plane_table(report, all_nodes or wanted == {"components"}),
+        ]
+    if "findings" in wanted:
+        out += [heading("Findings"), findings_table(report)]
+    if "blastRadius" in wanted:
+        out += [heading("Blast radius"), blast_text(report)]
+    if report.gaps:
+        out += [heading("Not observed")] + [line for g in report.gaps for line in wrap("  - ", g)]
+    return "\n".join(out) + "\n"
