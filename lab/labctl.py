@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -76,19 +77,27 @@ def log(text: str) -> None:
     print(f"[lab] {text}", file=sys.stderr, flush=True)
 
 
-def run(cmd: Sequence[str], lab: Lab, *, check: bool = True, input_: str | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(list(cmd), env=lab.env(), capture_output=True, text=True, input=input_,
-                          timeout=timeout, check=False)
+def run(
+    cmd: Sequence[str], lab: Lab, *, check: bool = True, input_: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        list(cmd), env=lab.env(), capture_output=True, text=True, input=input_, timeout=timeout, check=False
+    )
     if check and proc.returncode != 0:
         raise LabError(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
     return proc
 
 
-def kubectl(lab: Lab, *args: str, check: bool = True, input_: str | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return run([str(lab.bin / "kubectl"), "--kubeconfig", str(lab.kubeconfig), *args], lab, check=check,
-               input_=input_, timeout=timeout)
+def kubectl(
+    lab: Lab, *args: str, check: bool = True, input_: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return run(
+        [str(lab.bin / "kubectl"), "--kubeconfig", str(lab.kubeconfig), *args],
+        lab,
+        check=check,
+        input_=input_,
+        timeout=timeout,
+    )
 
 
 def wait_for(what: str, probe: Callable[[], bool], timeout: float, interval: float = 0.5) -> float:
@@ -136,12 +145,33 @@ def create(lab: Lab) -> None:
     (lab.root / "kwokctl.yaml").write_text(config)
     b = lab.bin
     t0 = time.monotonic()
-    run([str(b / "kwokctl"), "create", "cluster", "--name", CLUSTER, "--config", str(lab.root / "kwokctl.yaml"),
-         "--kube-apiserver-binary", str(b / "kube-apiserver"),
-         "--kube-controller-manager-binary", str(b / "kube-controller-manager"),
-         "--kube-scheduler-binary", str(b / "kube-scheduler"),
-         "--kwok-controller-binary", str(b / "kwok"), "--etcd-binary", str(b / "etcd"),
-         "--kubeconfig", str(lab.kubeconfig), "--wait", "90s"], lab, timeout=180)
+    run(
+        [
+            str(b / "kwokctl"),
+            "create",
+            "cluster",
+            "--name",
+            CLUSTER,
+            "--config",
+            str(lab.root / "kwokctl.yaml"),
+            "--kube-apiserver-binary",
+            str(b / "kube-apiserver"),
+            "--kube-controller-manager-binary",
+            str(b / "kube-controller-manager"),
+            "--kube-scheduler-binary",
+            str(b / "kube-scheduler"),
+            "--kwok-controller-binary",
+            str(b / "kwok"),
+            "--etcd-binary",
+            str(b / "etcd"),
+            "--kubeconfig",
+            str(lab.kubeconfig),
+            "--wait",
+            "90s",
+        ],
+        lab,
+        timeout=180,
+    )
     log(f"control plane created and ready in {time.monotonic() - t0:.1f}s")
     start_supervisor(lab)
 
@@ -150,8 +180,13 @@ def start_supervisor(lab: Lab) -> None:
     if supervisor_pid(lab):
         return
     out = open(lab.cluster_dir / "logs" / "supervisor.out", "ab")  # noqa: SIM115 - handed to the daemon
-    subprocess.Popen([sys.executable, str(HERE / "supervise.py"), str(lab.cluster_dir)], stdout=out,
-                     stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
+    subprocess.Popen(
+        [sys.executable, str(HERE / "supervise.py"), str(lab.cluster_dir)],
+        stdout=out,
+        stderr=out,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     wait_for("the supervisor to start", lambda: supervisor_pid(lab) is not None, 10)
 
 
@@ -166,8 +201,9 @@ def seed(lab: Lab) -> None:
 
 def ready_nodes(lab: Lab) -> int:
     nodes = json.loads(kubectl(lab, "get", "nodes", "-o", "json").stdout)["items"]
-    return sum(1 for n in nodes for c in n["status"].get("conditions", [])
-               if c["type"] == "Ready" and c["status"] == "True")
+    return sum(
+        1 for n in nodes for c in n["status"].get("conditions", []) if c["type"] == "Ready" and c["status"] == "True"
+    )
 
 
 def settled(lab: Lab) -> bool:
@@ -175,15 +211,26 @@ def settled(lab: Lab) -> bool:
     data = json.loads(kubectl(lab, "get", "deploy,ds,sts,lease", "-A", "-o", "json").stdout)
     for obj in data["items"]:
         st, kind = obj.get("status", {}), obj["kind"]
-        if kind in ("Deployment", "StatefulSet"):
-            if st.get("readyReplicas", 0) != obj["spec"].get("replicas", 1):
-                return False
-        elif kind == "DaemonSet":
-            if st.get("desiredNumberScheduled", 0) == 0 or st.get("numberReady") != st.get("desiredNumberScheduled"):
-                return False
-    holders = {o["metadata"]["name"]: o["spec"].get("holderIdentity") for o in data["items"]
-               if o["kind"] == "Lease" and o["metadata"]["namespace"] == "kube-system"}
-    return bool(holders.get("kube-scheduler")) and bool(holders.get("kube-controller-manager"))
+        if kind in ("Deployment", "StatefulSet") and st.get("readyReplicas", 0) != obj["spec"].get("replicas", 1):
+            return False
+        desired = st.get("desiredNumberScheduled", 0)
+        if kind == "DaemonSet" and (desired == 0 or st.get("numberReady") != desired):
+            return False
+    fresh = {
+        o["metadata"]["name"]
+        for o in data["items"]
+        if o["kind"] == "Lease" and o["metadata"]["namespace"] == "kube-system" and lease_fresh(o["spec"])
+    }
+    return {"kube-scheduler", "kube-controller-manager"} <= fresh
+
+
+def lease_fresh(spec: dict[str, object]) -> bool:
+    """Held, and renewed within its leaseDurationSeconds (the lab runs on this machine's clock)."""
+    renew, duration = spec.get("renewTime"), spec.get("leaseDurationSeconds")
+    if not spec.get("holderIdentity") or not isinstance(renew, str) or not isinstance(duration, int):
+        return False
+    age = time.time() - datetime.fromisoformat(renew).timestamp()
+    return age <= duration
 
 
 def wait_settled(lab: Lab, timeout: float = 120) -> float:
@@ -221,8 +268,11 @@ def down(lab: Lab) -> None:
     if lab.cluster_dir.exists():
         for held in (lab.cluster_dir / "held").glob("*"):
             held.unlink()
-        run([str(lab.bin / "kwokctl"), "delete", "cluster", "--name", CLUSTER, "--kubeconfig", str(lab.kubeconfig)],
-            lab, check=False)
+        run(
+            [str(lab.bin / "kwokctl"), "delete", "cluster", "--name", CLUSTER, "--kubeconfig", str(lab.kubeconfig)],
+            lab,
+            check=False,
+        )
     log("lab cluster deleted")
 
 
@@ -296,7 +346,8 @@ def reready_pods(lab: Lab, node: str | None = None) -> None:
 
 def _pods(lab: Lab, namespace: str, selector: str) -> list[dict[str, object]]:
     items: list[dict[str, object]] = json.loads(
-        kubectl(lab, "get", "pods", "-n", namespace, "-l", selector, "-o", "json").stdout)["items"]
+        kubectl(lab, "get", "pods", "-n", namespace, "-l", selector, "-o", "json").stdout
+    )["items"]
     return items
 
 
@@ -317,12 +368,20 @@ def set_pod_ready(lab: Lab, namespace: str, pod: str, ready: bool) -> None:
             cond["reason"] = "" if ready else "LabFault"
     for cs in status.get("containerStatuses", []):
         cs["ready"] = ready
-    patch = json.dumps({"status": {"conditions": status.get("conditions", []),
-                                   "containerStatuses": status.get("containerStatuses", [])}})
+    patch = json.dumps(
+        {
+            "status": {
+                "conditions": status.get("conditions", []),
+                "containerStatuses": status.get("containerStatuses", []),
+            }
+        }
+    )
     kubectl(lab, "patch", "pod", pod, "-n", namespace, "--subresource=status", "--type=merge", "-p", patch)
 
 
-def set_workload_ready(lab: Lab, kind: str, namespace: str, name: str, ready: bool, node: str | None = None) -> list[str]:
+def set_workload_ready(
+    lab: Lab, kind: str, namespace: str, name: str, ready: bool, node: str | None = None
+) -> list[str]:
     """Make a Deployment's or DaemonSet's pods (only those on ``node``, if given) ready or not ready."""
     changed = []
     for pod in _pods(lab, namespace, _selector(lab, kind, namespace, name)):
@@ -397,7 +456,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.cmd == "silence-node":
             silence_node(lab, args.node)
             if args.wait:
-                took = wait_for(f"node {args.node} to be marked not ready", lambda: not node_ready(lab, args.node), 90, 1)
+                took = wait_for(
+                    f"node {args.node} to be marked not ready", lambda: not node_ready(lab, args.node), 90, 1
+                )
                 log(f"node {args.node} marked not ready by the node lifecycle controller after {took:.0f}s")
         elif args.cmd == "restore-node":
             restore_node(lab, args.node)

@@ -63,9 +63,15 @@ class Supervisor:
         env = dict(os.environ)
         env.update({e["name"]: e["value"] for e in comp.get("envs") or []})
         with open(self.dir / "logs" / f"{name}.log", "ab") as out:
-            proc = subprocess.Popen(  # noqa: S603 - the command is kwokctl's own component definition
-                [comp["binary"], *comp.get("args", [])], cwd=comp.get("workDir") or self.dir,
-                stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                [comp["binary"], *comp.get("args", [])],
+                cwd=comp.get("workDir") or self.dir,
+                stdout=out,
+                stderr=out,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
         self.children[name] = proc
         (self.dir / "pids" / f"{name}.pid").write_text(str(proc.pid))
         self.say(f"started {name} pid {proc.pid}")

@@ -42,18 +42,12 @@ DNS_LABEL = ("k8s-app", "kube-dns")
 
 def recognise_cni(ds: Obj) -> CniKind | None:
     lab = set(o.labels(ds).items()) | set((o.spec(ds).get("selector") or {}).get("matchLabels", {}).items())
-    return next((c for c in CNIS if o.name(ds) in c.daemonsets or c.labels & lab), None)
+    by_name = next((c for c in CNIS if o.name(ds) in c.daemonsets), None)
+    return by_name or next((c for c in CNIS if c.labels & lab), None)
 
 
 def is_kube_proxy(ds: Obj) -> bool:
     return o.name(ds) == "kube-proxy" or o.labels(ds).get("k8s-app") == "kube-proxy"
-
-
-def image_tag(pod_or_template: Obj) -> str | None:
-    containers = o.spec(pod_or_template).get("containers") or []
-    image = str(containers[0].get("image", "")) if containers else ""
-    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
-    return tag or None
 
 
 def daemon_pods(idx: ClusterIndex, ds: Obj) -> dict[str, Obj]:
@@ -81,9 +75,9 @@ def per_node(
     for node_name in sorted(nodes):
         pod = pods.get(node_name)
         evidence = [f"DaemonSet {o.key(ds)}"]
-        version = image_tag(pod) if pod else None
+        version = o.image_tag(pod) if pod else None
         if nodes[node_name].failing:
-            status, detail = Status.UNKNOWN, f"node failing ({nodes[node_name].reason})"
+            status, detail = Status.UNKNOWN, "node failing"
         elif pod is None:
             status, detail = Status.UNKNOWN, "no pod on this node"
         else:
@@ -176,7 +170,7 @@ def assess_dns(idx: ClusterIndex, nodes: dict[str, NodeState]) -> tuple[list[Com
     evidence = [f"Deployment {o.key(d)}" for d in deploys] + [f"{ready}/{desired} replicas ready on healthy nodes"]
     if endpoints is not None:
         evidence.append(f"Service kube-system/kube-dns: {endpoints} ready endpoint(s)")
-    version = image_tag(pods[0]) if pods else None
+    version = o.image_tag(pods[0]) if pods else None
     findings = []
     if ready == 0 or endpoints == 0:
         status, detail = Status.DOWN, "no ready replica" if ready == 0 else "no ready endpoint"

@@ -92,8 +92,12 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry
         lagging = lagging_workloads(idx)
         names = ", ".join(f"{w.get('kind', '')} {o.key(w)}".strip() for w in lagging[:5])
         breaks = [
-            f"reconciliation stops: {plural(len(lagging), 'workload')} lag their spec"
-            + (f" ({names}{', ...' if len(lagging) > 5 else ''})" if lagging else ""),
+            (
+                f"reconciliation stops: {plural(len(lagging), 'workload')} lag their spec ({names}"
+                f"{', ...' if len(lagging) > 5 else ''})"
+                if lagging
+                else "reconciliation stops: no workload lags its spec yet, but no change will be acted on"
+            ),
             "failed nodes are not marked and their pods are not evicted (node lifecycle controller)",
             "ReplicaSets, Jobs, EndpointSlices and garbage collection stop updating",
         ]

@@ -118,7 +118,7 @@ def _instances(
                 Plane.CONTROL,
                 inst_status,
                 node or None,
-                version,
+                version or o.image_tag(pod),
                 (*evidence, f"static pod {o.key(pod)} ({state})"),
                 inst_detail,
             )

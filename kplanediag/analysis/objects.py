@@ -106,6 +106,13 @@ def pod_state(pod: Obj) -> str:
     return "not ready" if phase == "Running" else str(phase)
 
 
+def image_tag(pod_or_template: Obj) -> str | None:
+    containers = spec(pod_or_template).get("containers") or []
+    image = str(containers[0].get("image", "")) if containers else ""
+    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+    return tag or None
+
+
 def selector_matches(selector: Mapping[str, Any] | None, obj_labels: Mapping[str, str]) -> bool:
     """A LabelSelector (matchLabels and matchExpressions); an empty selector matches everything."""
     if not selector:

@@ -73,6 +73,7 @@ def list_all(transport: Transport, call: ListCall, timings: Timings, say: Callab
         pages += 1
         for item in body.get("items") or []:
             item["kind"], item["apiVersion"] = call.kind, call.api_version
+            (item.get("metadata") or {}).pop("managedFields", None)  # never used; often half the bytes
             items.append(item)
         token = (body.get("metadata") or {}).get("continue")
         if not token:

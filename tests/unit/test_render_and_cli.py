@@ -1,0 +1,148 @@
+"""The output contract, table width, and the CLI wiring: exit codes, options, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kplanediag.cli import cli, main
+from kplanediag.render.as_json import report_dict
+from kplanediag.render.table import WIDTH, render_table
+from tests.unit.factories import DATA, report
+
+SCENARIOS = sorted(p.stem for p in DATA.glob("lab-*.json"))
+
+
+def run(*args: str) -> int:
+    """The exit code of ``kplanediag ARGS`` through ``main`` (which maps usage errors to 3)."""
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    code = exc.value.code
+    assert isinstance(code, int)
+    return code
+
+
+def test_json_contract_shape() -> None:
+    doc = report_dict(report("lab-worker-silenced"))
+    assert list(doc) == ["schemaVersion", "cluster", "components", "findings", "blastRadius", "summary", "gaps"]
+    assert doc["schemaVersion"] == 1
+    assert set(doc["cluster"]) >= {"server", "version", "controlPlaneMode", "collectedAt"}
+    comp = doc["components"][0]
+    assert set(comp) == {"name", "plane", "node", "version", "status", "detail", "evidence"}
+    assert {c["name"] for c in doc["components"]} <= {
+        "kube-apiserver",
+        "etcd",
+        "kube-scheduler",
+        "kube-controller-manager",
+        "cloud-controller-manager",
+        "kubelet",
+        "kube-proxy",
+        "container-runtime",
+        "cni",
+        "coredns",
+    }
+    assert set(doc["findings"][0]) == {"code", "severity", "plane", "component", "subject", "message"}
+    blast = doc["blastRadius"][0]
+    assert set(blast) == {"failure", "plane", "scope", "summary", "affected", "breaks", "stillWorks"}
+    assert set(blast["affected"]) == {"nodes", "pods", "workloads", "services", "namespaces", "podDisruptionBudgets"}
+    assert {
+        "kind": "Deployment",
+        "namespace": "shop",
+        "name": "cart",
+        "impact": "outage",
+        "readyElsewhere": 0,
+        "lost": 1,
+    } in blast["affected"]["workloads"]
+    assert doc["summary"]["status"] == "critical"
+    assert doc["summary"]["counts"]["critical"] == 1
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_table_fits_100_columns(name: str) -> None:
+    text = render_table(report(name))
+    too_wide = [line for line in text.splitlines() if len(line) > WIDTH]
+    assert too_wide == []
+
+
+@pytest.mark.parametrize(
+    ("name", "fail_on", "code"),
+    [
+        ("lab-healthy", "warning", 0),
+        ("lab-worker-silenced", "warning", 2),
+        ("lab-worker-silenced", "critical", 2),
+        ("lab-worker-silenced", "never", 0),
+        ("lab-scheduler-stale", "warning", 2),
+    ],
+)
+def test_exit_codes_follow_nagios(name: str, fail_on: str, code: int) -> None:
+    assert run("check", "--from", str(DATA / f"{name}.json"), "--fail-on", fail_on) == code
+
+
+def test_warning_exits_1_unless_threshold_is_critical(tmp_path: Path) -> None:
+    data = json.loads((DATA / "lab-healthy.json").read_text())
+    for node in data["resources"]["nodes"]:
+        if node["metadata"]["name"] == "kplanediag-worker2":
+            node["status"]["conditions"].append({"type": "DiskPressure", "status": "True", "reason": "Full"})
+    path = tmp_path / "warn.json"
+    path.write_text(json.dumps(data))
+    assert run("health", "--from", str(path)) == 1
+    assert run("health", "--from", str(path), "--fail-on", "critical") == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "--bogus"),
+        ("check", "--from", "/nonexistent/file.json"),
+        ("check", "--at", "yesterday", "--from", str(DATA / "lab-healthy.json")),
+        ("check", "--at", "2026-01-01T00:00:00Z"),
+        ("check", "-o", "yaml"),
+        ("check", "--kubeconfig", "/nonexistent/kubeconfig"),
+    ],
+)
+def test_cannot_assess_exits_3(args: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(*args) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip()
+
+
+def test_each_command_prints_its_sections() -> None:
+    runner = CliRunner()
+    src = str(DATA / "lab-worker-silenced.json")
+    for command, key in (("components", "components"), ("health", "findings"), ("blast-radius", "blastRadius")):
+        result = runner.invoke(cli, [command, "--from", src, "-o", "json"])
+        doc = json.loads(result.output)
+        assert key in doc
+        assert not ({"components", "findings", "blastRadius"} - {key}) & set(doc)
+    table = runner.invoke(cli, ["check", "--from", src]).output
+    for heading in ("== Control plane", "== Data plane", "== Findings", "== Blast radius"):
+        assert heading in table
+
+
+def test_at_moves_now(capsys: pytest.CaptureFixture[str]) -> None:
+    src = str(DATA / "lab-healthy.json")
+    assert run("health", "--from", src, "--at", "2030-01-01T00:00:00Z", "-o", "json") == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["cluster"]["evaluatedAt"] == "2030-01-01T00:00:00Z"
+
+
+def test_snapshot_save_converts_a_list(tmp_path: Path) -> None:
+    data = json.loads((DATA / "lab-healthy.json").read_text())
+    objs = [o for objs in data["resources"].values() for o in objs]
+    src = tmp_path / "list.json"
+    src.write_text(json.dumps({"kind": "List", "items": objs}))
+    out = tmp_path / "snap.json"
+    assert run("snapshot", "save", str(out), "--from", str(src)) == 0
+    saved = json.loads(out.read_text())
+    assert saved["kind"] == "KplanediagSnapshot" and saved["source"] == "kubectl-list"
+
+
+def test_version_and_help() -> None:
+    runner = CliRunner()
+    assert "kplanediag, version" in runner.invoke(cli, ["--version"]).output
+    help_text = runner.invoke(cli, ["--help"]).output
+    for command in ("check", "components", "health", "blast-radius", "snapshot"):
+        assert command in help_text
