@@ -8,6 +8,7 @@ silence a node, make pods not ready) are used by the e2e tests and ``make demo``
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -224,6 +225,12 @@ def settled(lab: Lab) -> bool:
     return {"kube-scheduler", "kube-controller-manager"} <= fresh
 
 
+def lease_renewed_since(lab: Lab, name: str, since: float) -> bool:
+    lease = json.loads(kubectl(lab, "get", "lease", "-n", "kube-system", name, "-o", "json").stdout)
+    renew = lease["spec"].get("renewTime")
+    return isinstance(renew, str) and datetime.fromisoformat(renew).timestamp() > since
+
+
 def lease_fresh(spec: dict[str, object]) -> bool:
     """Held, and renewed within its leaseDurationSeconds (the lab runs on this machine's clock)."""
     renew, duration = spec.get("renewTime"), spec.get("leaseDurationSeconds")
@@ -398,9 +405,15 @@ def set_workload_ready(
 
 def restore_all(lab: Lab, timeout: float = 120) -> float:
     """Undo every fault: release held components, re-label nodes, re-ready pods; wait until settled."""
-    for held in list((lab.cluster_dir / "held").glob("*")):
-        start_component(lab, held.name)
+    restarted = [held.name for held in (lab.cluster_dir / "held").glob("*")]
+    since = time.time()
+    for name in restarted:
+        start_component(lab, name)
     wait_for("the API server to be ready", lambda: api_ready(lab), 120)
+    for name in restarted:
+        if name in ("kube-scheduler", "kube-controller-manager"):
+            # a new instance waits for the old Lease to expire before it takes over
+            wait_for(f"{name} to renew its Lease", functools.partial(lease_renewed_since, lab, name, since), 60)
     nodes = json.loads(kubectl(lab, "get", "nodes", "-o", "json").stdout)["items"]
     for node in nodes:
         if node["metadata"].get("labels", {}).get(NODE_LABEL) != "kwok":

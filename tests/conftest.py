@@ -1,0 +1,27 @@
+"""Marks everything under tests/e2e as e2e (by path), and in CI refuses a run where any e2e test
+was skipped: there the e2e tests must really run against the lab cluster."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+E2E_DIR = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("CI") != "true":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = [r for r in (reporter.stats.get("skipped", []) if reporter else []) if "e2e" in r.keywords]
+    if skipped and reporter is not None:
+        reporter.write_line(f"CI: {len(skipped)} e2e test(s) skipped; in CI every e2e test must run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
