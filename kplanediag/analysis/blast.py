@@ -22,6 +22,12 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def some(names: list[str], limit: int = 5) -> str:
+    """At most ``limit`` names, then how many more: keeps summaries one line on big clusters."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def running_elsewhere(idx: ClusterIndex, failed: set[str]) -> str:
     if not idx.snapshot.reachable or not idx.has("pods"):
         return "running pods keep running (not counted: pods not observed)"
@@ -90,11 +96,10 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry
         )
     elif name == "kube-controller-manager":
         lagging = lagging_workloads(idx)
-        names = ", ".join(f"{w.get('kind', '')} {o.key(w)}".strip() for w in lagging[:5])
+        names = some([f"{w.get('kind', '')} {o.key(w)}".strip() for w in lagging])
         breaks = [
             (
-                f"reconciliation stops: {plural(len(lagging), 'workload')} lag their spec ({names}"
-                f"{', ...' if len(lagging) > 5 else ''})"
+                f"reconciliation stops: {plural(len(lagging), 'workload')} lag their spec ({names})"
                 if lagging
                 else "reconciliation stops: no workload lags its spec yet, but no change will be acted on"
             ),
@@ -134,30 +139,28 @@ def node_entry(idx: ClusterIndex, failed: dict[str, str], kcm_ok: bool, removed:
     outage = [w for w in affected.workloads if w.impact is Impact.OUTAGE]
     degraded = [w for w in affected.workloads if w.impact is Impact.DEGRADED]
     svc_out = [s for s in affected.services if s.impact is Impact.OUTAGE]
-    breaks = [f"{plural(affected.pods, 'pod')} on {', '.join(sorted(nodes))} no longer serve"]
+    breaks = [f"{plural(affected.pods, 'pod')} on {some(sorted(nodes))} no longer serve"]
     if outage:
         breaks.append(
-            "outage (no ready replica elsewhere): " + ", ".join(f"{w.kind} {w.namespace}/{w.name}" for w in outage)
+            "outage (no ready replica elsewhere): " + some([f"{w.kind} {w.namespace}/{w.name}" for w in outage], 10)
         )
     if degraded:
         breaks.append(
-            "degraded (replicas left elsewhere): " + ", ".join(f"{w.kind} {w.namespace}/{w.name}" for w in degraded)
+            "degraded (replicas left elsewhere): " + some([f"{w.kind} {w.namespace}/{w.name}" for w in degraded], 10)
         )
     if affected.services:
-        breaks.append(
-            "Services "
-            + ", ".join(
-                f"{s.namespace}/{s.name} ({s.impact.value}, {s.ready_elsewhere} ready left)" for s in affected.services
-            )
-        )
+        services = [
+            f"{s.namespace}/{s.name} ({s.impact.value}, {s.ready_elsewhere} ready left)" for s in affected.services
+        ]
+        breaks.append("Services " + some(services, 10))
     if affected.disruption_budgets:
-        breaks.append("PodDisruptionBudgets violated: " + ", ".join(affected.disruption_budgets))
+        breaks.append("PodDisruptionBudgets violated: " + some(list(affected.disruption_budgets), 10))
     still = [running_elsewhere(idx, nodes), eviction_note(idx, nodes, kcm_ok)]
     if removed:
-        still.append("expected: " + ", ".join(f"{n} is being removed by {who}" for n, who in sorted(removed.items())))
-    what = "; ".join(f"{n} ({r})" for n, r in sorted(failed.items()))
+        still.append("expected: " + some([f"{n} is being removed by {who}" for n, who in sorted(removed.items())]))
+    what = some([f"{n} ({r})" for n, r in sorted(failed.items())])
     summary = (
-        f"{plural(len(nodes), 'node')} failing ({', '.join(sorted(nodes))}): {plural(affected.pods, 'pod')} lost, "
+        f"{plural(len(nodes), 'node')} failing ({some(sorted(nodes))}): {plural(affected.pods, 'pod')} lost, "
         f"{len(outage)} workload outage(s), {len(degraded)} degraded, {len(svc_out)} Service(s) without endpoints"
     )
     return BlastEntry(f"node failure: {what}", Plane.DATA, "node", summary, affected, tuple(breaks), tuple(still))

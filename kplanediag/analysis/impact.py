@@ -69,8 +69,8 @@ def service_backends(idx: ClusterIndex, svc: Obj) -> list[Backend]:
         return []
     return [
         (o.name(p), o.pod_node(p), o.pod_ready(p))
-        for p in idx.pods
-        if o.namespace(p) == ns and o.selector_matches({"matchLabels": selector}, o.labels(p))
+        for p in idx.pods_by_namespace.get(ns, [])
+        if o.selector_matches({"matchLabels": selector}, o.labels(p))
     ]
 
 
@@ -106,12 +106,17 @@ def desired_healthy(pdb: Obj, expected: int) -> int:
 
 
 def violated_budgets(idx: ClusterIndex, failed: set[str]) -> tuple[str, ...]:
+    lost: dict[str, list[Obj]] = defaultdict(list)
+    for node in failed:
+        for pod in idx.pods_by_node.get(node, []):
+            lost[o.namespace(pod)].append(pod)
     out = []
     for pdb in idx.snapshot.items("poddisruptionbudgets"):
         ns, selector = o.namespace(pdb), o.spec(pdb).get("selector")
-        matched = [p for p in idx.pods if o.namespace(p) == ns and o.selector_matches(selector, o.labels(p))]
-        if not any(o.pod_node(p) in failed for p in matched):
+        # cheap test first: does the budget cover any pod on the failed nodes at all?
+        if not any(o.selector_matches(selector, o.labels(p)) for p in lost.get(ns, [])):
             continue
+        matched = [p for p in idx.pods_by_namespace.get(ns, []) if o.selector_matches(selector, o.labels(p))]
         healthy = sum(1 for p in matched if usable(p, failed))
         need = desired_healthy(pdb, o.int_field(o.status(pdb), "expectedPods", len(matched)))
         if healthy < need:

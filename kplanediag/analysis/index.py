@@ -20,6 +20,7 @@ class ClusterIndex:
     nodes: dict[str, Obj] = field(default_factory=dict)
     pods: list[Obj] = field(default_factory=list)
     pods_by_node: dict[str, list[Obj]] = field(default_factory=lambda: defaultdict(list))
+    pods_by_namespace: dict[str, list[Obj]] = field(default_factory=lambda: defaultdict(list))
     leases: dict[tuple[str, str], Obj] = field(default_factory=dict)
     replicaset_owner: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     slices_by_service: dict[tuple[str, str], list[Obj]] = field(default_factory=lambda: defaultdict(list))
@@ -32,6 +33,7 @@ class ClusterIndex:
             if o.pod_terminated(pod):
                 continue
             idx.pods.append(pod)
+            idx.pods_by_namespace[o.namespace(pod)].append(pod)
             if o.pod_node(pod):
                 idx.pods_by_node[o.pod_node(pod)].append(pod)
         idx.leases = {(o.namespace(lease), o.name(lease)): lease for lease in snapshot.items("leases")}

@@ -8,10 +8,13 @@ from typing import Any
 
 from kplanediag.snapshot import Obj, parse_time
 
+# Raw JSON objects are plain dicts: ``isinstance(x, dict)`` is several times faster than ``Mapping``
+# on the hot paths below, which run for every pod of a large cluster.
+
 
 def meta(obj: Obj) -> Mapping[str, Any]:
     m = obj.get("metadata")
-    return m if isinstance(m, Mapping) else {}
+    return m if isinstance(m, dict) else {}
 
 
 def name(obj: Obj) -> str:
@@ -30,22 +33,22 @@ def key(obj: Obj) -> str:
 
 def labels(obj: Obj) -> Mapping[str, str]:
     value = meta(obj).get("labels")
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, dict) else {}
 
 
 def spec(obj: Obj) -> Mapping[str, Any]:
     value = obj.get("spec")
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, dict) else {}
 
 
 def status(obj: Obj) -> Mapping[str, Any]:
     value = obj.get("status")
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, dict) else {}
 
 
 def conditions(obj: Obj) -> list[Mapping[str, Any]]:
     value = status(obj).get("conditions")
-    return [c for c in value if isinstance(c, Mapping)] if isinstance(value, list) else []
+    return [c for c in value if isinstance(c, dict)] if isinstance(value, list) else []
 
 
 def condition(obj: Obj, type_: str) -> Mapping[str, Any] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kplanediag.analysis.addons import assess_dns, assess_node_addons
-from kplanediag.analysis.blast import blast_radius, plural
+from kplanediag.analysis.blast import blast_radius, plural, some
 from kplanediag.analysis.codes import finding
 from kplanediag.analysis.controlplane import assess_control_plane
 from kplanediag.analysis.index import ClusterIndex
@@ -46,7 +46,7 @@ def plane_word(components: tuple[Component, ...], plane: Plane) -> str:
 def summarize(status: str, mode: str, components: tuple[Component, ...], nodes: int, failing: list[str]) -> str:
     cp = plane_word(components, Plane.CONTROL)
     dp = plane_word(components, Plane.DATA)
-    where = f" on {plural(len(failing), 'node')} ({', '.join(failing)})" if failing else ""
+    where = f" on {plural(len(failing), 'node')} ({some(failing)})" if failing else ""
     return f"{status.upper()}: control plane ({mode}) {cp}; data plane ({plural(nodes, 'node')}) {dp}{where}"
 
 
