@@ -159,7 +159,7 @@ def cli(ctx: click.Context) -> int | None:
     return None
 
 
-def report_command(name: str, sections: tuple[str, ...], help_text: str) -> click.Command:
+def report_command(name: str, sections: tuple[str, ...], short: str, help_text: str) -> click.Command:
     body = run_report(sections)
 
     @functools.wraps(body)
@@ -167,17 +167,30 @@ def report_command(name: str, sections: tuple[str, ...], help_text: str) -> clic
         return body(**kwargs)
 
     wrapper.__doc__ = help_text
-    return cli.command(name)(source_options(report_options(wrapper)))
+    return cli.command(name, short_help=short)(source_options(report_options(wrapper)))
 
 
-check = report_command("check", SECTIONS, "Components, findings and blast radius in one report (the default).")
+check = report_command(
+    "check",
+    SECTIONS,
+    "Everything in one report (the default).",
+    "Components, findings and blast radius in one report (the default).",
+)
 report_command(
     "components",
     ("components",),
+    "Every component, its plane and status.",
     "Every component with its plane, node, version, status and the evidence it was found by.",
 )
-report_command("health", ("findings",), "Findings (code, severity, component, subject, message) by plane.")
-report_command("blast-radius", ("blastRadius",), "One entry per current failure: what breaks, what still works.")
+report_command(
+    "health", ("findings",), "Findings by plane.", "Findings (code, severity, component, subject, message) by plane."
+)
+report_command(
+    "blast-radius",
+    ("blastRadius",),
+    "What each failure breaks.",
+    "One entry per current failure: what breaks, what still works.",
+)
 
 
 @cli.group()
