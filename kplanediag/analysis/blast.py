@@ -88,7 +88,11 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry
         ]
     elif name == "kube-scheduler":
         pending = [p for p in idx.pods if o.pod_pending_unscheduled(p)]
-        breaks = [f"scheduling stops: {plural(len(pending), 'pod')} pending, new pods stay Pending"]
+        breaks = [
+            f"scheduling stops: {plural(len(pending), 'pod')} pending, new pods stay Pending"
+            if idx.has("pods")
+            else "scheduling stops: new pods stay Pending (pods not observed)"
+        ]
         affected = Affected(
             pods=len(pending),
             workloads=pending_impacts(idx, pending),
@@ -96,12 +100,15 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry
         )
     elif name == "kube-controller-manager":
         lagging = lagging_workloads(idx)
+        seen = all(idx.has(k) for k in ("deployments", "statefulsets", "daemonsets", "replicasets"))
         names = some([f"{w.get('kind', '')} {o.key(w)}".strip() for w in lagging])
         breaks = [
             (
                 f"reconciliation stops: {plural(len(lagging), 'workload')} lag their spec ({names})"
                 if lagging
                 else "reconciliation stops: no workload lags its spec yet, but no change will be acted on"
+                if seen
+                else "reconciliation stops: no change will be acted on (workloads not observed)"
             ),
             "failed nodes are not marked and their pods are not evicted (node lifecycle controller)",
             "ReplicaSets, Jobs, EndpointSlices and garbage collection stop updating",
@@ -135,6 +142,21 @@ def eviction_note(idx: ClusterIndex, failed: set[str], kcm_ok: bool) -> str:
 
 def node_entry(idx: ClusterIndex, failed: dict[str, str], kcm_ok: bool, removed: dict[str, str]) -> BlastEntry:
     nodes = set(failed)
+    what = some([f"{n} ({r})" for n, r in sorted(failed.items())])
+    if not idx.has("pods"):
+        unknown = (
+            f"pods, workloads and Services on {some(sorted(nodes))} are hit, but cannot be counted: pods not observed",
+        )
+        summary = f"{plural(len(nodes), 'node')} failing ({some(sorted(nodes))}): impact unknown (pods not observed)"
+        return BlastEntry(
+            f"node failure: {what}",
+            Plane.DATA,
+            "node",
+            summary,
+            Affected(nodes=tuple(sorted(nodes))),
+            unknown,
+            (running_elsewhere(idx, nodes),),
+        )
     affected = node_loss(idx, nodes)
     outage = [w for w in affected.workloads if w.impact is Impact.OUTAGE]
     degraded = [w for w in affected.workloads if w.impact is Impact.DEGRADED]
@@ -158,7 +180,6 @@ def node_entry(idx: ClusterIndex, failed: dict[str, str], kcm_ok: bool, removed:
     still = [running_elsewhere(idx, nodes), eviction_note(idx, nodes, kcm_ok)]
     if removed:
         still.append("expected: " + some([f"{n} is being removed by {who}" for n, who in sorted(removed.items())]))
-    what = some([f"{n} ({r})" for n, r in sorted(failed.items())])
     summary = (
         f"{plural(len(nodes), 'node')} failing ({some(sorted(nodes))}): {plural(affected.pods, 'pod')} lost, "
         f"{len(outage)} workload outage(s), {len(degraded)} degraded, {len(svc_out)} Service(s) without endpoints"

@@ -244,3 +244,16 @@ def test_later_evaluation_time_makes_leases_stale() -> None:
     rep = report("lab-healthy", now=at)
     found = {c for c, _ in codes(rep)}
     assert {"KPD-120", "KPD-202"} <= found
+
+
+def test_failed_node_with_pods_not_observed_says_so_instead_of_zero() -> None:
+    def edit(data: Raw) -> None:
+        del data["resources"]["pods"]
+        data["gaps"] = [{"source": "pods", "reason": "forbidden"}]
+
+    rep = report("lab-worker-silenced", edit)
+    (entry,) = rep.blast_radius
+    assert entry.affected.nodes == (W1,)
+    assert entry.summary == f"1 node failing ({W1}): impact unknown (pods not observed)"
+    assert "pods not observed" in entry.breaks[0]
+    assert ("KPD-900", "pods") in codes(rep)
