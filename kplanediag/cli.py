@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,8 +44,43 @@ class CannotAssess(click.ClickException):
         click.echo(f"kplanediag: error: {self.format_message()}", err=True)
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where the data comes from: a live cluster, or a saved snapshot / kubectl List (--from)."""
+
+    kubeconfig: str | None
+    context: str | None
+    request_timeout: float
+    from_file: Path | None
+    at: str | None
+    verbose: bool
+
+    def load(self) -> tuple[Snapshot, datetime | None]:
+        """The snapshot, and the "now" to judge it at (None: its capture time)."""
+        now = None
+        if self.at is not None:
+            now = parse_time(self.at)
+            if now is None:
+                raise click.BadParameter(
+                    f"{self.at!r} is not an RFC 3339 timestamp (e.g. 2026-01-31T03:00:00Z)", param_hint="--at"
+                )
+            if self.from_file is None:
+                raise click.BadParameter(
+                    "only with --from: a live check is judged at the server's time", param_hint="--at"
+                )
+        if self.from_file is not None:
+            try:
+                return load_snapshot(self.from_file), now
+            except SnapshotError as exc:
+                raise CannotAssess(str(exc)) from exc
+        try:
+            return collect(connect(self.kubeconfig, self.context, self.request_timeout), verbose=self.verbose), None
+        except CollectError as exc:
+            raise CannotAssess(str(exc)) from exc
+
+
 def source_options(func: F) -> F:
-    """Where the data comes from: a live cluster, or a saved snapshot / kubectl List."""
+    """The options that say where data comes from, passed to the command as one ``source: Source``."""
     options = [
         click.option(
             "--kubeconfig",
@@ -76,9 +112,24 @@ def source_options(func: F) -> F:
         ),
         click.option("-v", "--verbose", is_flag=True, help="Print what is collected, with timings, to stderr."),
     ]
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        kubeconfig: str | None,
+        context: str | None,
+        request_timeout: float,
+        from_file: Path | None,
+        at: str | None,
+        verbose: bool,
+        **kwargs: Any,
+    ) -> Any:
+        source = Source(kubeconfig, context, request_timeout, from_file, at, verbose)
+        return func(*args, source=source, **kwargs)
+
     for option in reversed(options):
-        func = option(func)
-    return func
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
 
 
 def report_options(func: F) -> F:
@@ -97,46 +148,9 @@ def report_options(func: F) -> F:
     return func
 
 
-def load_or_collect(
-    kubeconfig: str | None,
-    context: str | None,
-    request_timeout: float,
-    from_file: Path | None,
-    at: str | None,
-    verbose: bool,
-) -> tuple[Snapshot, datetime | None]:
-    now = None
-    if at is not None:
-        now = parse_time(at)
-        if now is None:
-            raise click.BadParameter(
-                f"{at!r} is not an RFC 3339 timestamp (e.g. 2026-01-31T03:00:00Z)", param_hint="--at"
-            )
-        if from_file is None:
-            raise click.BadParameter("only with --from: a live check is judged at the server's time", param_hint="--at")
-    if from_file is not None:
-        try:
-            return load_snapshot(from_file), now
-        except SnapshotError as exc:
-            raise CannotAssess(str(exc)) from exc
-    try:
-        return collect(connect(kubeconfig, context, request_timeout), verbose=verbose), None
-    except CollectError as exc:
-        raise CannotAssess(str(exc)) from exc
-
-
 def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
-    def command(
-        kubeconfig: str | None,
-        context: str | None,
-        request_timeout: float,
-        from_file: Path | None,
-        at: str | None,
-        verbose: bool,
-        output: str,
-        fail_on: str,
-    ) -> int:
-        snapshot, now = load_or_collect(kubeconfig, context, request_timeout, from_file, at, verbose)
+    def command(source: Source, output: str, fail_on: str) -> int:
+        snapshot, now = source.load()
         report = analyze(snapshot, now)
         text = render_json(report, sections) if output == "json" else render_table(report, sections)
         click.echo(text, nl=False)
@@ -201,17 +215,9 @@ def snapshot() -> None:
 @snapshot.command("save")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @source_options
-def snapshot_save(
-    file: Path,
-    kubeconfig: str | None,
-    context: str | None,
-    request_timeout: float,
-    from_file: Path | None,
-    at: str | None,
-    verbose: bool,
-) -> int:
+def snapshot_save(file: Path, source: Source) -> int:
     """Collect the cluster (or read --from) and write the snapshot to FILE."""
-    snap, _ = load_or_collect(kubeconfig, context, request_timeout, from_file, at, verbose)
+    snap, _ = source.load()
     try:
         save_snapshot(snap, file)
     except OSError as exc:

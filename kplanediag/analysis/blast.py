@@ -11,7 +11,7 @@ from collections import Counter
 from kplanediag.analysis import objects as o
 from kplanediag.analysis.impact import is_component_pod, node_loss
 from kplanediag.analysis.index import ClusterIndex
-from kplanediag.analysis.model import Affected, BlastEntry, Component, Finding, Impact, Plane, Status, WorkloadImpact
+from kplanediag.analysis.model import Affected, BlastEntry, Component, Finding, Impact, Impacted, Plane, Status
 from kplanediag.analysis.nodes import NodeState
 from kplanediag.snapshot import Obj
 
@@ -54,11 +54,11 @@ def lagging_workloads(idx: ClusterIndex) -> list[Obj]:
     return out
 
 
-def pending_impacts(idx: ClusterIndex, pending: list[Obj]) -> tuple[WorkloadImpact, ...]:
+def pending_impacts(idx: ClusterIndex, pending: list[Obj]) -> tuple[Impacted, ...]:
     counts = Counter(idx.workload_of(p) for p in pending)
     ready = Counter(idx.workload_of(p) for p in idx.pods if o.pod_ready(p))
     return tuple(
-        WorkloadImpact(
+        Impacted(
             kind,
             ns,
             name,
@@ -115,8 +115,7 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry
         ]
         affected = Affected(
             workloads=tuple(
-                WorkloadImpact(str(w.get("kind", "")), o.namespace(w), o.name(w), Impact.DEGRADED, 0, 0)
-                for w in lagging
+                Impacted(str(w.get("kind", "")), o.namespace(w), o.name(w), Impact.DEGRADED, 0, 0) for w in lagging
             ),
             namespaces=tuple(sorted({o.namespace(w) for w in lagging})),
         )
@@ -200,7 +199,7 @@ def addon_entry(idx: ClusterIndex, comp: Component, failed: set[str]) -> BlastEn
             nodes=(node,),
             pods=len(pods),
             namespaces=tuple(sorted({o.namespace(p) for p in pods})),
-            workloads=tuple(WorkloadImpact(k, ns, n, Impact.DEGRADED, 0, 0) for k, ns, n in sorted(work)),
+            workloads=tuple(Impacted(k, ns, n, Impact.DEGRADED, 0, 0) for k, ns, n in sorted(work)),
         )
         breaks = [
             f"Service routing from {node}: its {plural(len(pods), 'pod')} cannot reach Services by ClusterIP",

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from kplanediag.analysis import objects as o
 from kplanediag.analysis.addons import DNS_LABEL, is_kube_proxy, recognise_cni
 from kplanediag.analysis.index import ClusterIndex, WorkloadKey
-from kplanediag.analysis.model import Affected, Impact, ServiceImpact, WorkloadImpact
+from kplanediag.analysis.model import Affected, Impact, Impacted
 from kplanediag.snapshot import Obj
 
 Backend = tuple[str, str, bool]  # (identity, node, ready)
@@ -32,7 +32,7 @@ def usable(pod: Obj, failed: set[str]) -> bool:
     return o.pod_ready(pod) and o.pod_node(pod) not in failed
 
 
-def workload_impacts(idx: ClusterIndex, pods_hit: Iterable[Obj], failed: set[str]) -> tuple[WorkloadImpact, ...]:
+def workload_impacts(idx: ClusterIndex, pods_hit: Iterable[Obj], failed: set[str]) -> tuple[Impacted, ...]:
     hit: dict[WorkloadKey, int] = defaultdict(int)
     for pod in pods_hit:
         if not is_component_pod(idx, pod):
@@ -44,7 +44,7 @@ def workload_impacts(idx: ClusterIndex, pods_hit: Iterable[Obj], failed: set[str
         if usable(pod, failed):
             ready_elsewhere[idx.workload_of(pod)] += 1
     out = [
-        WorkloadImpact(
+        Impacted(
             kind, ns, name, Impact.OUTAGE if ready_elsewhere[key] == 0 else Impact.DEGRADED, ready_elsewhere[key], lost
         )
         for key, lost in hit.items()
@@ -74,7 +74,7 @@ def service_backends(idx: ClusterIndex, svc: Obj) -> list[Backend]:
     ]
 
 
-def service_impacts(idx: ClusterIndex, failed: set[str]) -> tuple[ServiceImpact, ...]:
+def service_impacts(idx: ClusterIndex, failed: set[str]) -> tuple[Impacted, ...]:
     out = []
     for svc in idx.snapshot.items("services"):
         if (o.namespace(svc), o.name(svc)) == ("default", "kubernetes"):
@@ -84,7 +84,7 @@ def service_impacts(idx: ClusterIndex, failed: set[str]) -> tuple[ServiceImpact,
         if lost:
             remaining = sum(1 for _, node, ready in backends if ready and node not in failed)
             impact = Impact.OUTAGE if remaining == 0 else Impact.DEGRADED
-            out.append(ServiceImpact(o.namespace(svc), o.name(svc), impact, remaining, lost))
+            out.append(Impacted("Service", o.namespace(svc), o.name(svc), impact, remaining, lost))
     return tuple(sorted(out, key=lambda s: (s.impact is not Impact.OUTAGE, s.namespace, s.name)))
 
 

@@ -62,17 +62,10 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class WorkloadImpact:
+class Impacted:
+    """A workload or Service that loses pods: ``lost`` of them, ``ready_elsewhere`` still serving."""
+
     kind: str
-    namespace: str
-    name: str
-    impact: Impact
-    ready_elsewhere: int
-    lost: int
-
-
-@dataclass(frozen=True)
-class ServiceImpact:
     namespace: str
     name: str
     impact: Impact
@@ -84,8 +77,8 @@ class ServiceImpact:
 class Affected:
     nodes: tuple[str, ...] = ()
     pods: int = 0
-    workloads: tuple[WorkloadImpact, ...] = ()
-    services: tuple[ServiceImpact, ...] = ()
+    workloads: tuple[Impacted, ...] = ()
+    services: tuple[Impacted, ...] = ()
     namespaces: tuple[str, ...] = ()
     disruption_budgets: tuple[str, ...] = ()
 
