@@ -12,10 +12,15 @@ import pytest
 E2E_DIR = Path(__file__).parent / "e2e"
 
 
+UNIT_TIMEOUT = 10  # seconds: unit tests touch no cluster and no network, so they are fast or broken
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if E2E_DIR in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+        else:
+            item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
