@@ -11,7 +11,7 @@ KIND_NAME := kplanediag
 KIND_KUBECONFIG ?= $(HOME)/.cache/kplanediag/kind/kubeconfig
 
 .PHONY: help venv lab-build cluster-up cluster-down demo test test-unit test-e2e lint docs bench \
-        kind-up kind-down e2e-kind clean
+        kind-image kind-up kind-down e2e-kind clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -61,13 +61,16 @@ docs: venv ## regenerate docs/codes.md from the codes table
 bench: venv ## benchmark analysis on synthetic large clusters (prints figures)
 	$(PY) -m tests.bench
 
-kind-up: venv ## create a kind cluster from kind-config.yaml (needs Docker)
+kind-image: lab-build ## build the offline kind node image (Docker engine started by hand if none runs)
+	eval "$$(lab/kind/docker.sh up)" && lab/kind/build-extras.sh && lab/kind/build-image.sh
+
+kind-up: lab-build ## create the kind cluster of kind-config.yaml (official image with Docker, else offline)
 	KIND_KUBECONFIG=$(KIND_KUBECONFIG) KIND_NAME=$(KIND_NAME) lab/kind.sh up
 
 kind-down: ## delete the kind cluster
 	KIND_KUBECONFIG=$(KIND_KUBECONFIG) KIND_NAME=$(KIND_NAME) lab/kind.sh down
 
-e2e-kind: venv ## the e2e suite against the kind cluster
+e2e-kind: kind-up ## the e2e suite against the kind cluster, with real data-plane faults
 	KPLANEDIAG_E2E_TARGET=kind KPLANEDIAG_E2E_KUBECONFIG=$(KIND_KUBECONFIG) $(PY) -m pytest tests/e2e
 
 clean: ## remove the venv and caches in the repo (not ~/.cache/kplanediag)

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Creates (up) or deletes (down) the kind cluster of kind-config.yaml. Needs a running Docker
-# engine; kind itself is built with Go at the pinned version if it is not installed.
+# Creates (up) or deletes (down) the kind cluster of kind-config.yaml, then waits for Ready nodes.
+# With a running Docker engine (DOCKER_HOST or the default socket) it uses kind-config.yaml's
+# official node image. Without one (these machines) it starts Debian's docker.io by hand
+# (lab/kind/docker.sh) and builds the node image offline (lab/kind/build-extras.sh, build-image.sh).
+# KPLANEDIAG_KIND_IMAGE=local forces the offline image. kind itself is built with Go if absent.
 # Environment: KIND_NAME (default kplanediag), KIND_KUBECONFIG (where the kubeconfig is written).
+# Writes $cache/kind/docker-host so that fault helpers talk to the same engine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -25,22 +29,50 @@ kind_bin() {
   echo "$bin"
 }
 
+engine() { # sets DOCKER_HOST and image_args
+  image_args=()
+  if [ "${KPLANEDIAG_KIND_IMAGE:-}" != local ] && docker info >/dev/null 2>&1; then
+    say "using the running Docker engine and the official node image"
+    return
+  fi
+  eval "$("$here/kind/docker.sh" up)"
+  export DOCKER_HOST
+  docker() { /usr/bin/docker "$@"; }  # Debian's client matches its 20.10 engine
+  "$here/kind/build-extras.sh"
+  "$here/kind/build-image.sh"
+  image_args=(--image "kplanediag/kind-node:$KUBE_VERSION")
+}
+
 case "${1:-}" in
   up)
-    docker info >/dev/null 2>&1 || die "no Docker engine is running, and kind needs one. \
-Use the lab cluster instead (make cluster-up). Running kind offline on machines without Docker is a separate issue."
     kind=$(kind_bin)
+    engine
     mkdir -p "$(dirname "$kubeconfig")"
+    echo "${DOCKER_HOST:-}" > "$cache/kind/docker-host"
+    if "$kind" get clusters 2>/dev/null | grep -qx "$name" \
+        && [ "$(docker inspect -f '{{.State.Running}}' "$name-control-plane" 2>/dev/null)" != true ]; then
+      say "cluster $name exists but its nodes are not running (engine restarted?): recreating it"
+      "$kind" delete cluster --name "$name" --kubeconfig "$kubeconfig"
+    fi
     if "$kind" get clusters 2>/dev/null | grep -qx "$name"; then
       say "cluster $name exists"
       "$kind" export kubeconfig --name "$name" --kubeconfig "$kubeconfig"
     else
-      "$kind" create cluster --name "$name" --config "$root/kind-config.yaml" --kubeconfig "$kubeconfig" --wait 5m
+      start=$SECONDS
+      "$kind" create cluster --name "$name" --config "$root/kind-config.yaml" "${image_args[@]}" \
+        --kubeconfig "$kubeconfig" --wait 5m
+      say "cluster created in $((SECONDS - start)) s"
     fi
+    kubectl=$(command -v kubectl || true)
+    [ -f "$cache/lab/bin-dir" ] && kubectl="$(cat "$cache/lab/bin-dir")/kubectl"
+    "$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready nodes --all --timeout=180s >&2
+    "$kubectl" --kubeconfig "$kubeconfig" -n kube-system rollout status deploy/coredns --timeout=180s >&2
     say "kubeconfig: $kubeconfig"
     ;;
   down)
     kind=$(kind_bin)
+    host=$(cat "$cache/kind/docker-host" 2>/dev/null || true)
+    [ -n "$host" ] && export DOCKER_HOST=$host
     "$kind" delete cluster --name "$name" --kubeconfig "$kubeconfig"
     ;;
   *) die "usage: lab/kind.sh up|down" ;;

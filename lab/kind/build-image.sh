@@ -19,11 +19,12 @@ mirror=$(awk '/^URIs:/ && $2 ~ /\/debian$/ {print $2; exit}' /etc/apt/sources.li
 [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list.d/debian.sources"
 mkdir -p "$cache"
 
-if [ ! -f "$rootfs/.done" ]; then
+packages=systemd,systemd-sysv,dbus,iptables,nftables,iproute2,ethtool,socat,conntrack,ebtables,kmod,ca-certificates,mount,util-linux,procps,libseccomp2,e2fsprogs,bash,jq
+if [ "$(cat "$rootfs/.done" 2>/dev/null)" != "$packages" ]; then
   say "debootstrap trixie into $rootfs (a few minutes)"
   rm -rf "$rootfs"
   debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,dbus,iptables,nftables,iproute2,ethtool,socat,conntrack,ebtables,kmod,ca-certificates,mount,util-linux,procps,libseccomp2,e2fsprogs,bash,jq \
+    --include="$packages" \
     trixie "$rootfs" "$mirror" >"$cache/debootstrap.log" 2>&1 || die "debootstrap failed: see $cache/debootstrap.log"
   say "containerd 2.x, runc and CNI plugins from sid"
   printf 'Types: deb\nURIs: %s\nSuites: sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" \
@@ -37,7 +38,7 @@ if [ ! -f "$rootfs/.done" ]; then
     >>"$cache/apt-sid.log" 2>&1 || die "installing containerd from sid failed: see $cache/apt-sid.log"
   rm -f "$rootfs/usr/sbin/policy-rc.d" "$rootfs/etc/apt/sources.list.d/sid.sources" "$rootfs/etc/apt/preferences.d/sid"
   chroot "$rootfs" apt-get clean
-  touch "$rootfs/.done"
+  echo "$packages" > "$rootfs/.done"
 fi
 say "rootfs: $(chroot "$rootfs" dpkg-query -W -f '${Package} ${Version}, ' systemd containerd runc containernetworking-plugins)"
 
@@ -45,6 +46,15 @@ say "rootfs: $(chroot "$rootfs" dpkg-query -W -f '${Package} ${Version}, ' syste
 bin=$("$lab/build.sh" kubelet kubeadm kube-proxy | tail -1)
 extra=$cache/bin  # coredns, pause, flanneld, etcd for the images (see lab/kind/README.md)
 for b in coredns pause flanneld etcd; do [ -x "$extra/$b" ] || die "$extra/$b missing: build it first (lab/kind/build-extras.sh)"; done
+
+# --- skip everything below when the image exists and nothing it is made of changed ---------------
+export DOCKER_HOST=${DOCKER_HOST:-unix:///run/kplanediag/docker.sock}
+stamp=$( (cat "$0" "$here/default-cni.yaml" "$lab/versions.env" "$rootfs/.done"; cat "$bin"/.*.stamp; ls -l "$extra") | sha256sum | cut -c1-16)
+if [ "$(cat "$cache/node-image.stamp" 2>/dev/null)" = "$stamp" ] \
+    && /usr/bin/docker image inspect "kplanediag/kind-node:$KUBE_VERSION" >/dev/null 2>&1; then
+  say "node image kplanediag/kind-node:$KUBE_VERSION is up to date"
+  exit 0
+fi
 
 # --- the node filesystem --------------------------------------------------------------------------
 kindfiles=$(go env GOMODCACHE)/sigs.k8s.io/kind@$KIND_VERSION/images/base/files
@@ -84,7 +94,6 @@ chroot "$node" systemctl enable kubelet.service containerd.service undo-mount-ha
 chroot "$node" systemctl mask systemd-binfmt.service systemd-modules-load.service >/dev/null 2>&1
 
 # --- images for kubeadm, built from local binaries ------------------------------------------------
-export DOCKER_HOST=${DOCKER_HOST:-unix:///run/kplanediag/docker.sock}
 docker_() { /usr/bin/docker "$@"; }
 images=$cache/images; rm -rf "$images"; mkdir -p "$images"
 PATHENV='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -132,4 +141,5 @@ docker_ rm kpd-preload >/dev/null
 build=$(mktemp -d)
 printf 'FROM kplanediag/kind-node-preloaded:%s\nSTOPSIGNAL SIGRTMIN+3\n' "$KUBE_VERSION" > "$build/Dockerfile"
 DOCKER_BUILDKIT=0 docker_ build -q -t "kplanediag/kind-node:$KUBE_VERSION" "$build" >/dev/null; rm -rf "$build"
+echo "$stamp" > "$cache/node-image.stamp"
 say "node image kplanediag/kind-node:$KUBE_VERSION ready"

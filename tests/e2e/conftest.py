@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from lab import labctl
+from lab import kindctl, labctl
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,20 @@ def cluster() -> Cluster:
 def lab(cluster: Cluster) -> Iterator[labctl.Lab]:
     """The lab's fault helpers; restores the cluster before and after the test."""
     if cluster.target != "lab":
-        pytest.skip("this fault is injected with the lab cluster's helpers (kind faults: issue 4)")
+        pytest.skip("this fault is injected with the lab cluster's helpers (kind has its own: test_kind_faults.py)")
     lab = labctl.default_lab()
     labctl.restore_all(lab)
     yield lab
     labctl.restore_all(lab)
     labctl.kubectl(lab, "delete", "pod", "-n", "shop", "-l", "e2e=pending", "--ignore-not-found", "--wait=false")
+
+
+@pytest.fixture
+def kind(cluster: Cluster) -> Iterator[kindctl.Kind]:
+    """The kind cluster's data-plane fault helpers; restores the cluster before and after the test."""
+    if cluster.target != "kind":
+        pytest.skip("data-plane faults run inside kind node containers (make e2e-kind)")
+    kind = kindctl.default_kind(cluster.kubeconfig)
+    kindctl.restore(kind)
+    yield kind
+    kindctl.restore(kind)
