@@ -29,12 +29,14 @@ kind_bin() {
   echo "$bin"
 }
 
-engine() { # sets DOCKER_HOST and image_args
+engine() { # sets DOCKER_HOST, image_args, fresh_engine
   image_args=()
+  fresh_engine=0
   if [ "${KPLANEDIAG_KIND_IMAGE:-}" != local ] && docker info >/dev/null 2>&1; then
     say "using the running Docker engine and the official node image"
     return
   fi
+  DOCKER_HOST=unix:///run/kplanediag/docker.sock /usr/bin/docker info >/dev/null 2>&1 || fresh_engine=1
   eval "$("$here/kind/docker.sh" up)"
   export DOCKER_HOST
   docker() { /usr/bin/docker "$@"; }  # Debian's client matches its 20.10 engine
@@ -49,9 +51,9 @@ case "${1:-}" in
     engine
     mkdir -p "$(dirname "$kubeconfig")"
     echo "${DOCKER_HOST:-}" > "$cache/kind/docker-host"
-    if "$kind" get clusters 2>/dev/null | grep -qx "$name" \
-        && [ "$(docker inspect -f '{{.State.Running}}' "$name-control-plane" 2>/dev/null)" != true ]; then
-      say "cluster $name exists but its nodes are not running (engine restarted?): recreating it"
+    if "$kind" get clusters 2>/dev/null | grep -qx "$name" && { [ "$fresh_engine" = 1 ] \
+        || [ "$(docker inspect -f '{{.State.Running}}' "$name-control-plane" 2>/dev/null)" != true ]; }; then
+      say "cluster $name is left from an engine that stopped: recreating it"
       "$kind" delete cluster --name "$name" --kubeconfig "$kubeconfig"
     fi
     if "$kind" get clusters 2>/dev/null | grep -qx "$name"; then
@@ -65,8 +67,13 @@ case "${1:-}" in
     fi
     kubectl=$(command -v kubectl || true)
     [ -f "$cache/lab/bin-dir" ] && kubectl="$(cat "$cache/lab/bin-dir")/kubectl"
-    "$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready nodes --all --timeout=180s >&2
-    "$kubectl" --kubeconfig "$kubeconfig" -n kube-system rollout status deploy/coredns --timeout=180s >&2
+    ready() {
+      "$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready nodes --all --timeout=5s >/dev/null 2>&1 \
+        && "$kubectl" --kubeconfig "$kubeconfig" -n kube-system rollout status deploy/coredns --timeout=5s >/dev/null 2>&1
+    }
+    for _ in $(seq 60); do ready && break; sleep 2; done
+    ready || die "nodes or CoreDNS not ready after 6 minutes"
+    say "all nodes Ready, CoreDNS rolled out"
     say "kubeconfig: $kubeconfig"
     ;;
   down)
