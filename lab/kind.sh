@@ -74,6 +74,21 @@ case "${1:-}" in
     for _ in $(seq 60); do ready && break; sleep 2; done
     ready || die "nodes or CoreDNS not ready after 6 minutes"
     say "all nodes Ready, CoreDNS rolled out"
+    if [ ${#image_args[@]} -gt 0 ]; then
+      # a real lookup from a pod: cluster DNS through the kube-dns Service (kube-proxy) and the CNI
+      k() { "$kubectl" --kubeconfig "$kubeconfig" "$@"; }
+      k delete pod kplanediag-dns-probe --ignore-not-found >/dev/null
+      k run kplanediag-dns-probe --image="registry.k8s.io/kube-proxy:$KUBE_VERSION" --image-pull-policy=Never \
+        --restart=Never --command -- getent hosts kubernetes.default.svc.cluster.local >/dev/null
+      for _ in $(seq 60); do
+        phase=$(k get pod kplanediag-dns-probe -o jsonpath='{.status.phase}' 2>/dev/null || true)
+        case "$phase" in Succeeded|Failed) break ;; esac; sleep 1
+      done
+      answer=$(k logs kplanediag-dns-probe 2>/dev/null || true)
+      k delete pod kplanediag-dns-probe --wait=false >/dev/null
+      [ "$phase" = Succeeded ] || die "CoreDNS did not answer a lookup from a pod (phase ${phase:-unknown}): $answer"
+      say "CoreDNS answers: $answer"
+    fi
     say "kubeconfig: $kubeconfig"
     ;;
   down)
