@@ -1,6 +1,6 @@
 """Marks everything under tests/e2e as e2e (by path), and in CI refuses a run against the lab
-cluster in which any e2e test was skipped: there every e2e test must really run. (Against kind,
-KPLANEDIAG_E2E_TARGET=kind, the tests whose faults only the lab can inject skip by design.)"""
+cluster in which an e2e test was skipped for want of a cluster: there every e2e test must really
+run. Lab-only and kind-only fault tests skip by design on the other target."""
 
 from __future__ import annotations
 
