@@ -195,9 +195,15 @@ def seed(lab: Lab) -> None:
     t0 = time.monotonic()
     kubectl(lab, "apply", "-f", str(HERE / "seed" / "nodes.yaml"))
     wait_for("3 Ready nodes", lambda: ready_nodes(lab) == 3, 60)
-    kubectl(lab, "apply", "-f", str(HERE / "seed"))
+    # Pods are refused until the controller-manager has created their namespace's "default"
+    # ServiceAccount, moments after start: apply (idempotent) until every object is accepted.
+    wait_for("the seed to be accepted", lambda: apply_ok(lab, HERE / "seed"), 60, 1)
     wait_settled(lab)
     log(f"seeded and settled in {time.monotonic() - t0:.1f}s")
+
+
+def apply_ok(lab: Lab, path: Path) -> bool:
+    return kubectl(lab, "apply", "-f", str(path), check=False).returncode == 0
 
 
 def ready_nodes(lab: Lab) -> int:
