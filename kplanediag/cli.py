@@ -12,18 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from kplanediag import __version__
-from kplanediag.analysis.report import analyze
-from kplanediag.collect.collector import collect
-from kplanediag.collect.transport import CollectError, connect
 from kplanediag.render import SECTIONS
-from kplanediag.render.as_json import render_json
-from kplanediag.render.table import render_table
-from kplanediag.snapshot import Snapshot, SnapshotError, load_snapshot, parse_time, save_snapshot
+
+if TYPE_CHECKING:
+    from kplanediag.snapshot import Snapshot
+
+# Everything else is imported where it is used: `--version` and `--help` load click alone, an
+# offline `--from` analysis never loads the API client or protobuf (see test_cold_start).
 
 EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN = 0, 1, 2, 3
 THRESHOLDS = {
@@ -57,6 +57,8 @@ class Source:
 
     def load(self) -> tuple[Snapshot, datetime | None]:
         """The snapshot, and the "now" to judge it at (None: its capture time)."""
+        from kplanediag.snapshot import SnapshotError, load_snapshot, parse_time  # noqa: PLC0415
+
         now = None
         if self.at is not None:
             now = parse_time(self.at)
@@ -73,7 +75,12 @@ class Source:
                 return load_snapshot(self.from_file), now
             except SnapshotError as exc:
                 raise CannotAssess(str(exc)) from exc
+        from kplanediag.collect.errors import CollectError  # noqa: PLC0415
+
         try:
+            from kplanediag.collect.collector import collect  # noqa: PLC0415 (loads the API client)
+            from kplanediag.collect.transport import connect  # noqa: PLC0415
+
             return collect(connect(self.kubeconfig, self.context, self.request_timeout), verbose=self.verbose), None
         except CollectError as exc:
             raise CannotAssess(str(exc)) from exc
@@ -150,6 +157,10 @@ def report_options(func: F) -> F:
 
 def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
     def command(source: Source, output: str, fail_on: str) -> int:
+        from kplanediag.analysis.report import analyze  # noqa: PLC0415
+        from kplanediag.render.as_json import render_json  # noqa: PLC0415
+        from kplanediag.render.table import render_table  # noqa: PLC0415
+
         snapshot, now = source.load()
         report = analyze(snapshot, now)
         text = render_json(report, sections) if output == "json" else render_table(report, sections)
@@ -217,12 +228,14 @@ def snapshot() -> None:
 @source_options
 def snapshot_save(file: Path, source: Source) -> int:
     """Collect the cluster (or read --from) and write the snapshot to FILE."""
+    from kplanediag.snapshot import save_snapshot  # noqa: PLC0415
+
     snap, _ = source.load()
     try:
         save_snapshot(snap, file)
     except OSError as exc:
         raise CannotAssess(f"cannot write {file}: {exc.strerror}") from exc
-    counts = ", ".join(f"{len(v)} {k}" for k, v in snap.resources.items())
+    counts = ", ".join(f"{n} {k}" for k, n in snap.counts().items())
     click.echo(
         f"saved {file} ({counts or 'no lists'}; {len(snap.gaps)} gap(s)) at "
         f"{snap.collected_at.astimezone(UTC).isoformat()}",

@@ -9,7 +9,7 @@ from kplanediag.analysis.codes import finding
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.model import Component, Finding, Plane, Status
 from kplanediag.analysis.nodes import NodeState
-from kplanediag.snapshot import Obj
+from kplanediag.snapshot.kinds import DaemonSet, Pod
 
 
 @dataclass(frozen=True)
@@ -40,41 +40,36 @@ CNIS = (
 DNS_LABEL = ("k8s-app", "kube-dns")
 
 
-def recognise_cni(ds: Obj) -> CniKind | None:
-    lab = set(o.labels(ds).items()) | set((o.spec(ds).get("selector") or {}).get("matchLabels", {}).items())
-    by_name = next((c for c in CNIS if o.name(ds) in c.daemonsets), None)
+def recognise_cni(ds: DaemonSet) -> CniKind | None:
+    selector = ds.spec.selector.match_labels.items() if ds.spec.selector else ()
+    lab = set(ds.labels.items()) | set(selector)
+    by_name = next((c for c in CNIS if ds.name in c.daemonsets), None)
     return by_name or next((c for c in CNIS if c.labels & lab), None)
 
 
-def is_kube_proxy(ds: Obj) -> bool:
-    return o.name(ds) == "kube-proxy" or o.labels(ds).get("k8s-app") == "kube-proxy"
+def is_kube_proxy(ds: DaemonSet) -> bool:
+    return ds.name == "kube-proxy" or ds.labels.get("k8s-app") == "kube-proxy"
 
 
-def daemon_pods(idx: ClusterIndex, ds: Obj) -> dict[str, Obj]:
+def daemon_pods(idx: ClusterIndex, ds: DaemonSet) -> dict[str, Pod]:
     """The DaemonSet's pods by node."""
     out = {}
-    for pod in idx.pods:
-        ref = o.controller_ref(pod)
-        if (
-            ref
-            and ref.get("kind") == "DaemonSet"
-            and ref.get("name") == o.name(ds)
-            and o.namespace(pod) == o.namespace(ds)
-            and o.pod_node(pod)
-        ):
-            out[o.pod_node(pod)] = pod
+    for pod in idx.pods_by_namespace.get(ds.namespace, []):
+        ref = pod.controller
+        if ref and ref.kind == "DaemonSet" and ref.name == ds.name and pod.spec.node_name:
+            out[pod.spec.node_name] = pod
     return out
 
 
 def per_node(
-    idx: ClusterIndex, nodes: dict[str, NodeState], ds: Obj, component: str, code: str, what_breaks: str
+    idx: ClusterIndex, nodes: dict[str, NodeState], ds: DaemonSet, component: str, code: str, what_breaks: str
 ) -> tuple[list[Component], list[Finding]]:
     components: list[Component] = []
     findings: list[Finding] = []
     pods = daemon_pods(idx, ds)
     for node_name in sorted(nodes):
         pod = pods.get(node_name)
-        evidence = [f"DaemonSet {o.key(ds)}"]
+        evidence = [f"DaemonSet {ds.key}"]
         version = o.image_tag(pod) if pod else None
         if nodes[node_name].failing:
             status, detail = Status.UNKNOWN, "node failing"
@@ -82,7 +77,7 @@ def per_node(
             status, detail = Status.UNKNOWN, "no pod on this node"
         else:
             state = o.pod_state(pod)
-            evidence.append(f"pod {o.key(pod)} ({state})")
+            evidence.append(f"pod {pod.key} ({state})")
             if state == "Ready":
                 status, detail = Status.HEALTHY, ""
             else:
@@ -91,7 +86,7 @@ def per_node(
                     finding(
                         code,
                         node_name,
-                        f"{component} pod {o.key(pod)} on {node_name} is {state}: {what_breaks} on that node fails",
+                        f"{component} pod {pod.key} on {node_name} is {state}: {what_breaks} on that node fails",
                         component=component,
                     )
                 )
@@ -104,7 +99,7 @@ def assess_node_addons(idx: ClusterIndex, nodes: dict[str, NodeState]) -> tuple[
     findings: list[Finding] = []
     if not idx.has("daemonsets") or not idx.has("pods"):
         return components, findings  # a gap, recorded by the report; nothing can be said per node
-    daemonsets = idx.snapshot.items("daemonsets")
+    daemonsets = idx.snapshot.daemonsets
     cnis = [(ds, kind) for ds in daemonsets if (kind := recognise_cni(ds))]
     for ds, _kind in cnis:
         comps, found = per_node(idx, nodes, ds, "cni", "KPD-310", "pod networking")
@@ -144,30 +139,32 @@ def dns_ready_endpoints(idx: ClusterIndex, nodes: dict[str, NodeState]) -> int |
         return None
     seen = set()
     for es in slices:
-        for ep in es.get("endpoints") or []:
-            node = ep.get("nodeName")
-            if (ep.get("conditions") or {}).get("ready") and not (node in nodes and nodes[node].failing):
-                seen.add(tuple(ep.get("addresses") or []))
+        for ep in es.endpoints:
+            node = ep.node_name
+            if ep.conditions.ready is not False and not (node in nodes and nodes[node].failing):
+                seen.add(ep.addresses)
     return len(seen)
 
 
 def assess_dns(idx: ClusterIndex, nodes: dict[str, NodeState]) -> tuple[list[Component], list[Finding]]:
     if not idx.has("pods"):
         return [], []
-    pods = [p for p in idx.pods if o.namespace(p) == "kube-system" and o.labels(p).get(DNS_LABEL[0]) == DNS_LABEL[1]]
+    pods = [p for p in idx.pods_by_namespace.get("kube-system", []) if p.labels.get(DNS_LABEL[0]) == DNS_LABEL[1]]
     deploys = [
         d
-        for d in idx.snapshot.items("deployments")
-        if o.namespace(d) == "kube-system" and (o.name(d) == "coredns" or o.labels(d).get(DNS_LABEL[0]) == DNS_LABEL[1])
+        for d in idx.snapshot.deployments
+        if d.namespace == "kube-system" and (d.name == "coredns" or d.labels.get(DNS_LABEL[0]) == DNS_LABEL[1])
     ]
     if not pods and not deploys:
         return [], [
             finding("KPD-322", "kube-system", "no CoreDNS (k8s-app=kube-dns) found: cluster DNS is not verified")
         ]
-    desired = sum(o.int_field(o.spec(d), "replicas", 1) for d in deploys) if deploys else len(pods)
-    ready = sum(1 for p in pods if o.pod_ready(p) and not (o.pod_node(p) in nodes and nodes[o.pod_node(p)].failing))
+    desired = sum(1 if d.spec.replicas is None else d.spec.replicas for d in deploys) if deploys else len(pods)
+    ready = sum(
+        1 for p in pods if o.pod_ready(p) and not (p.spec.node_name in nodes and nodes[p.spec.node_name].failing)
+    )
     endpoints = dns_ready_endpoints(idx, nodes)
-    evidence = [f"Deployment {o.key(d)}" for d in deploys] + [f"{ready}/{desired} replicas ready on healthy nodes"]
+    evidence = [f"Deployment {d.key}" for d in deploys] + [f"{ready}/{desired} replicas ready on healthy nodes"]
     if endpoints is not None:
         evidence.append(f"Service kube-system/kube-dns: {endpoints} ready endpoint(s)")
     version = o.image_tag(pods[0]) if pods else None

@@ -13,7 +13,7 @@ from kplanediag.analysis.impact import is_component_pod, node_loss
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.model import Affected, BlastEntry, Component, Finding, Impact, Impacted, Plane, Status
 from kplanediag.analysis.nodes import NodeState
-from kplanediag.snapshot import Obj
+from kplanediag.snapshot.kinds import DaemonSet, Deployment, Pod, ReplicaSet, StatefulSet
 
 UNREACHABLE_TOLERATION = "node.kubernetes.io/unreachable"
 
@@ -32,29 +32,33 @@ def running_elsewhere(idx: ClusterIndex, failed: set[str]) -> str:
     if not idx.snapshot.reachable or not idx.has("pods"):
         return "running pods keep running (not counted: pods not observed)"
     running = [
-        p for p in idx.pods if o.pod_node(p) and o.pod_node(p) not in failed and o.status(p).get("phase") == "Running"
+        p for p in idx.pods if p.spec.node_name and p.spec.node_name not in failed and p.status.phase == "Running"
     ]
-    nodes = {o.pod_node(p) for p in running}
+    nodes = {p.spec.node_name for p in running}
     return f"{plural(len(running), 'pod')} on {plural(len(nodes), 'node')} keep running"
 
 
-def lagging_workloads(idx: ClusterIndex) -> list[Obj]:
-    out = []
-    for kind in ("deployments", "statefulsets", "daemonsets", "replicasets"):
-        for w in idx.snapshot.items(kind):
-            st, sp = o.status(w), o.spec(w)
-            if kind == "replicasets" and o.controller_ref(w):
-                continue  # counted through its Deployment
-            desired = (
-                o.int_field(st, "desiredNumberScheduled") if kind == "daemonsets" else o.int_field(sp, "replicas", 1)
-            )
-            have = o.int_field(st, "currentNumberScheduled" if kind == "daemonsets" else "replicas")
-            if o.int_field(st, "observedGeneration") < o.int_field(o.meta(w), "generation") or have != desired:
-                out.append(w)
-    return out
+Workload = Deployment | StatefulSet | DaemonSet | ReplicaSet
 
 
-def pending_impacts(idx: ClusterIndex, pending: list[Obj]) -> tuple[Impacted, ...]:
+def lags(w: Workload) -> bool:
+    """The controller has not caught up with the spec: a new generation, or replicas off target."""
+    if isinstance(w, DaemonSet):
+        desired, have = w.status.desired_number_scheduled, w.status.current_number_scheduled
+    else:
+        desired = 1 if w.spec.replicas is None else w.spec.replicas
+        have = w.status.replicas
+    return w.status.observed_generation < w.metadata.generation or have != desired
+
+
+def lagging_workloads(idx: ClusterIndex) -> list[Workload]:
+    snap = idx.snapshot
+    standalone_rs = [rs for rs in snap.replicasets if rs.controller is None]  # others count through their owner
+    workloads: list[Workload] = [*snap.deployments, *snap.statefulsets, *snap.daemonsets, *standalone_rs]
+    return [w for w in workloads if lags(w)]
+
+
+def pending_impacts(idx: ClusterIndex, pending: list[Pod]) -> tuple[Impacted, ...]:
     counts = Counter(idx.workload_of(p) for p in pending)
     ready = Counter(idx.workload_of(p) for p in idx.pods if o.pod_ready(p))
     return tuple(
@@ -96,12 +100,12 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry
         affected = Affected(
             pods=len(pending),
             workloads=pending_impacts(idx, pending),
-            namespaces=tuple(sorted({o.namespace(p) for p in pending})),
+            namespaces=tuple(sorted({p.namespace for p in pending})),
         )
     elif name == "kube-controller-manager":
         lagging = lagging_workloads(idx)
         seen = all(idx.has(k) for k in ("deployments", "statefulsets", "daemonsets", "replicasets"))
-        names = some([f"{w.get('kind', '')} {o.key(w)}".strip() for w in lagging])
+        names = some([f"{type(w).__name__} {w.key}" for w in lagging])
         breaks = [
             (
                 f"reconciliation stops: {plural(len(lagging), 'workload')} lag their spec ({names})"
@@ -114,10 +118,8 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry
             "ReplicaSets, Jobs, EndpointSlices and garbage collection stop updating",
         ]
         affected = Affected(
-            workloads=tuple(
-                Impacted(str(w.get("kind", "")), o.namespace(w), o.name(w), Impact.DEGRADED, 0, 0) for w in lagging
-            ),
-            namespaces=tuple(sorted({o.namespace(w) for w in lagging})),
+            workloads=tuple(Impacted(type(w).__name__, w.namespace, w.name, Impact.DEGRADED, 0, 0) for w in lagging),
+            namespaces=tuple(sorted({w.namespace for w in lagging})),
         )
     else:
         breaks = ["new nodes are not initialised; LoadBalancer Services and cloud routes are not updated"]
@@ -129,11 +131,11 @@ def eviction_note(idx: ClusterIndex, failed: set[str], kcm_ok: bool) -> str:
     if not kcm_ok:
         return "pods on the failed nodes are not evicted or rescheduled: the controller-manager is down"
     seconds = [
-        int(t["tolerationSeconds"])
+        t.toleration_seconds
         for n in failed
         for p in idx.pods_by_node.get(n, [])
-        for t in o.spec(p).get("tolerations") or []
-        if t.get("key") == UNREACHABLE_TOLERATION and isinstance(t.get("tolerationSeconds"), int)
+        for t in p.spec.tolerations
+        if t.key == UNREACHABLE_TOLERATION and t.toleration_seconds is not None
     ]
     when = f"after {min(seconds)}s (their unreachable toleration)" if seconds else "when their tolerations expire"
     return f"controller-managed pods on the failed nodes are evicted and rescheduled {when}"
@@ -198,7 +200,7 @@ def addon_entry(idx: ClusterIndex, comp: Component, failed: set[str]) -> BlastEn
         affected = Affected(
             nodes=(node,),
             pods=len(pods),
-            namespaces=tuple(sorted({o.namespace(p) for p in pods})),
+            namespaces=tuple(sorted({p.namespace for p in pods})),
             workloads=tuple(Impacted(k, ns, n, Impact.DEGRADED, 0, 0) for k, ns, n in sorted(work)),
         )
         breaks = [
@@ -210,17 +212,18 @@ def addon_entry(idx: ClusterIndex, comp: Component, failed: set[str]) -> BlastEn
     return BlastEntry(f"{comp.name} down on {node}", Plane.DATA, "node", summary, affected, tuple(breaks), tuple(still))
 
 
+def uses_cluster_dns(pod: Pod) -> bool:
+    """ClusterFirst resolves through cluster DNS, except on the host network (there it means Default)."""
+    policy = pod.spec.dns_policy or "ClusterFirst"
+    if policy == "ClusterFirst":
+        return not pod.spec.host_network
+    return policy == "ClusterFirstWithHostNet"
+
+
 def dns_entry(idx: ClusterIndex) -> BlastEntry:
-    users = [
-        p
-        for p in idx.pods
-        if o.pod_node(p)
-        and not is_component_pod(idx, p)
-        and (o.spec(p).get("dnsPolicy") or "ClusterFirst") in ("ClusterFirst", "ClusterFirstWithHostNet")
-        and not (o.spec(p).get("hostNetwork") and o.spec(p).get("dnsPolicy", "ClusterFirst") == "ClusterFirst")
-    ]
-    namespaces = tuple(sorted({o.namespace(p) for p in users}))
-    affected = Affected(nodes=tuple(sorted({o.pod_node(p) for p in users})), pods=len(users), namespaces=namespaces)
+    users = [p for p in idx.pods if p.spec.node_name and uses_cluster_dns(p) and not is_component_pod(idx, p)]
+    namespaces = tuple(sorted({p.namespace for p in users}))
+    affected = Affected(nodes=tuple(sorted({p.spec.node_name for p in users})), pods=len(users), namespaces=namespaces)
     breaks = [
         f"name resolution fails for {plural(len(users), 'pod')} in {plural(len(namespaces), 'namespace')}: "
         "Service discovery by name fails cluster-wide"

@@ -10,7 +10,8 @@ from kplanediag.analysis.codes import finding
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.leases import lease_state
 from kplanediag.analysis.model import Component, Finding, Plane, Status
-from kplanediag.snapshot import Obj, Probe
+from kplanediag.snapshot import Probe
+from kplanediag.snapshot.kinds import Node, Pod
 
 COMPONENTS = ("kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager", "cloud-controller-manager")
 LEADER_ELECTED = ("kube-scheduler", "kube-controller-manager", "cloud-controller-manager")
@@ -34,25 +35,21 @@ class ControlPlane:
     api_failing: bool  # the API server or etcd fails: later failures are likely consequences
 
 
-def static_pods(idx: ClusterIndex) -> dict[str, list[Obj]]:
-    pods: dict[str, list[Obj]] = {}
-    for pod in idx.pods:
-        lab = o.labels(pod)
-        if (
-            o.namespace(pod) == "kube-system"
-            and lab.get("tier") == "control-plane"
-            and lab.get("component") in COMPONENTS
-        ):
+def static_pods(idx: ClusterIndex) -> dict[str, list[Pod]]:
+    pods: dict[str, list[Pod]] = {}
+    for pod in idx.pods_by_namespace.get("kube-system", []):
+        lab = pod.labels
+        if lab.get("tier") == "control-plane" and lab.get("component") in COMPONENTS:
             pods.setdefault(lab["component"], []).append(pod)
     return pods
 
 
-def is_control_plane_node(node: Obj) -> bool:
-    lab = o.labels(node)
+def is_control_plane_node(node: Node) -> bool:
+    lab = node.labels
     return any(k in lab for k in ROLE_LABELS) or lab.get("kubernetes.io/role") == "master"
 
 
-def control_plane_mode(idx: ClusterIndex, pods: dict[str, list[Obj]]) -> tuple[str, tuple[str, ...]]:
+def control_plane_mode(idx: ClusterIndex, pods: dict[str, list[Pod]]) -> tuple[str, tuple[str, ...]]:
     evidence = [f"{len(v)} {k} pod(s) with tier=control-plane" for k, v in sorted(pods.items())]
     cp_nodes = sorted(n for n, node in idx.nodes.items() if is_control_plane_node(node))
     if cp_nodes:
@@ -60,12 +57,7 @@ def control_plane_mode(idx: ClusterIndex, pods: dict[str, list[Obj]]) -> tuple[s
     if evidence:
         return "self-hosted", tuple(evidence)
     hints = sorted(
-        {
-            f"node label {k} ({v})"
-            for node in idx.nodes.values()
-            for k, v in MANAGED_HINTS.items()
-            if k in o.labels(node)
-        }
+        {f"node label {k} ({v})" for node in idx.nodes.values() for k, v in MANAGED_HINTS.items() if k in node.labels}
     )
     if hints and idx.has("pods"):
         return "managed", ("no control-plane pods or nodes", *hints)
@@ -88,7 +80,7 @@ def _probe_checks(probes: list[Probe], etcd: bool) -> tuple[list[str], bool]:
 def _instances(
     name: str,
     status: Status,
-    pods: list[Obj],
+    pods: list[Pod],
     evidence: list[str],
     version: str | None,
     detail: str,
@@ -98,15 +90,15 @@ def _instances(
     if not pods:
         return [Component(name, Plane.CONTROL, status, None, version, tuple(evidence), detail)]
     out = []
-    for pod in sorted(pods, key=o.pod_node):
-        node, state = o.pod_node(pod), o.pod_state(pod)
+    for pod in sorted(pods, key=lambda p: p.spec.node_name):
+        node, state = pod.spec.node_name, o.pod_state(pod)
         inst_status, inst_detail = status, detail
         if state != "Ready":
             findings.append(
                 finding(
                     POD_CODES.get(name, "KPD-123"),
-                    o.key(pod),
-                    f"{name} pod {o.key(pod)} on {node} is {state}",
+                    pod.key,
+                    f"{name} pod {pod.key} on {node} is {state}",
                     component=name,
                 )
             )
@@ -119,17 +111,17 @@ def _instances(
                 inst_status,
                 node or None,
                 version or o.image_tag(pod),
-                (*evidence, f"static pod {o.key(pod)} ({state})"),
+                (*evidence, f"static pod {pod.key} ({state})"),
                 inst_detail,
             )
         )
     return out
 
 
-def assess_api_and_etcd(idx: ClusterIndex, pods: dict[str, list[Obj]]) -> tuple[list[Component], list[Finding], bool]:
+def assess_api_and_etcd(idx: ClusterIndex, pods: dict[str, list[Pod]]) -> tuple[list[Component], list[Finding], bool]:
     snap = idx.snapshot
     findings: list[Finding] = []
-    version = str(snap.version.get("gitVersion")) if snap.version else None
+    version = snap.version.git_version if snap.version else None
     probes = [p for p in (snap.livez, snap.readyz) if p is not None and p.status is not None]
     evidence = []
     if snap.version:
@@ -138,12 +130,12 @@ def assess_api_and_etcd(idx: ClusterIndex, pods: dict[str, list[Obj]]) -> tuple[
     identity = [
         lease
         for (ns, _), lease in idx.leases.items()
-        if ns == "kube-system" and o.labels(lease).get("apiserver.kubernetes.io/identity") == "kube-apiserver"
+        if ns == "kube-system" and lease.labels.get("apiserver.kubernetes.io/identity") == "kube-apiserver"
     ]
     if identity:
         evidence.append(f"{len(identity)} API server identity Lease(s)")
     for es in idx.slices_by_service.get(("default", "kubernetes"), []):
-        addrs = [a for ep in es.get("endpoints") or [] for a in ep.get("addresses") or []]
+        addrs = [a for ep in es.endpoints for a in ep.addresses]
         if addrs:
             evidence.append(f"kubernetes Service endpoints {', '.join(addrs)}")
 
@@ -201,7 +193,7 @@ def assess_api_and_etcd(idx: ClusterIndex, pods: dict[str, list[Obj]]) -> tuple[
 
 
 def assess_leader(
-    idx: ClusterIndex, name: str, pods: list[Obj], mode: str, api_failing: bool
+    idx: ClusterIndex, name: str, pods: list[Pod], mode: str, api_failing: bool
 ) -> tuple[list[Component], list[Finding]]:
     findings: list[Finding] = []
     lease = idx.lease("kube-system", name)

@@ -9,30 +9,28 @@ from kplanediag.analysis import objects as o
 from kplanediag.analysis.addons import DNS_LABEL, is_kube_proxy, recognise_cni
 from kplanediag.analysis.index import ClusterIndex, WorkloadKey
 from kplanediag.analysis.model import Affected, Impact, Impacted
-from kplanediag.snapshot import Obj
+from kplanediag.snapshot.kinds import Pod, PodDisruptionBudget, Service
 
 Backend = tuple[str, str, bool]  # (identity, node, ready)
 
 
-def is_component_pod(idx: ClusterIndex, pod: Obj) -> bool:
+def is_component_pod(idx: ClusterIndex, pod: Pod) -> bool:
     """Control-plane static pods, kube-proxy, CNI and CoreDNS pods: components, not workloads."""
-    lab = o.labels(pod)
-    if o.namespace(pod) == "kube-system" and (
-        lab.get("tier") == "control-plane" or lab.get(DNS_LABEL[0]) == DNS_LABEL[1]
-    ):
+    lab = pod.labels
+    if pod.namespace == "kube-system" and (lab.get("tier") == "control-plane" or lab.get(DNS_LABEL[0]) == DNS_LABEL[1]):
         return True
     kind, ns, owner = idx.workload_of(pod)
     if kind != "DaemonSet":
         return False
-    ds = next((d for d in idx.snapshot.items("daemonsets") if o.namespace(d) == ns and o.name(d) == owner), None)
+    ds = idx.daemonsets.get((ns, owner))
     return ds is not None and (is_kube_proxy(ds) or recognise_cni(ds) is not None)
 
 
-def usable(pod: Obj, failed: set[str]) -> bool:
-    return o.pod_ready(pod) and o.pod_node(pod) not in failed
+def usable(pod: Pod, failed: set[str]) -> bool:
+    return o.pod_ready(pod) and pod.spec.node_name not in failed
 
 
-def workload_impacts(idx: ClusterIndex, pods_hit: Iterable[Obj], failed: set[str]) -> tuple[Impacted, ...]:
+def workload_impacts(idx: ClusterIndex, pods_hit: Iterable[Pod], failed: set[str]) -> tuple[Impacted, ...]:
     hit: dict[WorkloadKey, int] = defaultdict(int)
     for pod in pods_hit:
         if not is_component_pod(idx, pod):
@@ -53,74 +51,71 @@ def workload_impacts(idx: ClusterIndex, pods_hit: Iterable[Obj], failed: set[str
     return tuple(sorted(out, key=lambda w: (w.impact is not Impact.OUTAGE, w.namespace, w.kind, w.name)))
 
 
-def service_backends(idx: ClusterIndex, svc: Obj) -> list[Backend]:
+def service_backends(idx: ClusterIndex, svc: Service) -> list[Backend]:
     """A Service's endpoints from its EndpointSlices, or from its selector when slices are a gap."""
-    ns, name = o.namespace(svc), o.name(svc)
+    ns, name = svc.namespace, svc.name
     if idx.has("endpointslices"):
         seen: dict[str, Backend] = {}
         for es in idx.slices_by_service.get((ns, name), []):
-            for ep in es.get("endpoints") or []:
-                ident = str((ep.get("targetRef") or {}).get("name") or ",".join(ep.get("addresses") or []))
-                ready = bool((ep.get("conditions") or {}).get("ready"))
-                seen[ident] = (ident, str(ep.get("nodeName") or ""), ready)
+            for ep in es.endpoints:
+                ident = (ep.target_ref.name if ep.target_ref else "") or ",".join(ep.addresses)
+                seen[ident] = (ident, ep.node_name, ep.conditions.ready is not False)
         return list(seen.values())
-    selector = o.spec(svc).get("selector")
-    if not selector:
-        return []
+    selector = svc.spec.selector
     return [
-        (o.name(p), o.pod_node(p), o.pod_ready(p))
+        (p.name, p.spec.node_name, o.pod_ready(p))
         for p in idx.pods_by_namespace.get(ns, [])
-        if o.selector_matches({"matchLabels": selector}, o.labels(p))
+        if o.labels_match(selector, p.labels)
     ]
 
 
 def service_impacts(idx: ClusterIndex, failed: set[str]) -> tuple[Impacted, ...]:
     out = []
-    for svc in idx.snapshot.items("services"):
-        if (o.namespace(svc), o.name(svc)) == ("default", "kubernetes"):
+    for svc in idx.snapshot.services:
+        if (svc.namespace, svc.name) == ("default", "kubernetes"):
             continue
         backends = service_backends(idx, svc)
         lost = sum(1 for _, node, _ in backends if node in failed)
         if lost:
             remaining = sum(1 for _, node, ready in backends if ready and node not in failed)
             impact = Impact.OUTAGE if remaining == 0 else Impact.DEGRADED
-            out.append(Impacted("Service", o.namespace(svc), o.name(svc), impact, remaining, lost))
+            out.append(Impacted("Service", svc.namespace, svc.name, impact, remaining, lost))
     return tuple(sorted(out, key=lambda s: (s.impact is not Impact.OUTAGE, s.namespace, s.name)))
 
 
-def desired_healthy(pdb: Obj, expected: int) -> int:
-    st, sp = o.status(pdb), o.spec(pdb)
-    if "desiredHealthy" in st:
-        return o.int_field(st, "desiredHealthy")
+def desired_healthy(pdb: PodDisruptionBudget, expected: int) -> int:
+    if pdb.status is not None and pdb.status.desired_healthy is not None:
+        return pdb.status.desired_healthy
 
-    def resolve(value: object) -> int:
-        if isinstance(value, str) and value.endswith("%"):
+    def resolve(value: int | str) -> int:
+        if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
             return -(-int(value[:-1]) * expected // 100)  # rounded up, as the disruption controller does
-        return int(value) if isinstance(value, int | str) and str(value).isdigit() else 0
+        return int(value) if str(value).isdigit() else 0
 
-    if "minAvailable" in sp:
-        return resolve(sp["minAvailable"])
-    if "maxUnavailable" in sp:
-        return max(0, expected - resolve(sp["maxUnavailable"]))
+    if pdb.spec.min_available is not None:
+        return resolve(pdb.spec.min_available)
+    if pdb.spec.max_unavailable is not None:
+        return max(0, expected - resolve(pdb.spec.max_unavailable))
     return 0
 
 
 def violated_budgets(idx: ClusterIndex, failed: set[str]) -> tuple[str, ...]:
-    lost: dict[str, list[Obj]] = defaultdict(list)
+    lost: dict[str, list[Pod]] = defaultdict(list)
     for node in failed:
         for pod in idx.pods_by_node.get(node, []):
-            lost[o.namespace(pod)].append(pod)
+            lost[pod.namespace].append(pod)
     out = []
-    for pdb in idx.snapshot.items("poddisruptionbudgets"):
-        ns, selector = o.namespace(pdb), o.spec(pdb).get("selector")
+    for pdb in idx.snapshot.poddisruptionbudgets:
+        ns, selector = pdb.namespace, pdb.spec.selector
         # cheap test first: does the budget cover any pod on the failed nodes at all?
-        if not any(o.selector_matches(selector, o.labels(p)) for p in lost.get(ns, [])):
+        if not any(o.selector_matches(selector, p.labels) for p in lost.get(ns, [])):
             continue
-        matched = [p for p in idx.pods_by_namespace.get(ns, []) if o.selector_matches(selector, o.labels(p))]
+        matched = [p for p in idx.pods_by_namespace.get(ns, []) if o.selector_matches(selector, p.labels)]
         healthy = sum(1 for p in matched if usable(p, failed))
-        need = desired_healthy(pdb, o.int_field(o.status(pdb), "expectedPods", len(matched)))
+        expected = pdb.status.expected_pods if pdb.status and pdb.status.expected_pods is not None else len(matched)
+        need = desired_healthy(pdb, expected)
         if healthy < need:
-            out.append(f"{o.key(pdb)} ({healthy} healthy, needs {need})")
+            out.append(f"{pdb.key} ({healthy} healthy, needs {need})")
     return tuple(sorted(out))
 
 
@@ -132,6 +127,6 @@ def node_loss(idx: ClusterIndex, failed: set[str], *, services: bool = True) -> 
         pods=len(pods),
         workloads=workload_impacts(idx, pods, failed),
         services=service_impacts(idx, failed) if services else (),
-        namespaces=tuple(sorted({o.namespace(p) for p in pods})),
+        namespaces=tuple(sorted({p.namespace for p in pods})),
         disruption_budgets=violated_budgets(idx, failed) if services else (),
     )

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kplanediag.analysis import objects as o
-from kplanediag.snapshot import Obj, Snapshot
+from kplanediag.snapshot import Snapshot
+from kplanediag.snapshot.kinds import DaemonSet, EndpointSlice, Lease, Node, Pod
 
 WorkloadKey = tuple[str, str, str]
 """(kind, namespace, name) of the workload that owns a pod; kind "Pod" for a bare pod."""
@@ -17,57 +18,58 @@ WorkloadKey = tuple[str, str, str]
 class ClusterIndex:
     snapshot: Snapshot
     now: datetime
-    nodes: dict[str, Obj] = field(default_factory=dict)
-    pods: list[Obj] = field(default_factory=list)
-    pods_by_node: dict[str, list[Obj]] = field(default_factory=lambda: defaultdict(list))
-    pods_by_namespace: dict[str, list[Obj]] = field(default_factory=lambda: defaultdict(list))
-    leases: dict[tuple[str, str], Obj] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    pods: list[Pod] = field(default_factory=list)  # not terminated
+    pods_by_node: dict[str, list[Pod]] = field(default_factory=lambda: defaultdict(list))
+    pods_by_namespace: dict[str, list[Pod]] = field(default_factory=lambda: defaultdict(list))
+    leases: dict[tuple[str, str], Lease] = field(default_factory=dict)
+    daemonsets: dict[tuple[str, str], DaemonSet] = field(default_factory=dict)
     replicaset_owner: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
-    slices_by_service: dict[tuple[str, str], list[Obj]] = field(default_factory=lambda: defaultdict(list))
+    slices_by_service: dict[tuple[str, str], list[EndpointSlice]] = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
     def build(cls, snapshot: Snapshot, now: datetime) -> ClusterIndex:
         idx = cls(snapshot, now)
-        idx.nodes = {o.name(n): n for n in snapshot.items("nodes")}
-        for pod in snapshot.items("pods"):
+        idx.nodes = {n.metadata.name: n for n in snapshot.nodes}
+        for pod in snapshot.pods:
             if o.pod_terminated(pod):
                 continue
             idx.pods.append(pod)
-            idx.pods_by_namespace[o.namespace(pod)].append(pod)
-            if o.pod_node(pod):
-                idx.pods_by_node[o.pod_node(pod)].append(pod)
-        idx.leases = {(o.namespace(lease), o.name(lease)): lease for lease in snapshot.items("leases")}
-        for rs in snapshot.items("replicasets"):
-            ref = o.controller_ref(rs)
+            idx.pods_by_namespace[pod.metadata.namespace].append(pod)
+            if pod.spec.node_name:
+                idx.pods_by_node[pod.spec.node_name].append(pod)
+        idx.leases = {(lease.metadata.namespace, lease.metadata.name): lease for lease in snapshot.leases}
+        idx.daemonsets = {(ds.metadata.namespace, ds.metadata.name): ds for ds in snapshot.daemonsets}
+        for rs in snapshot.replicasets:
+            ref = rs.controller
             if ref:
-                idx.replicaset_owner[(o.namespace(rs), o.name(rs))] = (str(ref.get("kind")), str(ref.get("name")))
-        for es in snapshot.items("endpointslices"):
-            svc = o.labels(es).get("kubernetes.io/service-name")
+                idx.replicaset_owner[(rs.metadata.namespace, rs.metadata.name)] = (ref.kind, ref.name)
+        for es in snapshot.endpointslices:
+            svc = es.labels.get("kubernetes.io/service-name")
             if svc:
-                idx.slices_by_service[(o.namespace(es), svc)].append(es)
+                idx.slices_by_service[(es.metadata.namespace, svc)].append(es)
         return idx
 
     def has(self, resource: str) -> bool:
         return self.snapshot.has(resource)
 
-    def lease(self, namespace: str, lease_name: str) -> Obj | None:
+    def lease(self, namespace: str, lease_name: str) -> Lease | None:
         return self.leases.get((namespace, lease_name))
 
-    def workload_of(self, pod: Obj) -> WorkloadKey:
+    def workload_of(self, pod: Pod) -> WorkloadKey:
         """The top controller of a pod: ReplicaSet pods belong to their Deployment."""
-        ns = o.namespace(pod)
-        ref = o.controller_ref(pod)
-        if not ref:
-            return ("Pod", ns, o.name(pod))
-        kind, owner = str(ref.get("kind")), str(ref.get("name"))
-        if kind == "ReplicaSet":
-            parent = self.replicaset_owner.get((ns, owner))
+        ns = pod.metadata.namespace
+        ref = pod.controller
+        if ref is None:
+            return ("Pod", ns, pod.metadata.name)
+        if ref.kind == "ReplicaSet":
+            parent = self.replicaset_owner.get((ns, ref.name))
             if parent:
                 return (parent[0], ns, parent[1])
-            template_hash = o.labels(pod).get("pod-template-hash")
-            if not self.has("replicasets") and template_hash and owner.endswith("-" + template_hash):
-                return ("Deployment", ns, owner.removesuffix("-" + template_hash))
-        return (kind, ns, owner)
+            template_hash = pod.labels.get("pod-template-hash")
+            if not self.has("replicasets") and template_hash and ref.name.endswith("-" + template_hash):
+                return ("Deployment", ns, ref.name.removesuffix("-" + template_hash))
+        return (ref.kind, ns, ref.name)
 
     def seconds_since(self, when: datetime | None) -> float | None:
         return None if when is None else (self.now - when).total_seconds()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from kplanediag.analysis import objects as o
-from kplanediag.snapshot import Obj
+from kplanediag.snapshot.kinds import Lease
 
 
 @dataclass(frozen=True)
@@ -30,12 +29,11 @@ class LeaseState:
         return f"{holder}, {age} ({duration})"
 
 
-def lease_state(lease: Obj, now: datetime) -> LeaseState:
-    spec = o.spec(lease)
-    renewed = o.time_field(spec, "renewTime") or o.time_field(spec, "acquireTime")
-    duration = spec.get("leaseDurationSeconds")
+def lease_state(lease: Lease, now: datetime) -> LeaseState:
+    spec = lease.spec
+    renewed = spec.renew_time or spec.acquire_time
     return LeaseState(
-        holder=str(spec.get("holderIdentity") or ""),
+        holder=spec.holder_identity or "",
         age=None if renewed is None else max(0.0, (now - renewed).total_seconds()),
-        duration=duration if isinstance(duration, int) else None,
+        duration=spec.lease_duration_seconds,
     )

@@ -10,7 +10,7 @@ from kplanediag.analysis.codes import finding
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.leases import lease_state
 from kplanediag.analysis.model import Component, Finding, Plane, Severity, Status
-from kplanediag.snapshot import Obj
+from kplanediag.snapshot.kinds import Node
 
 PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
 STANDARD = {"Ready", "NetworkUnavailable", *PRESSURE}
@@ -62,12 +62,12 @@ def problem_polarity(condition_type: str) -> bool | None:
     return None
 
 
-def removed_by(node: Obj) -> str | None:
-    for taint in o.spec(node).get("taints") or []:
-        who = AUTOSCALER_TAINTS.get(str(taint.get("key")))
+def removed_by(node: Node) -> str | None:
+    for taint in node.spec.taints:
+        who = AUTOSCALER_TAINTS.get(taint.key)
         if who:
             return who
-    return "deletion" if o.meta(node).get("deletionTimestamp") else None
+    return "deletion" if node.metadata.deletion_timestamp else None
 
 
 def _lower(severity: Severity, removing: str | None) -> Severity | None:
@@ -75,14 +75,14 @@ def _lower(severity: Severity, removing: str | None) -> Severity | None:
 
 
 def assess_node(
-    idx: ClusterIndex, node: Obj, api_minor: tuple[int, int] | None
+    idx: ClusterIndex, node: Node, api_minor: tuple[int, int] | None
 ) -> tuple[NodeState, list[Component], list[Finding]]:
-    name = o.name(node)
+    name = node.metadata.name
     findings: list[Finding] = []
     removing = removed_by(node)
-    ready_cond = o.condition(node, "Ready")
-    ready = str(ready_cond.get("status")) if ready_cond else "missing"
-    ready_msg = str((ready_cond or {}).get("message") or (ready_cond or {}).get("reason") or "")
+    ready_cond = o.condition(node.status.conditions, "Ready")
+    ready = (ready_cond.status or "missing") if ready_cond else "missing"
+    ready_msg = (ready_cond.message or ready_cond.reason) if ready_cond else ""
     evidence = ["Node object", f"Ready={ready}"]
 
     lease_txt, lease_stale = "", False
@@ -112,9 +112,9 @@ def assess_node(
     elif lease_stale:
         crit("KPD-202", f"kubelet on {name} is silent: {lease_txt}; Ready=True is out of date")
 
-    for cond in o.conditions(node):
-        ctype, cstatus = str(cond.get("type")), cond.get("status")
-        text = str(cond.get("message") or cond.get("reason") or "")
+    for cond in node.status.conditions:
+        ctype, cstatus = cond.type, cond.status
+        text = cond.message or cond.reason
         if ctype in PRESSURE and cstatus == "True":
             findings.append(finding("KPD-203", name, f"{ctype} on {name}: {text}".rstrip(": ")))
         elif ctype == "NetworkUnavailable" and cstatus == "True":
@@ -124,14 +124,14 @@ def assess_node(
             if polarity is not None and cstatus == ("True" if polarity else "False"):
                 findings.append(finding("KPD-206", name, f"{ctype}={cstatus} on {name}: {text}".rstrip(": ")))
 
-    cordoned = bool(o.spec(node).get("unschedulable"))
+    cordoned = node.spec.unschedulable
     if cordoned:
         findings.append(finding("KPD-207", name, f"node {name} is cordoned: no new pods are scheduled on it"))
     if removing:
         findings.append(finding("KPD-208", name, f"node {name} is being removed by {removing}"))
 
-    info = o.status(node).get("nodeInfo") or {}
-    kubelet_version = info.get("kubeletVersion")
+    info = node.status.node_info
+    kubelet_version = info.kubelet_version or None
     kubelet_minor = o.minor_version(kubelet_version)
     if (
         api_minor
@@ -159,7 +159,7 @@ def assess_node(
     )
     kubelet_status = Status.DEGRADED if runtime_down else Status.DOWN if failing else Status.HEALTHY
     runtime_status = Status.DOWN if runtime_down else Status.UNKNOWN if failing else Status.HEALTHY
-    runtime = str(info.get("containerRuntimeVersion") or "")
+    runtime = info.container_runtime_version
     components = [
         Component("kubelet", Plane.DATA, kubelet_status, name, kubelet_version, tuple(evidence), reason),
         Component(

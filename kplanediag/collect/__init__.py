@@ -1,2 +1,6 @@
-"""The only package that talks to the Kubernetes API: a few paginated list calls and three health
-endpoints, read as raw JSON and text, assembled into a Snapshot."""
+"""The only package that talks to the Kubernetes API: three health endpoints and a few paginated
+lists, read as protobuf (JSON where the server does not serve it), decoded into a typed Snapshot.
+
+Nothing here is imported by ``--version``, ``--help`` or ``--from`` analysis: the official client
+and the protobuf runtime load only when a live collection starts.
+"""

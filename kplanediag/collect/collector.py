@@ -1,91 +1,124 @@
-"""Collects one Snapshot: /version, /livez and /readyz, then every list, paginated and served from
-the API server's watch cache (resourceVersion=0), in parallel. A list that fails becomes a gap."""
+"""Collects one Snapshot: /version, then /livez and /readyz and every list at once.
+
+Fetching and decoding overlap: worker threads request the pages of each list (the next page is
+asked for as soon as a page's continue token is read from its first bytes) and hand each body to
+the calling thread, which decodes it into typed objects while the next ones are on the wire. A
+bounded queue keeps at most a few pages in memory; no whole list body is ever held. A list that
+fails becomes a gap; a malformed item becomes a counted gap of its list.
+"""
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from kplanediag.collect.transport import CollectError, Response, Transport, UnreachableError
-from kplanediag.snapshot import Gap, Obj, Probe, Snapshot, parse_health_body
+import msgspec
 
-PAGE_SIZE = 500
-WORKERS = 4
+from kplanediag.collect.errors import ListFailed, UnreachableError
+from kplanediag.collect.lists import LISTS, ListCall, PageDecoder, accept_header, continue_token, page_fields
+from kplanediag.collect.transport import Response, Transport
+from kplanediag.snapshot import Gap, Probe, Resources, Snapshot, VersionInfo, parse_health_body
+from kplanediag.snapshot.decode import BadItems
+from kplanediag.snapshot.kinds import Resource
 
-
-@dataclass(frozen=True)
-class ListCall:
-    resource: str  # snapshot key
-    path: str
-    kind: str
-    api_version: str
-
-
-LISTS = (
-    ListCall("nodes", "/api/v1/nodes", "Node", "v1"),
-    ListCall("pods", "/api/v1/pods", "Pod", "v1"),
-    ListCall("leases", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", "Lease", "coordination.k8s.io/v1"),
-    ListCall(
-        "leases", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", "Lease", "coordination.k8s.io/v1"
-    ),
-    ListCall("daemonsets", "/apis/apps/v1/daemonsets", "DaemonSet", "apps/v1"),
-    ListCall("deployments", "/apis/apps/v1/deployments", "Deployment", "apps/v1"),
-    ListCall("statefulsets", "/apis/apps/v1/statefulsets", "StatefulSet", "apps/v1"),
-    ListCall("replicasets", "/apis/apps/v1/replicasets", "ReplicaSet", "apps/v1"),
-    ListCall("services", "/api/v1/services", "Service", "v1"),
-    ListCall("endpointslices", "/apis/discovery.k8s.io/v1/endpointslices", "EndpointSlice", "discovery.k8s.io/v1"),
-    ListCall("poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets", "PodDisruptionBudget", "policy/v1"),
-)
-
-
-class ListFailed(CollectError):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+WORKERS = 4  # list fetchers; probes use two more threads
+QUEUE_PAGES = 4  # pages waiting to be decoded; fetchers wait beyond that
 
 
 @dataclass
 class Timings:
-    """Server time seen in responses and per-call durations, for -v and for "now"."""
+    """The newest server time seen in responses: the snapshot's "now"."""
 
     newest: datetime | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def saw(self, response: Response) -> None:
-        if response.server_time and (self.newest is None or response.server_time > self.newest):
-            self.newest = response.server_time
+        if response.server_time:
+            with self.lock:
+                if self.newest is None or response.server_time > self.newest:
+                    self.newest = response.server_time
 
 
-def list_all(transport: Transport, call: ListCall, timings: Timings, say: Callable[[str], None]) -> list[Obj]:
-    """Every item of one list, page by page; items get kind and apiVersion back (Lists omit them)."""
-    items: list[Obj] = []
-    fields = {"limit": str(PAGE_SIZE), "resourceVersion": "0"}
-    pages = 0
-    while True:
-        response = transport.get(call.path, fields)
-        timings.saw(response)
-        if response.status != 200:
-            raise ListFailed(response.reason())
-        body: dict[str, Any] = response.json()
-        pages += 1
-        for item in body.get("items") or []:
-            item["kind"], item["apiVersion"] = call.kind, call.api_version
-            (item.get("metadata") or {}).pop("managedFields", None)  # never used; often half the bytes
-            items.append(item)
-        token = (body.get("metadata") or {}).get("continue")
-        if not token:
-            say(f"{call.path}: {len(items)} items, {pages} page(s), {response.seconds * 1000:.0f} ms (last page)")
-            return items
-        fields = {"limit": str(PAGE_SIZE), "continue": token}  # a continue token carries its own resourceVersion
+@dataclass(frozen=True)
+class Page:
+    call: ListCall
+    response: Response
+
+
+@dataclass(frozen=True)
+class Done:
+    """The last word of one list call: None when every page was fetched, else why it stopped."""
+
+    call: ListCall
+    error: str | None
+    pages: int
+    seconds: float
+
+
+def fetch_pages(
+    transport: Transport, call: ListCall, timings: Timings, pages: queue.Queue[Page | Done], stop: threading.Event
+) -> None:
+    """Request every page of one list, queueing each body; ends with a Done."""
+    count, seconds, token, seen = 0, 0.0, "", set()
+    error: str | None = None
+    accept = accept_header()
+    try:
+        while not stop.is_set():
+            response = transport.get(call.path, page_fields(token), accept)
+            timings.saw(response)
+            count += 1
+            seconds += response.seconds
+            if response.status != 200:
+                raise ListFailed(response.reason())
+            token = continue_token(response.body, response.content_type)
+            _put(pages, Page(call, response), stop)
+            if not token:
+                break
+            if token in seen:
+                raise ListFailed(f"the server repeated a continue token after {count} pages")
+            seen.add(token)
+    except ListFailed as exc:
+        error = exc.reason
+    except UnreachableError as exc:
+        error = f"no answer within {transport.timeout:g}s ({exc})"
+    _put(pages, Done(call, error, count, seconds), stop)
+
+
+def _put(pages: queue.Queue[Page | Done], item: Page | Done, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            pages.put(item, timeout=0.2)
+            return
+        except queue.Full:
+            continue
 
 
 def probe(transport: Transport, endpoint: str, timings: Timings) -> Probe:
     response = transport.get(endpoint, {"verbose": "true"})
     timings.saw(response)
-    return Probe(f"{endpoint}?verbose", response.status, parse_health_body(response.text()))
+    return Probe(endpoint=f"{endpoint}?verbose", status=response.status, checks=parse_health_body(response.text()))
+
+
+def _probe_result(future: Future[Probe], name: str, transport: Transport, gaps: list[Gap]) -> Probe:
+    try:
+        return future.result()
+    except UnreachableError as exc:
+        gaps.append(Gap(source=name, reason=f"no answer within {transport.timeout:g}s"))
+        return Probe(endpoint=f"/{name}?verbose", status=None, error=str(exc))
+
+
+def _version(response: Response) -> VersionInfo | None:
+    if response.status != 200:
+        return None
+    try:
+        return msgspec.json.decode(response.body, type=VersionInfo)
+    except msgspec.DecodeError:
+        return None
 
 
 def collect(transport: Transport, verbose: bool = False) -> Snapshot:
@@ -102,52 +135,37 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
         version_response = transport.get("/version")
     except UnreachableError as exc:
         say(f"unreachable: {exc}")
-        no_answer = Probe("/livez?verbose", None, (), str(exc))
         return Snapshot(
             collected_at=local_start,
             source="live",
             server=transport.server,
             reachable=False,
-            livez=no_answer,
-            gaps=(Gap("all", f"API server unreachable: {exc}"),),
+            livez=Probe(endpoint="/livez?verbose", status=None, error=str(exc)),
+            gaps=(Gap(source="all", reason=f"API server unreachable: {exc}"),),
         )
     timings.saw(version_response)
-    version = version_response.json() if version_response.status == 200 else None
-    gaps: list[Gap] = [] if version else [Gap("version", version_response.reason())]
+    version = _version(version_response)
+    gaps: list[Gap] = [] if version else [Gap(source="version", reason=version_response.reason())]
 
-    resources: dict[str, list[Obj]] = {}
+    items: dict[str, list[Resource]] = {call.resource: [] for call in LISTS}
+    bad = {call.resource: BadItems(call.resource) for call in LISTS}
+    decoders = {call.resource: PageDecoder(call.kind) for call in LISTS}
     failed: set[str] = set()
-
-    def fetch(call: ListCall) -> tuple[ListCall, list[Obj] | str]:
-        try:
-            return call, list_all(transport, call, timings, say)
-        except ListFailed as exc:
-            return call, exc.reason
-        except UnreachableError as exc:
-            return call, f"no answer within {transport.timeout:g}s ({exc})"
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    pages: queue.Queue[Page | Done] = queue.Queue(maxsize=QUEUE_PAGES)
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=WORKERS + 2) as pool:
         livez_future = pool.submit(probe, transport, "/livez", timings)
         readyz_future = pool.submit(probe, transport, "/readyz", timings)
-        for call, result in pool.map(fetch, LISTS):
-            if isinstance(result, str):
-                gaps.append(
-                    Gap(call.resource if call.resource != "leases" else f"leases ({call.path.split('/')[-2]})", result)
-                )
-                failed.add(call.resource)
-            else:
-                resources.setdefault(call.resource, []).extend(result)
-        livez = readyz = None
-        for name, future in (("livez", livez_future), ("readyz", readyz_future)):
-            try:
-                result_probe = future.result()
-            except UnreachableError as exc:
-                result_probe = Probe(f"/{name}?verbose", None, (), str(exc))
-                gaps.append(Gap(name, f"no answer within {transport.timeout:g}s"))
-            if name == "livez":
-                livez = result_probe
-            else:
-                readyz = result_probe
+        try:
+            for call in LISTS:
+                pool.submit(fetch_pages, transport, call, timings, pages, stop)
+            _drain(pages, len(LISTS), items, bad, decoders, failed, gaps, say)
+        finally:
+            stop.set()  # on any exception, let the fetchers end instead of waiting on a full queue
+        livez = _probe_result(livez_future, "livez", transport, gaps)
+        readyz = _probe_result(readyz_future, "readyz", transport, gaps)
+    gaps += [gap for b in bad.values() if (gap := b.gap())]
+    lists = {resource: tuple(objs) for resource, objs in items.items() if resource not in failed}
     return Snapshot(
         collected_at=timings.newest or local_start,
         source="live",
@@ -155,6 +173,41 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
         version=version,
         livez=livez,
         readyz=readyz,
-        resources={k: tuple(v) for k, v in resources.items() if k not in failed},
+        resources=Resources(**lists),  # type: ignore[arg-type]  # each list holds its field's kind
         gaps=tuple(gaps),
     )
+
+
+def _drain(
+    pages: queue.Queue[Page | Done],
+    calls: int,
+    items: dict[str, list[Resource]],
+    bad: dict[str, BadItems],
+    decoders: dict[str, PageDecoder],
+    failed: set[str],
+    gaps: list[Gap],
+    say: Callable[[str], None],
+) -> None:
+    """Decode pages as they arrive until every list call has said it is done."""
+    broken: set[ListCall] = set()  # calls whose page could not be decoded: their later pages are dropped
+    while calls:
+        item = pages.get()
+        call = item.call
+        if isinstance(item, Done):
+            calls -= 1
+            error = item.error or ("malformed response" if call in broken else None)
+            if error:
+                failed.add(call.resource)
+                if call not in broken:
+                    gaps.append(Gap(source=call.label, reason=error))
+            say(f"{call.path}: {item.pages} page(s), {item.seconds * 1000:.0f} ms" + (f": {error}" if error else ""))
+            continue
+        if call in broken:
+            continue
+        try:
+            decoders[call.resource].decode(
+                item.response.body, item.response.content_type, items[call.resource], bad[call.resource]
+            )
+        except ListFailed as exc:
+            broken.add(call)
+            gaps.append(Gap(source=call.label, reason=exc.reason))

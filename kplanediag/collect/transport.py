@@ -16,21 +16,9 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
+from kplanediag.collect.errors import AuthenticationError, ConfigurationError, UnreachableError
 
-class CollectError(Exception):
-    """Base of every collection error."""
-
-
-class ConfigurationError(CollectError):
-    """The kubeconfig or context cannot be used (missing, malformed, unknown context)."""
-
-
-class AuthenticationError(CollectError):
-    """The API server rejected the credentials (HTTP 401)."""
-
-
-class UnreachableError(CollectError):
-    """No HTTP answer from the API server within the timeout."""
+JSON = "application/json"
 
 
 @dataclass(frozen=True)
@@ -39,6 +27,7 @@ class Response:
     body: bytes
     server_time: datetime | None
     seconds: float
+    content_type: str = JSON
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -65,14 +54,14 @@ class Transport:
         self.server: str = str(self._config.host).rstrip("/")
         self.timeout = timeout
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": "kplanediag"}
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept, "User-Agent": "kplanediag"}
         for auth in self._config.auth_settings().values():
             if auth.get("in") == "header" and auth.get("value"):
                 headers[auth["key"]] = auth["value"]
         return headers
 
-    def get(self, path: str, fields: dict[str, str] | None = None) -> Response:
+    def get(self, path: str, fields: dict[str, str] | None = None, accept: str = JSON) -> Response:
         """One GET; raises UnreachableError when no HTTP answer arrives within the timeout."""
         start = time.monotonic()
         try:
@@ -80,7 +69,7 @@ class Transport:
                 "GET",
                 self.server + path,
                 fields=fields,
-                headers=self._headers(),
+                headers=self._headers(accept),
                 timeout=urllib3.Timeout(total=self.timeout),
                 retries=False,
                 preload_content=True,
@@ -92,7 +81,8 @@ class Transport:
             server_time = parsedate_to_datetime(date).astimezone(UTC) if date else None
         except (TypeError, ValueError):
             server_time = None
-        response = Response(raw.status, raw.data, server_time, time.monotonic() - start)
+        content_type = str(raw.headers.get("Content-Type") or "").split(";", 1)[0].strip()
+        response = Response(raw.status, raw.data, server_time, time.monotonic() - start, content_type)
         if raw.status == 401:
             raise AuthenticationError(f"{self.server}: the API server rejected the credentials (401 Unauthorized)")
         return response

@@ -11,9 +11,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from kplanediag.analysis.model import Component, Report, Status
 from kplanediag.analysis.report import analyze
-from kplanediag.snapshot import Snapshot, format_time, parse_time, snapshot_from_dict
+from kplanediag.snapshot import Snapshot, format_time, load_bytes, parse_time
 
 DATA = Path(__file__).parent / "data"
 Raw = dict[str, Any]
@@ -29,6 +31,11 @@ def _load(name: str) -> Raw:
 def raw(name: str) -> Raw:
     """A fresh, editable copy of a captured snapshot."""
     return copy.deepcopy(_load(name))
+
+
+def snapshot_from_dict(data: Raw) -> Snapshot:
+    """A snapshot file's content, as dicts, read the way ``--from`` reads the file."""
+    return load_bytes(msgspec.json.encode(data))
 
 
 def snap(name: str, edit: Callable[[Raw], None] | None = None) -> Snapshot:

@@ -224,8 +224,8 @@ def test_unreachable_api_server() -> None:
             source="live",
             server="https://10.0.0.1:6443",
             reachable=False,
-            livez=Probe("/livez?verbose", None, (), "connection refused"),
-            gaps=(Gap("all", "API server unreachable"),),
+            livez=Probe(endpoint="/livez?verbose", status=None, error="connection refused"),
+            gaps=(Gap(source="all", reason="API server unreachable"),),
         )
     )
     assert codes(rep) == [("KPD-100", "https://10.0.0.1:6443")]

@@ -1,11 +1,14 @@
-"""Snapshot input: health-check parsing, save/load round trip, kubectl List input, bad files."""
+"""Snapshot files: health-check parsing, version-2 save/load round trip, version-1 snapshots, kubectl
+Lists (JSON and YAML), malformed items as gaps, bad files as clear errors. Data: the lab captures."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
+import yaml
 
 from kplanediag.analysis.model import Status
 from kplanediag.analysis.report import analyze
@@ -15,9 +18,9 @@ from kplanediag.snapshot import (
     load_snapshot,
     parse_health_body,
     save_snapshot,
-    snapshot_from_dict,
 )
-from tests.unit.factories import items, raw, statuses
+from kplanediag.snapshot.kinds import Pod
+from tests.unit.factories import DATA, find, items, raw, snapshot_from_dict, statuses
 
 READYZ_ETCD_DOWN = """[+]ping ok
 [+]log ok
@@ -31,19 +34,52 @@ readyz check failed
 def test_parse_health_body() -> None:
     checks = parse_health_body(READYZ_ETCD_DOWN)
     assert checks == (
-        HealthCheck("ping", True),
-        HealthCheck("log", True),
-        HealthCheck("etcd", False, "reason withheld"),
-        HealthCheck("poststarthook/start-apiserver-admission-initializer", True),
-        HealthCheck("etcd-readiness", False, "reason withheld"),
+        HealthCheck(name="ping", ok=True),
+        HealthCheck(name="log", ok=True),
+        HealthCheck(name="etcd", ok=False, message="reason withheld"),
+        HealthCheck(name="poststarthook/start-apiserver-admission-initializer", ok=True),
+        HealthCheck(name="etcd-readiness", ok=False, message="reason withheld"),
     )
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
-    original = snapshot_from_dict(raw("lab-worker-silenced"))
+    original = load_snapshot(DATA / "lab-worker-silenced.json")  # a version-1 file: whole objects
     path = tmp_path / "snap.json"
     save_snapshot(original, path)
-    assert load_snapshot(path) == original
+    saved = json.loads(path.read_text())
+    assert (saved["kind"], saved["snapshotVersion"]) == ("KplanediagSnapshot", 2)
+    assert "managedFields" not in path.read_text()  # only the typed fields are kept
+    assert path.stat().st_size < (DATA / "lab-worker-silenced.json").stat().st_size / 2
+    loaded = load_snapshot(path)
+    assert loaded == original
+    assert len(loaded.pods) == 19 and loaded.counts()["leases"] == 6
+    assert analyze(loaded) == analyze(original)
+
+
+def test_a_malformed_item_is_a_named_gap_not_a_lost_list(tmp_path: Path) -> None:
+    data = raw("lab-healthy")
+    first, second = items(data, "pods")[:2]
+    first["status"]["phase"] = 7  # wrong type
+    second["metadata"] = "not an object"
+    snap = snapshot_from_dict(data)
+    assert len(snap.pods) == len(items(raw("lab-healthy"), "pods")) - 2
+    (gap,) = [g for g in snap.gaps if g.source == "pods"]
+    name = f"{first['metadata']['namespace']}/{first['metadata']['name']}"
+    assert gap.reason.startswith("2 items could not be read and are left out: ")
+    assert f"{name} (Expected `str`, got `int` - at `$.status.phase`)" in gap.reason
+    assert "an item without a name (Expected `object`, got `str` - at `$.metadata`)" in gap.reason
+    rep = analyze(snap)
+    assert "pods: 2 items could not be read" in " ".join(rep.gaps)
+    assert any(f.code == "KPD-900" and f.subject == "pods" for f in rep.findings)
+
+
+def test_typed_objects_read_the_api_fields() -> None:
+    pod = next(p for p in snapshot_from_dict(raw("lab-healthy")).pods if p.name.startswith("web-"))
+    assert isinstance(pod, Pod)
+    assert pod.namespace == "shop" and pod.spec.node_name.startswith("kplanediag-")
+    assert pod.controller is not None and pod.controller.kind == "ReplicaSet"
+    assert any(t.key == "node.kubernetes.io/unreachable" and t.toleration_seconds == 300 for t in pod.spec.tolerations)
+    assert msgspec.json.decode(msgspec.json.encode(pod), type=Pod) == pod
 
 
 def kubectl_list(name: str, kinds: tuple[str, ...] | None = None) -> dict[str, object]:
@@ -92,17 +128,33 @@ def test_typed_list_items_get_their_kind(tmp_path: Path) -> None:
     nodes = [{k: v for k, v in n.items() if k != "kind"} for n in items(data, "nodes")]
     path = tmp_path / "nodelist.json"
     path.write_text(json.dumps({"kind": "NodeList", "apiVersion": "v1", "items": nodes}))
-    assert len(load_snapshot(path).items("nodes")) == 3
+    assert len(load_snapshot(path).nodes) == 3
+
+
+def test_yaml_list_input(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text(yaml.safe_dump(kubectl_list("lab-worker-silenced")))
+    from_yaml = load_snapshot(path)
+    json_path = tmp_path / "list.json"
+    json_path.write_text(json.dumps(kubectl_list("lab-worker-silenced")))
+    assert from_yaml.resources == load_snapshot(json_path).resources
+    assert statuses(analyze(from_yaml), "kubelet")["kplanediag-worker"] is Status.DOWN
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("not json", "is not JSON"),
-        ("[1, 2]", "expected a JSON object"),
+        ("not json", "expected a JSON or YAML object"),
+            ("a: [b", "is not JSON or YAML"),
+        ("{not json", "is not JSON"),
+        ("[1, 2]", "expected a JSON or YAML object"),
         ('{"kind": "Pod"}', "neither a kplanediag snapshot nor a kubectl List"),
-        ('{"kind": "KplanediagSnapshot", "schemaVersion": 99}', "unsupported snapshot schemaVersion 99"),
+        ('{"kind": "KplanediagSnapshot", "schemaVersion": 99}', "unsupported snapshot version 99"),
+        ('{"kind": "KplanediagSnapshot", "snapshotVersion": 3}', "unsupported snapshot version 3"),
         ('{"kind": "KplanediagSnapshot", "schemaVersion": 1}', "malformed snapshot"),
+        ('{"kind": "KplanediagSnapshot", "snapshotVersion": 2, "collectedAt": "x"}', "not a timestamp"),
+        ('{"kind": "KplanediagSnapshot", "snapshotVersion": 2, "collectedAt": "2026-01-01T00:00:00Z", '
+         '"resources": {"nodes": "x"}}', "malformed snapshot"),
         ('{"kind": "List", "items": []}', "no timestamp"),
         ('{"kind": "List"}', "without an items array"),
     ],

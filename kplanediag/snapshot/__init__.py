@@ -1,0 +1,35 @@
+"""The collected cluster state as typed data: the kinds (kinds.py), one run's Snapshot (model.py),
+item-by-item decoding (decode.py) and files, saved and loaded (files.py)."""
+
+from kplanediag.snapshot.files import SnapshotError, load_bytes, load_snapshot, save_snapshot
+from kplanediag.snapshot.model import (
+    PROBES,
+    RESOURCES,
+    Gap,
+    HealthCheck,
+    Probe,
+    Resources,
+    Snapshot,
+    VersionInfo,
+    format_time,
+    parse_health_body,
+    parse_time,
+)
+
+__all__ = [
+    "PROBES",
+    "RESOURCES",
+    "Gap",
+    "HealthCheck",
+    "Probe",
+    "Resources",
+    "Snapshot",
+    "SnapshotError",
+    "VersionInfo",
+    "format_time",
+    "load_bytes",
+    "load_snapshot",
+    "parse_health_body",
+    "parse_time",
+    "save_snapshot",
+]

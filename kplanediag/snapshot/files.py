@@ -1,0 +1,201 @@
+"""Snapshots on disk: ``snapshot save`` writes snapshotVersion 2 (the typed fields only, JSON);
+``--from`` reads it, version-1 snapshots (whole objects) and ``kubectl get ... -o json|yaml`` Lists.
+
+Files are decoded with msgspec: the envelope first with every item left undecoded, then item by
+item into the typed kinds, so one malformed object is a gap and not an unreadable file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+
+from kplanediag.snapshot.decode import BadItems, ItemDecoder, ListPage
+from kplanediag.snapshot.kinds import Resource
+from kplanediag.snapshot.model import (
+    KIND_OF_RESOURCE,
+    PROBES,
+    RESOURCE_OF_KIND,
+    RESOURCES,
+    Gap,
+    Probe,
+    Record,
+    Resources,
+    Snapshot,
+    VersionInfo,
+    parse_time,
+)
+
+SNAPSHOT_KIND = "KplanediagSnapshot"
+SNAPSHOT_VERSION = 2
+READS = (1, 2)  # snapshot versions this kplanediag reads (1: schemaVersion, whole objects)
+MAX_FILE_BYTES = 4 * 2**30  # refuse, rather than exhaust memory on, a file that cannot be a snapshot
+# Any RFC 3339 timestamp value in a List: its newest one is the List's "now".
+_TIMESTAMP = re.compile(rb'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"')
+
+
+class SnapshotError(ValueError):
+    """A file that cannot be read as a snapshot or a kubectl List."""
+
+
+class _Head(msgspec.Struct):
+    kind: object = None
+    schemaVersion: object = None
+    snapshotVersion: object = None
+
+
+class _Body(Record, frozen=True):
+    """A saved snapshot with its items still undecoded (versions 1 and 2 share this shape)."""
+
+    collected_at: str
+    source: str = "snapshot"
+    server: str | None = None
+    reachable: bool = True
+    version: VersionInfo | None = None
+    livez: Probe | None = None
+    readyz: Probe | None = None
+    resources: dict[str, list[msgspec.Raw]] = msgspec.field(default_factory=dict)
+    gaps: tuple[Gap, ...] = ()
+
+
+class _KindOnly(msgspec.Struct):
+    kind: object = None
+
+
+_KIND = msgspec.json.Decoder(_KindOnly)
+
+
+def encode_snapshot(snap: Snapshot) -> bytes:
+    body = msgspec.json.encode(snap)
+    head = b'{"kind":"%s","snapshotVersion":%d' % (SNAPSHOT_KIND.encode(), SNAPSHOT_VERSION)
+    return head + (b"," + body[1:] if body != b"{}" else b"}")
+
+
+def save_snapshot(snap: Snapshot, path: Path) -> None:
+    path.write_bytes(encode_snapshot(snap) + b"\n")
+
+
+def _typed(items: Mapping[str, list[msgspec.Raw]]) -> tuple[Resources, list[Gap]]:
+    """Decode each list's items into its kind; bad items become one gap per list."""
+    lists: dict[str, tuple[Resource, ...]] = {}
+    gaps: list[Gap] = []
+    for resource, raws in items.items():
+        kind = KIND_OF_RESOURCE.get(resource)
+        if kind is None:
+            continue  # a list this version does not read
+        out: list[Resource] = []
+        bad = BadItems(resource)
+        ItemDecoder(kind).decode_into(raws, out, bad)
+        lists[resource] = tuple(out)
+        if gap := bad.gap():
+            gaps.append(gap)
+    return Resources(**lists), gaps  # type: ignore[arg-type]  # each list holds its field's kind
+
+
+def _from_body(data: bytes) -> Snapshot:
+    try:
+        body = msgspec.json.decode(data, type=_Body)
+    except msgspec.ValidationError as exc:
+        raise SnapshotError(f"malformed snapshot: {exc}") from exc
+    collected_at = parse_time(body.collected_at)
+    if collected_at is None:
+        raise SnapshotError(f"malformed snapshot: collectedAt is not a timestamp: {body.collected_at!r}")
+    resources, bad = _typed(body.resources)
+    return Snapshot(
+        collected_at=collected_at,
+        source=body.source,
+        server=body.server,
+        reachable=body.reachable,
+        version=body.version,
+        livez=body.livez,
+        readyz=body.readyz,
+        resources=resources,
+        gaps=(*body.gaps, *bad),
+    )
+
+
+def _newest_timestamp(data: bytes) -> datetime | None:
+    newest: datetime | None = None
+    for match in _TIMESTAMP.finditer(data):
+        value = parse_time(match.group(1).decode())
+        if value is not None and (newest is None or value > newest):
+            newest = value
+    return newest
+
+
+def _from_list(data: bytes, page: ListPage) -> Snapshot:
+    """A ``kind: List`` from kubectl, or a typed list (NodeList) whose items carry no kind.
+
+    Health endpoints are never in it: they become gaps, as do the kinds it does not hold."""
+    if page.items is None:
+        raise SnapshotError(f"kind: {page.kind} without an items array")
+    item_kind = page.kind.removesuffix("List") if page.kind != "List" else ""
+    by_resource: dict[str, list[msgspec.Raw]] = {}
+    for raw in page.items:
+        try:
+            kind = _KIND.decode(raw).kind or item_kind
+        except msgspec.DecodeError:
+            kind = None
+        resource = RESOURCE_OF_KIND.get(kind) if isinstance(kind, str) else None
+        if resource:
+            by_resource.setdefault(resource, []).append(raw)
+    newest = _newest_timestamp(data)
+    if newest is None:
+        raise SnapshotError("the List holds no timestamp to take as 'now': pass --at")
+    resources, bad = _typed(by_resource)
+    gaps = [Gap(source=p, reason="not in a kubectl List") for p in PROBES]
+    gaps += [Gap(source=r, reason="not in the input List") for r in RESOURCES if r not in by_resource]
+    return Snapshot(collected_at=newest, source="kubectl-list", resources=resources, gaps=(*gaps, *bad))
+
+
+def _yaml_to_json(data: bytes, where: str) -> bytes:
+    try:
+        return msgspec.json.encode(msgspec.yaml.decode(data))
+    except ImportError as exc:  # PyYAML is msgspec's YAML backend
+        raise SnapshotError(f"{where} is not JSON, and reading YAML needs PyYAML") from exc
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise SnapshotError(f"{where} is not JSON or YAML: {exc}") from exc
+
+
+def load_bytes(data: bytes, where: str = "input") -> Snapshot:
+    """A saved snapshot or a kubectl List, from its bytes; every problem is a SnapshotError."""
+    if data.lstrip()[:1] not in (b"{", b"["):
+        data = _yaml_to_json(data, where)
+    try:
+        head = msgspec.json.decode(data, type=_Head)
+    except msgspec.ValidationError as exc:
+        raise SnapshotError(f"{where}: expected a JSON or YAML object (a snapshot or a kubectl List)") from exc
+    except msgspec.DecodeError as exc:
+        raise SnapshotError(f"{where} is not JSON: {exc}") from exc
+    kind = head.kind
+    if kind == SNAPSHOT_KIND:
+        version = head.snapshotVersion if head.snapshotVersion is not None else head.schemaVersion
+        if version not in READS:
+            raise SnapshotError(
+                f"unsupported snapshot version {version!r} (this kplanediag reads versions "
+                f"{', '.join(map(str, READS))}; a newer kplanediag wrote it?)"
+            )
+        return _from_body(data)
+    if isinstance(kind, str) and kind.endswith("List"):
+        try:
+            page = msgspec.json.decode(data, type=ListPage)
+        except msgspec.ValidationError as exc:
+            raise SnapshotError(f"{where}: kind: {kind} {exc}") from exc
+        return _from_list(data, page)
+    raise SnapshotError(f"{where}: kind {kind!r} is neither a kplanediag snapshot nor a kubectl List")
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    """Read a saved snapshot or a kubectl List (JSON or YAML) from a file."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise SnapshotError(f"{path} is larger than {MAX_FILE_BYTES // 2**30} GiB: not a snapshot kplanediag reads")
+    return load_bytes(data, str(path))

@@ -1,0 +1,294 @@
+"""The Kubernetes objects kplanediag reads, as typed msgspec Structs holding only the fields used.
+
+One Struct per kind, shaped like the API's JSON (``rename="camel"``: ``node_name`` is ``nodeName``),
+so the JSON decoder fills them straight from the wire and skips every other field in C; the
+protobuf decoder (collect/protobuf) fills the same Structs. Everything is frozen: analysis only
+reads, and decoders may share equal sub-objects (tolerations, conditions, label sets) between pods.
+Adding a field here is the one place a new read starts; the protobuf declaration follows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+Time = Annotated[datetime, msgspec.Meta(tz=True)]
+"""metav1.Time / MicroTime: RFC 3339 with a zone; a naive timestamp is invalid data."""
+IntOrString = int | str
+
+
+class Base(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False, rename="camel"):
+    """Options every kind and sub-object shares (no reference cycles can form, so no GC tracking)."""
+
+
+def _empty() -> Mapping[str, str]:
+    return {}
+
+
+# --- metadata -------------------------------------------------------------------------------------
+
+
+class OwnerReference(Base, frozen=True):
+    kind: str = ""
+    name: str = ""
+    controller: bool = False
+
+
+class ObjectMeta(Base, frozen=True):
+    name: str = ""
+    namespace: str = ""
+    labels: Mapping[str, str] = msgspec.field(default_factory=_empty)
+    owner_references: tuple[OwnerReference, ...] = ()
+    deletion_timestamp: Time | None = None
+    generation: int = 0
+
+
+class LabelSelectorRequirement(Base, frozen=True):
+    key: str = ""
+    operator: str = ""
+    values: tuple[str, ...] = ()
+
+
+class LabelSelector(Base, frozen=True):
+    match_labels: Mapping[str, str] = msgspec.field(default_factory=_empty)
+    match_expressions: tuple[LabelSelectorRequirement, ...] = ()
+
+
+class Condition(Base, frozen=True):
+    """A Node or Pod condition (the fields both share and kplanediag reads)."""
+
+    type: str = ""
+    status: str = ""
+    reason: str = ""
+    message: str = ""
+
+
+class Resource(Base, frozen=True, tag_field="kind", tag=True):
+    """A top-level kind; ``kind`` is its tag (optional on decode: List items omit it)."""
+
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def namespace(self) -> str:
+        return self.metadata.namespace
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        return self.metadata.labels
+
+    @property
+    def key(self) -> str:
+        """``namespace/name``, or ``name`` for cluster-scoped objects."""
+        return f"{self.metadata.namespace}/{self.metadata.name}" if self.metadata.namespace else self.metadata.name
+
+    @property
+    def controller(self) -> OwnerReference | None:
+        return next((r for r in self.metadata.owner_references if r.controller), None)
+
+
+# --- nodes and leases -----------------------------------------------------------------------------
+
+
+class Taint(Base, frozen=True):
+    key: str = ""
+    effect: str = ""
+
+
+class NodeSpec(Base, frozen=True):
+    unschedulable: bool = False
+    taints: tuple[Taint, ...] = ()
+
+
+class NodeSystemInfo(Base, frozen=True):
+    kubelet_version: str = ""
+    container_runtime_version: str = ""
+
+
+class NodeStatus(Base, frozen=True):
+    conditions: tuple[Condition, ...] = ()
+    node_info: NodeSystemInfo = msgspec.field(default_factory=NodeSystemInfo)
+
+
+class Node(Resource, frozen=True):
+    spec: NodeSpec = msgspec.field(default_factory=NodeSpec)
+    status: NodeStatus = msgspec.field(default_factory=NodeStatus)
+
+
+class LeaseSpec(Base, frozen=True):
+    holder_identity: str | None = None
+    lease_duration_seconds: int | None = None
+    acquire_time: Time | None = None
+    renew_time: Time | None = None
+    lease_transitions: int | None = None
+
+
+class Lease(Resource, frozen=True):
+    spec: LeaseSpec = msgspec.field(default_factory=LeaseSpec)
+
+
+# --- pods -----------------------------------------------------------------------------------------
+
+
+class Container(Base, frozen=True):
+    name: str = ""
+    image: str = ""
+
+
+class Toleration(Base, frozen=True):
+    key: str = ""
+    operator: str = ""
+    effect: str = ""
+    toleration_seconds: int | None = None
+
+
+class PodSpec(Base, frozen=True):
+    node_name: str = ""
+    containers: tuple[Container, ...] = ()
+    tolerations: tuple[Toleration, ...] = ()
+    dns_policy: str = "ClusterFirst"
+    host_network: bool = False
+
+
+class ContainerStateWaiting(Base, frozen=True):
+    reason: str = ""
+
+
+class ContainerState(Base, frozen=True):
+    waiting: ContainerStateWaiting | None = None
+
+
+class ContainerStatus(Base, frozen=True):
+    name: str = ""
+    ready: bool = False
+    restart_count: int = 0
+    state: ContainerState = msgspec.field(default_factory=ContainerState)
+
+
+class PodStatus(Base, frozen=True):
+    phase: str = ""
+    conditions: tuple[Condition, ...] = ()
+    container_statuses: tuple[ContainerStatus, ...] = ()
+
+
+class Pod(Resource, frozen=True):
+    spec: PodSpec = msgspec.field(default_factory=PodSpec)
+    status: PodStatus = msgspec.field(default_factory=PodStatus)
+
+
+# --- workloads ------------------------------------------------------------------------------------
+
+
+class WorkloadSpec(Base, frozen=True):
+    """The spec fields Deployments, StatefulSets and ReplicaSets share; ``replicas`` None means 1."""
+
+    replicas: int | None = None
+    selector: LabelSelector | None = None
+
+
+class WorkloadStatus(Base, frozen=True):
+    replicas: int = 0
+    ready_replicas: int = 0
+    observed_generation: int = 0
+
+
+class Deployment(Resource, frozen=True):
+    spec: WorkloadSpec = msgspec.field(default_factory=WorkloadSpec)
+    status: WorkloadStatus = msgspec.field(default_factory=WorkloadStatus)
+
+
+class StatefulSet(Resource, frozen=True):
+    spec: WorkloadSpec = msgspec.field(default_factory=WorkloadSpec)
+    status: WorkloadStatus = msgspec.field(default_factory=WorkloadStatus)
+
+
+class ReplicaSet(Resource, frozen=True):
+    spec: WorkloadSpec = msgspec.field(default_factory=WorkloadSpec)
+    status: WorkloadStatus = msgspec.field(default_factory=WorkloadStatus)
+
+
+class DaemonSetSpec(Base, frozen=True):
+    selector: LabelSelector | None = None
+
+
+class DaemonSetStatus(Base, frozen=True):
+    desired_number_scheduled: int = 0
+    current_number_scheduled: int = 0
+    number_ready: int = 0
+    observed_generation: int = 0
+
+
+class DaemonSet(Resource, frozen=True):
+    spec: DaemonSetSpec = msgspec.field(default_factory=DaemonSetSpec)
+    status: DaemonSetStatus = msgspec.field(default_factory=DaemonSetStatus)
+
+
+class PodDisruptionBudgetSpec(Base, frozen=True):
+    selector: LabelSelector | None = None
+    min_available: IntOrString | None = None
+    max_unavailable: IntOrString | None = None
+
+
+class PodDisruptionBudgetStatus(Base, frozen=True):
+    desired_healthy: int | None = None
+    expected_pods: int | None = None
+    current_healthy: int | None = None
+
+
+class PodDisruptionBudget(Resource, frozen=True):
+    spec: PodDisruptionBudgetSpec = msgspec.field(default_factory=PodDisruptionBudgetSpec)
+    status: PodDisruptionBudgetStatus | None = None
+
+
+# --- services -------------------------------------------------------------------------------------
+
+
+class ServiceSpec(Base, frozen=True):
+    selector: Mapping[str, str] = msgspec.field(default_factory=_empty)
+
+
+class Service(Resource, frozen=True):
+    spec: ServiceSpec = msgspec.field(default_factory=ServiceSpec)
+
+
+class ObjectReference(Base, frozen=True):
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+
+
+class EndpointConditions(Base, frozen=True):
+    """``ready`` None means unknown, which the API says consumers interpret as ready."""
+
+    ready: bool | None = None
+
+
+class Endpoint(Base, frozen=True):
+    addresses: tuple[str, ...] = ()
+    conditions: EndpointConditions = msgspec.field(default_factory=EndpointConditions)
+    node_name: str = ""
+    target_ref: ObjectReference | None = None
+
+
+class EndpointSlice(Resource, frozen=True):
+    endpoints: tuple[Endpoint, ...] = ()
+
+
+KINDS: tuple[type[Resource], ...] = (
+    Node,
+    Pod,
+    Lease,
+    DaemonSet,
+    Deployment,
+    StatefulSet,
+    ReplicaSet,
+    Service,
+    EndpointSlice,
+    PodDisruptionBudget,
+)

@@ -1,0 +1,188 @@
+"""One run's collected state: the typed lists, the health endpoints, the server version and the gaps
+(what could not be observed, and why). Produced by collect or read from a file; read by analysis."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import msgspec
+
+from kplanediag.snapshot.kinds import (
+    KINDS,
+    DaemonSet,
+    Deployment,
+    EndpointSlice,
+    Lease,
+    Node,
+    Pod,
+    PodDisruptionBudget,
+    ReplicaSet,
+    Resource,
+    Service,
+    StatefulSet,
+)
+
+PROBES = ("version", "livez", "readyz")
+_CHECK_LINE = re.compile(r"^\[(?P<mark>[+-])\](?P<name>[^ ]+)\s*(?P<rest>.*)$")
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Options of the snapshot's own records (saved as they are, so defaults are kept explicit)."""
+
+
+class HealthCheck(Record, frozen=True):
+    """One ``[+]name ok`` / ``[-]name failed: reason`` line of /livez?verbose or /readyz?verbose."""
+
+    name: str
+    ok: bool
+    message: str = ""
+
+
+class Probe(Record, frozen=True):
+    """The answer of one health endpoint; ``status`` is None when the request got no HTTP answer."""
+
+    endpoint: str
+    status: int | None
+    checks: tuple[HealthCheck, ...] = ()
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    @property
+    def failed_checks(self) -> tuple[HealthCheck, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+
+class Gap(Record, frozen=True):
+    """Something that could not be observed, and why ("leases: forbidden")."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+class VersionInfo(Record, frozen=True):
+    """The fields of /version kplanediag uses."""
+
+    git_version: str = ""
+    major: str = ""
+    minor: str = ""
+    platform: str = ""
+
+
+class Resources(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The lists read; None means not collected (a gap says why), an empty tuple means none exist."""
+
+    nodes: tuple[Node, ...] | None = None
+    pods: tuple[Pod, ...] | None = None
+    leases: tuple[Lease, ...] | None = None
+    daemonsets: tuple[DaemonSet, ...] | None = None
+    deployments: tuple[Deployment, ...] | None = None
+    statefulsets: tuple[StatefulSet, ...] | None = None
+    replicasets: tuple[ReplicaSet, ...] | None = None
+    services: tuple[Service, ...] | None = None
+    endpointslices: tuple[EndpointSlice, ...] | None = None
+    poddisruptionbudgets: tuple[PodDisruptionBudget, ...] | None = None
+
+
+RESOURCE_OF_KIND: Mapping[str, str] = {kind.__name__: kind.__name__.lower() + "s" for kind in KINDS}
+"""List item kind -> resource name (the Resources field)."""
+KIND_OF_RESOURCE: Mapping[str, type[Resource]] = {kind.__name__.lower() + "s": kind for kind in KINDS}
+RESOURCES: tuple[str, ...] = tuple(Resources.__struct_fields__)
+assert set(RESOURCES) == set(KIND_OF_RESOURCE), "Resources has one field per kind"
+
+
+class Snapshot(Record, frozen=True):
+    """Everything one run collected. ``resources`` holds only the lists that were read."""
+
+    collected_at: datetime
+    source: str
+    server: str | None = None
+    reachable: bool = True
+    version: VersionInfo | None = None
+    livez: Probe | None = None
+    readyz: Probe | None = None
+    resources: Resources = msgspec.field(default_factory=Resources)
+    gaps: tuple[Gap, ...] = ()
+
+    def has(self, resource: str) -> bool:
+        """Whether a list was collected (it may be empty)."""
+        return getattr(self.resources, resource) is not None
+
+    def counts(self) -> dict[str, int]:
+        """Items per collected list."""
+        return {r: len(items) for r in RESOURCES if (items := getattr(self.resources, r)) is not None}
+
+    # Typed shortcuts: the items of each list, empty when it was not collected (see ``has``).
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        return self.resources.nodes or ()
+
+    @property
+    def pods(self) -> tuple[Pod, ...]:
+        return self.resources.pods or ()
+
+    @property
+    def leases(self) -> tuple[Lease, ...]:
+        return self.resources.leases or ()
+
+    @property
+    def daemonsets(self) -> tuple[DaemonSet, ...]:
+        return self.resources.daemonsets or ()
+
+    @property
+    def deployments(self) -> tuple[Deployment, ...]:
+        return self.resources.deployments or ()
+
+    @property
+    def statefulsets(self) -> tuple[StatefulSet, ...]:
+        return self.resources.statefulsets or ()
+
+    @property
+    def replicasets(self) -> tuple[ReplicaSet, ...]:
+        return self.resources.replicasets or ()
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        return self.resources.services or ()
+
+    @property
+    def endpointslices(self) -> tuple[EndpointSlice, ...]:
+        return self.resources.endpointslices or ()
+
+    @property
+    def poddisruptionbudgets(self) -> tuple[PodDisruptionBudget, ...]:
+        return self.resources.poddisruptionbudgets or ()
+
+
+def parse_health_body(body: str) -> tuple[HealthCheck, ...]:
+    """Parse the check lines of a verbose health endpoint; other lines are ignored."""
+    checks = []
+    for line in body.splitlines():
+        m = _CHECK_LINE.match(line.strip())
+        if m:
+            rest = m.group("rest").strip()
+            message = "" if rest == "ok" else rest.removeprefix("failed:").strip() or rest
+            checks.append(HealthCheck(name=m.group("name"), ok=m.group("mark") == "+", message=message))
+    return tuple(checks)
+
+
+def parse_time(value: object) -> datetime | None:
+    """An RFC 3339 timestamp as an aware datetime; None if absent or invalid."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
