@@ -10,6 +10,7 @@ from kplanediag.analysis.codes import finding
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.leases import lease_state
 from kplanediag.analysis.model import Component, Finding, Plane, Severity, Status
+from kplanediag.snapshot import minor_version
 from kplanediag.snapshot.kinds import Node
 
 PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
@@ -132,7 +133,7 @@ def assess_node(
 
     info = node.status.node_info
     kubelet_version = info.kubelet_version or None
-    kubelet_minor = o.minor_version(kubelet_version)
+    kubelet_minor = minor_version(kubelet_version)
     if (
         api_minor
         and kubelet_minor
@@ -182,7 +183,7 @@ def assess_nodes(
     states: dict[str, NodeState] = {}
     components: list[Component] = []
     findings: list[Finding] = []
-    api_minor = o.minor_version(api_version)
+    api_minor = minor_version(api_version)
     for node_name in sorted(idx.nodes):
         state, comps, found = assess_node(idx, idx.nodes[node_name], api_minor)
         states[node_name] = state

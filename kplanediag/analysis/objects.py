@@ -1,5 +1,5 @@
 """The logic over typed objects that more than one rule needs: conditions, pod state, label
-selectors, image tags and version numbers. Plain field reads are attributes of the Structs."""
+selectors and image tags. Plain field reads are attributes of the Structs."""
 
 from __future__ import annotations
 
@@ -76,14 +76,3 @@ def selector_matches(selector: LabelSelector | None, obj_labels: Mapping[str, st
 def labels_match(selector: Mapping[str, str], obj_labels: Mapping[str, str]) -> bool:
     """A Service's equality selector; an empty one selects nothing (the Service has no selector)."""
     return bool(selector) and all(obj_labels.get(k) == v for k, v in selector.items())
-
-
-def minor_version(version: str | None) -> tuple[int, int] | None:
-    """(major, minor) of "v1.36.2", "v1.30.1-eks-abc" or "1.29+"; None if unparseable."""
-    if not version:
-        return None
-    parts = version.lstrip("v").split(".")
-    try:
-        return int(parts[0]), int("".join(ch for ch in parts[1] if ch.isdigit()))
-    except (IndexError, ValueError):
-        return None

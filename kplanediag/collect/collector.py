@@ -20,9 +20,18 @@ from datetime import UTC, datetime
 import msgspec
 
 from kplanediag.collect.errors import ListFailed, UnreachableError
-from kplanediag.collect.lists import LISTS, ListCall, PageDecoder, accept_header, continue_token, page_fields
+from kplanediag.collect.lists import (
+    JSON,
+    LISTS,
+    PROTOBUF,
+    ListCall,
+    PageDecoder,
+    accept_header,
+    continue_token,
+    page_fields,
+)
 from kplanediag.collect.transport import Response, Transport
-from kplanediag.snapshot import Gap, Probe, Resources, Snapshot, VersionInfo, parse_health_body
+from kplanediag.snapshot import Gap, Probe, Resources, Snapshot, VersionInfo, minor_version, parse_health_body
 from kplanediag.snapshot.decode import BadItems
 from kplanediag.snapshot.kinds import Resource
 
@@ -58,21 +67,34 @@ class Done:
     error: str | None
     pages: int
     seconds: float
+    size: int  # bytes received
+    wire: str  # the Content-Type of the last page
+
+    def describe(self) -> str:
+        wire = {PROTOBUF: "protobuf", JSON: "json"}.get(self.wire, self.wire or "no answer")
+        return f"{self.pages} page(s), {self.size / 1e6:.2f} MB {wire}, {self.seconds * 1000:.0f} ms"
 
 
 def fetch_pages(
-    transport: Transport, call: ListCall, timings: Timings, pages: queue.Queue[Page | Done], stop: threading.Event
+    transport: Transport,
+    call: ListCall,
+    server: tuple[int, int] | None,
+    timings: Timings,
+    pages: queue.Queue[Page | Done],
+    stop: threading.Event,
 ) -> None:
     """Request every page of one list, queueing each body; ends with a Done."""
-    count, seconds, token, seen = 0, 0.0, "", set()
+    count, size, seconds, token, wire, seen = 0, 0, 0.0, "", "", set()
     error: str | None = None
     accept = accept_header()
     try:
         while not stop.is_set():
-            response = transport.get(call.path, page_fields(token), accept)
+            response = transport.get(call.path, page_fields(token, server), accept)
             timings.saw(response)
             count += 1
             seconds += response.seconds
+            size += len(response.body)
+            wire = response.content_type
             if response.status != 200:
                 raise ListFailed(response.reason())
             token = continue_token(response.body, response.content_type)
@@ -86,7 +108,7 @@ def fetch_pages(
         error = exc.reason
     except UnreachableError as exc:
         error = f"no answer within {transport.timeout:g}s ({exc})"
-    _put(pages, Done(call, error, count, seconds), stop)
+    _put(pages, Done(call, error, count, seconds, size, wire), stop)
 
 
 def _put(pages: queue.Queue[Page | Done], item: Page | Done, stop: threading.Event) -> None:
@@ -146,6 +168,7 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     timings.saw(version_response)
     version = _version(version_response)
     gaps: list[Gap] = [] if version else [Gap(source="version", reason=version_response.reason())]
+    server = minor_version(version.git_version if version else None)
 
     items: dict[str, list[Resource]] = {call.resource: [] for call in LISTS}
     bad = {call.resource: BadItems(call.resource) for call in LISTS}
@@ -158,7 +181,7 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
         readyz_future = pool.submit(probe, transport, "/readyz", timings)
         try:
             for call in LISTS:
-                pool.submit(fetch_pages, transport, call, timings, pages, stop)
+                pool.submit(fetch_pages, transport, call, server, timings, pages, stop)
             _drain(pages, len(LISTS), items, bad, decoders, failed, gaps, say)
         finally:
             stop.set()  # on any exception, let the fetchers end instead of waiting on a full queue
@@ -200,7 +223,7 @@ def _drain(
                 failed.add(call.resource)
                 if call not in broken:
                     gaps.append(Gap(source=call.label, reason=error))
-            say(f"{call.path}: {item.pages} page(s), {item.seconds * 1000:.0f} ms" + (f": {error}" if error else ""))
+            say(f"{call.path}: {item.describe()}" + (f": {error}" if error else ""))
             continue
         if call in broken:
             continue

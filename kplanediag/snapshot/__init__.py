@@ -12,6 +12,7 @@ from kplanediag.snapshot.model import (
     Snapshot,
     VersionInfo,
     format_time,
+    minor_version,
     parse_health_body,
     parse_time,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "format_time",
     "load_bytes",
     "load_snapshot",
+    "minor_version",
     "parse_health_body",
     "parse_time",
     "save_snapshot",

@@ -186,3 +186,12 @@ def parse_time(value: object) -> datetime | None:
 
 def format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def minor_version(version: str | None) -> tuple[int, int] | None:
+    """(major, minor) of "v1.36.2", "v1.30.1-eks-abc" or "1.29+"; None if unparseable."""
+    parts = (version or "").lstrip("v").split(".")
+    try:
+        return int(parts[0]), int("".join(ch for ch in parts[1] if ch.isdigit()))
+    except (IndexError, ValueError):
+        return None

@@ -20,7 +20,7 @@ from kplanediag.snapshot import (
     save_snapshot,
 )
 from kplanediag.snapshot.kinds import Pod
-from tests.unit.factories import DATA, find, items, raw, snapshot_from_dict, statuses
+from tests.unit.factories import DATA, items, raw, snapshot_from_dict, statuses
 
 READYZ_ETCD_DOWN = """[+]ping ok
 [+]log ok
@@ -145,7 +145,7 @@ def test_yaml_list_input(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("not json", "expected a JSON or YAML object"),
-            ("a: [b", "is not JSON or YAML"),
+        ("a: [b", "is not JSON or YAML"),
         ("{not json", "is not JSON"),
         ("[1, 2]", "expected a JSON or YAML object"),
         ('{"kind": "Pod"}', "neither a kplanediag snapshot nor a kubectl List"),
@@ -153,8 +153,11 @@ def test_yaml_list_input(tmp_path: Path) -> None:
         ('{"kind": "KplanediagSnapshot", "snapshotVersion": 3}', "unsupported snapshot version 3"),
         ('{"kind": "KplanediagSnapshot", "schemaVersion": 1}', "malformed snapshot"),
         ('{"kind": "KplanediagSnapshot", "snapshotVersion": 2, "collectedAt": "x"}', "not a timestamp"),
-        ('{"kind": "KplanediagSnapshot", "snapshotVersion": 2, "collectedAt": "2026-01-01T00:00:00Z", '
-         '"resources": {"nodes": "x"}}', "malformed snapshot"),
+        (
+            '{"kind": "KplanediagSnapshot", "snapshotVersion": 2, "collectedAt": "2026-01-01T00:00:00Z", '
+            '"resources": {"nodes": "x"}}',
+            "malformed snapshot",
+        ),
         ('{"kind": "List", "items": []}', "no timestamp"),
         ('{"kind": "List"}', "without an items array"),
     ],

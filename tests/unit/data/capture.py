@@ -3,7 +3,9 @@
     python -m tests.unit.data.capture [NAME ...]   (needs `make cluster-up`; takes about two minutes)
 
 Each scenario injects a fault with the lab helpers, waits for the cluster to show it, saves a
-snapshot with kplanediag's own collector, then restores the cluster.
+snapshot, then restores the cluster. The files keep whole objects as the API server sent them (the
+version-1 snapshot layout, which ``--from`` still reads), not only the fields kplanediag reads
+today, so that later rules can be tested on the same real data.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kplanediag.analysis.report import analyze
 from kplanediag.collect.collector import collect
-from kplanediag.collect.transport import connect
-from kplanediag.snapshot import save_snapshot
+from kplanediag.collect.lists import LISTS
+from kplanediag.collect.transport import JSON, Transport, connect
+from kplanediag.snapshot import format_time, parse_health_body
 from lab import labctl
 
 HERE = Path(__file__).parent
@@ -29,10 +33,44 @@ PENDING_POD = {
 }
 
 
+def whole_lists(transport: Transport) -> dict[str, list[dict[str, Any]]]:
+    """Every list kplanediag reads, as whole JSON objects (kind and apiVersion put back)."""
+    resources: dict[str, list[dict[str, Any]]] = {}
+    for call in LISTS:
+        body = json.loads(transport.get(call.path, {"resourceVersion": "0"}, JSON).body)
+        api_version = body["apiVersion"]
+        for item in body["items"]:
+            item["kind"], item["apiVersion"] = call.kind.__name__, api_version
+            item["metadata"].pop("managedFields", None)
+            resources.setdefault(call.resource, []).append(item)
+    return resources
+
+
 def save(lab: labctl.Lab, name: str) -> None:
-    snap = collect(connect(str(lab.kubeconfig), None, 5))
-    save_snapshot(snap, HERE / f"{name}.json")
-    print(f"saved {name}.json at {snap.collected_at}")
+    transport = connect(str(lab.kubeconfig), None, 5)
+    version = transport.get("/version")
+    probes = {}
+    for endpoint in ("livez", "readyz"):
+        answer = transport.get(f"/{endpoint}", {"verbose": "true"})
+        checks = [{"name": c.name, "ok": c.ok, "message": c.message} for c in parse_health_body(answer.text())]
+        probes[endpoint] = {"endpoint": f"/{endpoint}?verbose", "status": answer.status, "error": "", "checks": checks}
+    resources = whole_lists(transport)
+    now = version.server_time
+    assert now is not None, "the API server sent no Date header"
+    data = {
+        "kind": "KplanediagSnapshot",
+        "schemaVersion": 1,
+        "collectedAt": format_time(now),
+        "source": "live",
+        "server": transport.server,
+        "reachable": True,
+        "version": version.json() if version.status == 200 else None,
+        **probes,
+        "resources": resources,
+        "gaps": [],
+    }
+    (HERE / f"{name}.json").write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    print(f"saved {name}.json at {data['collectedAt']}")
 
 
 def scenario(lab: labctl.Lab, name: str, inject: Callable[[], object], wait: Callable[[], bool]) -> None:
