@@ -40,8 +40,26 @@ class CannotAssess(click.ClickException):
 
     exit_code = EXIT_UNKNOWN
 
+    def __init__(self, message: str, kind: str = "error") -> None:
+        super().__init__(message)
+        self.kind = kind  # the failure class, for `-o json`
+
     def show(self, file: Any = None) -> None:
         click.echo(f"kplanediag: error: {self.format_message()}", err=True)
+
+    def document(self) -> str:
+        """The one JSON document `-o json` prints on exit 3 (docs/output.md)."""
+        import json  # noqa: PLC0415
+
+        error = {"class": self.kind, "message": self.format_message(), "exitCode": self.exit_code}
+        return json.dumps({"schemaVersion": 1, "error": error}, indent=2) + "\n"
+
+
+def positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A finite number of seconds between 0.1 and a day (click's FloatRange lets nan and inf by)."""
+    if not (0.1 <= value <= 86400):  # also False for nan
+        raise click.BadParameter(f"{value!r} is not a number of seconds between 0.1 and 86400")
+    return value
 
 
 @dataclass(frozen=True)
@@ -51,6 +69,7 @@ class Source:
     kubeconfig: str | None
     context: str | None
     request_timeout: float
+    deadline: float
     from_file: Path | None
     at: str | None
     verbose: bool
@@ -75,15 +94,23 @@ class Source:
                 return load_snapshot(self.from_file), now
             except SnapshotError as exc:
                 raise CannotAssess(str(exc)) from exc
+        import time  # noqa: PLC0415
+
         from kplanediag.collect.errors import CollectError  # noqa: PLC0415
 
+        deadline = time.monotonic() + self.deadline
         try:
             from kplanediag.collect.collector import collect  # noqa: PLC0415 (loads the API client)
             from kplanediag.collect.transport import connect  # noqa: PLC0415
 
-            return collect(connect(self.kubeconfig, self.context, self.request_timeout), verbose=self.verbose), None
+            transport = connect(self.kubeconfig, self.context, self.request_timeout, deadline)
+            return collect(transport, verbose=self.verbose), None
         except CollectError as exc:
-            raise CannotAssess(str(exc)) from exc
+            if self.verbose:
+                import traceback  # noqa: PLC0415
+
+                traceback.print_exc()
+            raise CannotAssess(str(exc), exc.kind) from exc
 
 
 def source_options(func: F) -> F:
@@ -98,11 +125,21 @@ def source_options(func: F) -> F:
         click.option("--context", help="Kubeconfig context (default: the current context)."),
         click.option(
             "--request-timeout",
-            type=click.FloatRange(min=0.1),
+            type=float,
+            callback=positive_seconds,
             default=5.0,
             show_default=True,
             metavar="SECONDS",
-            help="Timeout of each API request; no retries.",
+            help="Bound of each API request, from connect to the last byte; retried only on 429/503 with Retry-After.",
+        ),
+        click.option(
+            "--deadline",
+            type=float,
+            callback=positive_seconds,
+            default=30.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="Bound of the whole run: what is not collected by then is reported as not observed.",
         ),
         click.option(
             "--from",
@@ -126,12 +163,13 @@ def source_options(func: F) -> F:
         kubeconfig: str | None,
         context: str | None,
         request_timeout: float,
+        deadline: float,
         from_file: Path | None,
         at: str | None,
         verbose: bool,
         **kwargs: Any,
     ) -> Any:
-        source = Source(kubeconfig, context, request_timeout, from_file, at, verbose)
+        source = Source(kubeconfig, context, request_timeout, deadline, from_file, at, verbose)
         return func(*args, source=source, **kwargs)
 
     for option in reversed(options):
@@ -161,7 +199,12 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         from kplanediag.render.as_json import render_json  # noqa: PLC0415
         from kplanediag.render.table import render_table  # noqa: PLC0415
 
-        snapshot, now = source.load()
+        try:
+            snapshot, now = source.load()
+        except CannotAssess as exc:
+            if output == "json":
+                click.echo(exc.document(), nl=False)
+            raise
         report = analyze(snapshot, now)
         text = render_json(report, sections) if output == "json" else render_table(report, sections)
         click.echo(text, nl=False)
@@ -244,14 +287,24 @@ def snapshot_save(file: Path, source: Source) -> int:
     return EXIT_OK if snap.reachable else EXIT_CRITICAL
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends the run like Ctrl-C: at once, exit 3
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI with Nagios exit codes: click's usage errors become 3 instead of 2."""
+    """Run the CLI with Nagios exit codes: click's usage errors become 3 instead of 2; Ctrl-C and
+    SIGTERM end it at once with 3; an unexpected error is one line and 3 (its traceback with -v)."""
+    import signal  # noqa: PLC0415
+
+    args = sys.argv[1:] if argv is None else argv
+    if threading_main():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
-        code = cli.main(args=argv, prog_name="kplanediag", standalone_mode=False)
+        code = cli.main(args=args, prog_name="kplanediag", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help, --version
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted!", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("kplanediag: interrupted before the check completed: nothing was assessed", err=True)
         sys.exit(EXIT_UNKNOWN)
     except click.UsageError as exc:
         exc.show()
@@ -259,4 +312,16 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except Exception as exc:  # the last guard: never a bare traceback and exit 1 at 3 a.m.
+        if "-v" in args or "--verbose" in args:
+            raise
+        click.echo(f"kplanediag: internal error: {type(exc).__name__}: {exc} (-v shows the traceback)", err=True)
+        sys.exit(EXIT_UNKNOWN)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def threading_main() -> bool:
+    """Signal handlers can only be set from the main thread (tests may call main from others)."""
+    import threading  # noqa: PLC0415
+
+    return threading.current_thread() is threading.main_thread()

@@ -9,17 +9,19 @@ fails becomes a gap; a malformed item becomes a counted gap of its list.
 
 from __future__ import annotations
 
+import functools
 import queue
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import msgspec
 
-from kplanediag.collect.errors import ListFailed, UnreachableError
+from kplanediag.collect.errors import CollectError, ListFailed, UnreachableError
 from kplanediag.collect.lists import (
     JSON,
     LISTS,
@@ -35,8 +37,25 @@ from kplanediag.snapshot import Gap, Probe, Resources, Snapshot, VersionInfo, mi
 from kplanediag.snapshot.decode import BadItems
 from kplanediag.snapshot.kinds import Resource
 
-WORKERS = 4  # list fetchers; probes use two more threads
+WORKERS = 4  # lists fetched at once; probes use two more threads
 QUEUE_PAGES = 4  # pages waiting to be decoded; fetchers wait beyond that
+MAX_PAGES = 10_000  # 20 million objects at 2,000 a page: a server that goes on is broken
+T = TypeVar("T")
+
+
+def in_thread(fn: Callable[[], T]) -> Future[T]:
+    """Run ``fn`` in a daemon thread: a stuck request never keeps the process from exiting (Ctrl-C,
+    the run's deadline). Each request is bounded anyway; this only spares the wait."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
 
 
 @dataclass
@@ -103,11 +122,15 @@ def fetch_pages(
                 break
             if token in seen:
                 raise ListFailed(f"the server repeated a continue token after {count} pages")
+            if count >= MAX_PAGES:
+                raise ListFailed(f"more than {MAX_PAGES} pages: stopped")
             seen.add(token)
     except ListFailed as exc:
         error = exc.reason
     except UnreachableError as exc:
-        error = f"no answer within {transport.timeout:g}s ({exc})"
+        error = str(exc)
+    except CollectError as exc:  # a TLS or credential failure after /version answered
+        error = str(exc)
     _put(pages, Done(call, error, count, seconds, size, wire), stop)
 
 
@@ -128,10 +151,13 @@ def probe(transport: Transport, endpoint: str, timings: Timings) -> Probe:
 
 def _probe_result(future: Future[Probe], name: str, transport: Transport, gaps: list[Gap]) -> Probe:
     try:
-        return future.result()
-    except UnreachableError as exc:
-        gaps.append(Gap(source=name, reason=f"no answer within {transport.timeout:g}s"))
-        return Probe(endpoint=f"/{name}?verbose", status=None, error=str(exc))
+        return future.result(timeout=max(0.0, transport.remaining()) + 1)
+    except TimeoutError:
+        reason = "no answer before the run's deadline"
+    except CollectError as exc:
+        reason = str(exc)
+    gaps.append(Gap(source=name, reason=reason))
+    return Probe(endpoint=f"/{name}?verbose", status=None, error=reason)
 
 
 def _version(response: Response) -> VersionInfo | None:
@@ -176,17 +202,22 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     failed: set[str] = set()
     pages: queue.Queue[Page | Done] = queue.Queue(maxsize=QUEUE_PAGES)
     stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=WORKERS + 2) as pool:
-        livez_future = pool.submit(probe, transport, "/livez", timings)
-        readyz_future = pool.submit(probe, transport, "/readyz", timings)
-        try:
-            for call in LISTS:
-                pool.submit(fetch_pages, transport, call, server, timings, pages, stop)
-            _drain(pages, len(LISTS), items, bad, decoders, failed, gaps, say)
-        finally:
-            stop.set()  # on any exception, let the fetchers end instead of waiting on a full queue
-        livez = _probe_result(livez_future, "livez", transport, gaps)
-        readyz = _probe_result(readyz_future, "readyz", transport, gaps)
+    livez_future = in_thread(lambda: probe(transport, "/livez", timings))
+    readyz_future = in_thread(lambda: probe(transport, "/readyz", timings))
+    slots = threading.Semaphore(WORKERS)
+
+    def fetch(call: ListCall) -> None:
+        with slots:
+            fetch_pages(transport, call, server, timings, pages, stop)
+
+    try:
+        for call in LISTS:
+            in_thread(functools.partial(fetch, call))
+        _drain(pages, transport, items, bad, decoders, failed, gaps, say)
+    finally:
+        stop.set()  # on any exception, let the fetchers end instead of waiting on a full queue
+    livez = _probe_result(livez_future, "livez", transport, gaps)
+    readyz = _probe_result(readyz_future, "readyz", transport, gaps)
     gaps += [gap for b in bad.values() if (gap := b.gap())]
     lists = {resource: tuple(objs) for resource, objs in items.items() if resource not in failed}
     return Snapshot(
@@ -203,7 +234,7 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
 
 def _drain(
     pages: queue.Queue[Page | Done],
-    calls: int,
+    transport: Transport,
     items: dict[str, list[Resource]],
     bad: dict[str, BadItems],
     decoders: dict[str, PageDecoder],
@@ -211,13 +242,22 @@ def _drain(
     gaps: list[Gap],
     say: Callable[[str], None],
 ) -> None:
-    """Decode pages as they arrive until every list call has said it is done."""
+    """Decode pages as they arrive until every list call has said it is done, or the deadline."""
     broken: set[ListCall] = set()  # calls whose page could not be decoded: their later pages are dropped
-    while calls:
-        item = pages.get()
+    pending = set(LISTS)
+    while pending:
+        try:
+            item = pages.get(timeout=max(0.05, min(1.0, transport.remaining())))
+        except queue.Empty:
+            if transport.remaining() > 0:
+                continue
+            for call in pending:  # the deadline passed: what is not complete is a gap
+                failed.add(call.resource)
+                gaps.append(Gap(source=call.label, reason="not complete before the run's deadline"))
+            return
         call = item.call
         if isinstance(item, Done):
-            calls -= 1
+            pending.discard(call)
             error = item.error or ("malformed response" if call in broken else None)
             if error:
                 failed.add(call.resource)

@@ -1,11 +1,18 @@
-"""Connection to the API server: kubeconfig and auth from the official client, raw GETs through its
-configured urllib3 pool (no model classes, no retries, one timeout per request)."""
+"""Connection to the API server: kubeconfig and auth from the official client, GETs through its
+configured urllib3 pool (no model classes), each bounded as a whole.
+
+A request is bounded by ``--request-timeout`` from connect to the last byte of the body (a server
+that trickles a body a byte at a time is cut off, not waited for), and by the run's deadline. Only
+429 and 503 answers that carry ``Retry-After`` are retried, at most twice, within the deadline.
+Every failure is classified here into the collect error hierarchy (errors.py).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -14,11 +21,26 @@ from typing import Any
 import urllib3
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
+from kubernetes.config import kube_config
 from kubernetes.config.config_exception import ConfigException
 
-from kplanediag.collect.errors import AuthenticationError, ConfigurationError, UnreachableError
+from kplanediag.collect import kubeconfig
+from kplanediag.collect.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    CredentialError,
+    DeadlineExceeded,
+    TLSError,
+    UnreachableError,
+)
 
 JSON = "application/json"
+CHUNK = 1 << 20
+MAX_BODY = 2 << 30  # no answer kplanediag reads is this big: a server sending more is broken
+RETRIES = 2  # for 429/503 with Retry-After
+MAX_RETRY_AFTER = 5.0  # seconds; a longer wait is not taken (the answer would come too late)
+_REJECTED_CERT = ("certificate required", "bad certificate", "unknown ca", "certificate unknown", "access denied")
+_BAD_CLIENT_CREDENTIAL = ("PEM lib", "KEY_VALUES_MISMATCH", "NO_START_LINE", "no start line", "bad decrypt")
 
 
 @dataclass(frozen=True)
@@ -28,6 +50,7 @@ class Response:
     server_time: datetime | None
     seconds: float
     content_type: str = JSON
+    retry_after: float | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -41,18 +64,34 @@ class Response:
             message = self.json().get("message")
         except (ValueError, AttributeError):
             message = None
-        names = {401: "unauthorized", 403: "forbidden", 404: "not found"}
-        return names.get(self.status) or str(message or f"HTTP {self.status}")
+        names = {401: "unauthorized", 403: "forbidden", 404: "not found", 429: "throttled (HTTP 429)"}
+        return names.get(self.status) or str(message or f"HTTP {self.status}")[:200]
+
+
+def classify_ssl(server: str, exc: Exception) -> Exception:
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        detail = text.split("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0].strip(" :)")
+        return TLSError(
+            f"cannot verify the certificate of {server} ({detail or 'verification failed'}): it is not signed "
+            "by the kubeconfig's certificate-authority, or does not name this server"
+        )
+    if any(s in text for s in _BAD_CLIENT_CREDENTIAL):
+        return CredentialError(f"the kubeconfig's client certificate or key cannot be used for {server}: {text}")
+    if any(s in text for s in _REJECTED_CERT):
+        return AuthenticationError(f"{server} rejected the client certificate: {text}")
+    return TLSError(f"TLS handshake with {server} failed: {text}")
 
 
 class Transport:
     """GETs against one API server. Thread-safe: the urllib3 pool is."""
 
-    def __init__(self, api_client: Any, timeout: float) -> None:
+    def __init__(self, api_client: Any, timeout: float, deadline: float | None = None) -> None:
         self._config = api_client.configuration
         self._pool = api_client.rest_client.pool_manager
         self.server: str = str(self._config.host).rstrip("/")
         self.timeout = timeout
+        self.deadline = deadline  # time.monotonic() by which the whole run must end; None: no limit
 
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, "User-Agent": "kplanediag"}
@@ -61,19 +100,46 @@ class Transport:
                 headers[auth["key"]] = auth["value"]
         return headers
 
+    def remaining(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
     def get(self, path: str, fields: dict[str, str] | None = None, accept: str = JSON) -> Response:
-        """One GET; raises UnreachableError when no HTTP answer arrives within the timeout."""
+        """One GET (retried only for 429/503 with a short Retry-After); raises UnreachableError
+        when no complete answer arrives within the timeout."""
+        for attempt in range(RETRIES + 1):
+            response = self._once(path, fields, accept)
+            wait = response.retry_after
+            if response.status not in (429, 503) or wait is None or attempt == RETRIES:
+                return response
+            if wait > MAX_RETRY_AFTER or wait + self.timeout > self.remaining():
+                return response
+            time.sleep(wait)
+        return response
+
+    def _once(self, path: str, fields: dict[str, str] | None, accept: str) -> Response:
+        limit = min(self.timeout, self.remaining())
+        if limit <= 0:
+            raise DeadlineExceeded(f"{self.server}{path}: not requested, the run's deadline has passed")
         start = time.monotonic()
+        end = start + limit
         try:
             raw = self._pool.request(
                 "GET",
                 self.server + path,
                 fields=fields,
                 headers=self._headers(accept),
-                timeout=urllib3.Timeout(total=self.timeout),
+                timeout=urllib3.Timeout(connect=limit, read=limit),
                 retries=False,
-                preload_content=True,
+                preload_content=False,
             )
+            try:
+                body = self._read(raw, end, path, limit)
+            finally:
+                raw.release_conn()
+        except urllib3.exceptions.SSLError as exc:
+            raise classify_ssl(self.server, exc) from exc
+        except urllib3.exceptions.LocationParseError as exc:
+            raise ConfigurationError(f"the kubeconfig's server {self.server!r} is not a valid URL: {exc}") from exc
         except urllib3.exceptions.HTTPError as exc:
             raise UnreachableError(f"{self.server}: {type(exc).__name__}: {exc}") from exc
         date = raw.headers.get("Date")
@@ -82,31 +148,78 @@ class Transport:
         except (TypeError, ValueError):
             server_time = None
         content_type = str(raw.headers.get("Content-Type") or "").split(";", 1)[0].strip()
-        response = Response(raw.status, raw.data, server_time, time.monotonic() - start, content_type)
+        retry_after = raw.headers.get("Retry-After")
+        response = Response(
+            raw.status,
+            body,
+            server_time,
+            time.monotonic() - start,
+            content_type,
+            float(retry_after) if retry_after and retry_after.isdigit() else None,
+        )
         if raw.status == 401:
             raise AuthenticationError(f"{self.server}: the API server rejected the credentials (401 Unauthorized)")
         return response
 
+    def _read(self, raw: Any, end: float, path: str, limit: float) -> bytes:
+        """The whole body by ``end``: read in chunks, the deadline checked between reads."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() > end:
+                raw.close()
+                raise UnreachableError(f"{self.server}{path}: the answer did not complete within {limit:g}s")
+            chunk = raw.read1(CHUNK)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > MAX_BODY:
+                raw.close()
+                raise UnreachableError(f"{self.server}{path}: the answer is larger than {MAX_BODY >> 30} GiB")
+            chunks.append(chunk)
 
-def connect(kubeconfig: str | None, context: str | None, timeout: float) -> Transport:
+
+def connect(
+    kubeconfig_path: str | None, context: str | None, timeout: float, deadline: float | None = None
+) -> Transport:
     """A Transport for the kubeconfig (or $KUBECONFIG, ~/.kube/config, in-cluster) and context."""
+    import yaml  # noqa: PLC0415 (the client's own dependency; only its error class is needed)
+
     configuration = k8s_client.Configuration()
+    configuration.host = ""  # the client's default is http://localhost: a missing server must show
+    where = kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
+    where += f" (context {context!r})" if context else ""
+    in_cluster = (
+        kubeconfig_path is None
+        and context is None
+        and "KUBERNETES_SERVICE_HOST" in os.environ
+        and not os.path.exists(os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION))
+    )
     try:
-        if (
-            kubeconfig is None
-            and context is None
-            and "KUBERNETES_SERVICE_HOST" in os.environ
-            and not os.path.exists(os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION))
-        ):
+        if in_cluster:
+            where = "the in-cluster service account"
             k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         else:
-            k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig, context=context, client_configuration=configuration, persist_config=False
+            kubeconfig.load(
+                lambda: k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+                    config_file=kubeconfig_path,
+                    context=context,
+                    client_configuration=configuration,
+                    persist_config=False,
+                ),
+                kube_config,
+                where,
             )
-    except (ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
-        where = kubeconfig or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
-        raise ConfigurationError(
-            f"cannot use kubeconfig {where}{f' context {context!r}' if context else ''}: {exc}"
-        ) from exc
+    except ConfigurationError:
+        raise
+    except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"cannot use kubeconfig {where}: {exc}") from exc
+    kubeconfig.check_server(str(configuration.host), f"kubeconfig {where}")
     configuration.retries = False
-    return Transport(k8s_client.ApiClient(configuration), timeout)
+    if not configuration.verify_ssl:
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+    try:
+        api_client = k8s_client.ApiClient(configuration)
+    except (OSError, ValueError) as exc:
+        raise CredentialError(f"cannot use the credentials of kubeconfig {where}: {exc}") from exc
+    return Transport(api_client, timeout, deadline)

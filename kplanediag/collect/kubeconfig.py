@@ -1,0 +1,83 @@
+"""Loading a kubeconfig with the official client, made safe for incidents.
+
+- Key material never touches the disk: the client writes ``client-key-data`` (and certificates) to
+  temporary files and removes them only at a normal exit, so a SIGTERM left a private key in /tmp.
+  Here each such file is an anonymous in-memory file (Linux ``memfd``), opened by path through
+  ``/proc/self/fd``; it vanishes with the process however the process ends.
+- A failing exec credential plugin is an error naming the plugin's message: the client logs it on
+  the root logger (a bare ``ERROR:root:`` line) and carries on without credentials.
+- Every way a kubeconfig can be unusable is a ConfigurationError with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from kplanediag.collect.errors import ConfigurationError, CredentialError
+
+_LOCK = threading.Lock()
+_MEMORY_FILES: dict[bytes, tuple[int, str]] = {}  # content -> (fd, path): kept open for the process
+
+
+def memory_file(content: str | bytes, *_args: Any, **_kwargs: Any) -> str:
+    """A path that reads ``content`` and is backed by memory only (the client's temp-file hook)."""
+    data = content.encode() if isinstance(content, str) else bytes(content)
+    with _LOCK:
+        if data not in _MEMORY_FILES:
+            fd = os.memfd_create("kplanediag", os.MFD_CLOEXEC)
+            os.write(fd, data)
+            _MEMORY_FILES[data] = (fd, f"/proc/{os.getpid()}/fd/{fd}")
+        return _MEMORY_FILES[data][1]
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def client_errors() -> Iterator[list[str]]:
+    """Collect what the official client logs as errors (instead of printing ``ERROR:root:``)."""
+    handler = _Collect()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        root.removeHandler(handler)
+
+
+def load(load_config: Callable[[], None], kube_config_module: Any, where: str) -> None:
+    """Run the client's loader with in-memory temp files and its logged errors turned into raises."""
+    original = kube_config_module._create_temp_file_with_content
+    if sys.platform.startswith("linux") and hasattr(os, "memfd_create"):
+        kube_config_module._create_temp_file_with_content = memory_file
+    try:
+        with client_errors() as errors:
+            load_config()
+    finally:
+        kube_config_module._create_temp_file_with_content = original
+    if errors:
+        raise CredentialError(f"cannot get credentials for {where}: {'; '.join(errors)}")
+
+
+def check_server(host: str, where: str) -> None:
+    """The cluster entry's ``server`` must be an http(s) URL with a host."""
+    try:
+        parts = urlsplit(host)
+        parts.port  # noqa: B018 (raises ValueError for a malformed port)
+    except ValueError as exc:
+        raise ConfigurationError(f"{where}: the cluster's server {host!r} is not a valid URL: {exc}") from exc
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigurationError(f"{where}: the cluster's server {host!r} is not an http(s) URL with a host")
