@@ -122,7 +122,8 @@ def assess_api_and_etcd(idx: ClusterIndex, pods: dict[str, list[Pod]]) -> tuple[
     snap = idx.snapshot
     findings: list[Finding] = []
     version = snap.version.git_version if snap.version else None
-    probes = [p for p in (snap.livez, snap.readyz) if p is not None and p.status is not None]
+    # a probe answered 4xx (forbidden, throttled) says nothing about health: it is a gap, not a failure
+    probes = [p for p in (snap.livez, snap.readyz) if p is not None and p.status is not None and p.answered]
     evidence = []
     if snap.version:
         evidence.append(f"/version answered {version}")

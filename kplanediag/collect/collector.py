@@ -146,12 +146,18 @@ def _put(pages: queue.Queue[Page | Done], item: Page | Done, stop: threading.Eve
 def probe(transport: Transport, endpoint: str, timings: Timings) -> Probe:
     response = transport.get(endpoint, {"verbose": "true"})
     timings.saw(response)
-    return Probe(endpoint=f"{endpoint}?verbose", status=response.status, checks=parse_health_body(response.text()))
+    error = response.reason() if 400 <= response.status < 500 else ""
+    return Probe(
+        endpoint=f"{endpoint}?verbose", status=response.status, checks=parse_health_body(response.text()), error=error
+    )
 
 
 def _probe_result(future: Future[Probe], name: str, transport: Transport, gaps: list[Gap]) -> Probe:
     try:
-        return future.result(timeout=max(0.0, transport.remaining()) + 1)
+        result = future.result(timeout=max(0.0, transport.remaining()) + 1)
+        if not result.answered:
+            gaps.append(Gap(source=name, reason=result.error))
+        return result
     except TimeoutError:
         reason = "no answer before the run's deadline"
     except CollectError as exc:
@@ -198,7 +204,7 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
 
     items: dict[str, list[Resource]] = {call.resource: [] for call in LISTS}
     bad = {call.resource: BadItems(call.resource) for call in LISTS}
-    decoders = {call.resource: PageDecoder(call.kind) for call in LISTS}
+    decoder = PageDecoder()
     failed: set[str] = set()
     pages: queue.Queue[Page | Done] = queue.Queue(maxsize=QUEUE_PAGES)
     stop = threading.Event()
@@ -213,7 +219,7 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     try:
         for call in LISTS:
             in_thread(functools.partial(fetch, call))
-        _drain(pages, transport, items, bad, decoders, failed, gaps, say)
+        _drain(pages, transport, items, bad, decoder, failed, gaps, say)
     finally:
         stop.set()  # on any exception, let the fetchers end instead of waiting on a full queue
     livez = _probe_result(livez_future, "livez", transport, gaps)
@@ -237,7 +243,7 @@ def _drain(
     transport: Transport,
     items: dict[str, list[Resource]],
     bad: dict[str, BadItems],
-    decoders: dict[str, PageDecoder],
+    decoder: PageDecoder,
     failed: set[str],
     gaps: list[Gap],
     say: Callable[[str], None],
@@ -268,8 +274,8 @@ def _drain(
         if call in broken:
             continue
         try:
-            decoders[call.resource].decode(
-                item.response.body, item.response.content_type, items[call.resource], bad[call.resource]
+            decoder.decode(
+                call.kind, item.response.body, item.response.content_type, items[call.resource], bad[call.resource]
             )
         except ListFailed as exc:
             broken.add(call)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -171,18 +172,22 @@ def continue_token(body: bytes, content_type: str) -> str:
 
 
 class PageDecoder:
-    """Decodes the pages of one kind into Structs; protobuf or JSON, by each page's Content-Type."""
+    """One collection's page decoding, protobuf or JSON by each page's Content-Type. Protobuf pages
+    share one Memo (equal sub-objects built once, the strings interned) for the collection, freed
+    with it; it is made on the first protobuf page, so a JSON-only run never loads protobuf."""
 
-    def __init__(self, kind: type[Resource]) -> None:
-        self.kind = kind
-        self._json = ItemDecoder(kind)
+    def __init__(self) -> None:
+        self._json: dict[type[Resource], ItemDecoder[Resource]] = {}
+        self._memo: Any = None
 
-    def decode(self, body: bytes, content_type: str, out: list[Resource], bad: BadItems) -> None:
+    def decode(self, kind: type[Resource], body: bytes, content_type: str, out: list[Resource], bad: BadItems) -> None:
         if content_type == PROTOBUF:
-            from kplanediag.collect.protobuf import ProtobufError, decode_list  # noqa: PLC0415 (lazy)
+            from kplanediag.collect.protobuf import Memo, ProtobufError, decode_list  # noqa: PLC0415 (lazy)
 
+            if self._memo is None:
+                self._memo = Memo()
             try:
-                items, _ = decode_list(self.kind, body, bad)
+                items, _ = decode_list(kind, body, bad, self._memo)
             except ProtobufError as exc:
                 raise ListFailed(f"malformed response: {exc}") from exc
             out.extend(items)
@@ -193,4 +198,7 @@ class PageDecoder:
             raise ListFailed(f"malformed response: {exc}") from exc
         if page.items is None:
             raise ListFailed("malformed response: a list without items")
-        self._json.decode_into(page.items, out, bad)
+        decoder = self._json.get(kind)
+        if decoder is None:
+            decoder = self._json[kind] = ItemDecoder(kind)
+        decoder.decode_into(page.items, out, bad)

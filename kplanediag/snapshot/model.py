@@ -53,6 +53,12 @@ class Probe(Record, frozen=True):
         return self.status == 200
 
     @property
+    def answered(self) -> bool:
+        """The endpoint judged health: 2xx, or a 5xx failing answer. 4xx (forbidden, throttled, not
+        found) is no answer about health."""
+        return self.status is not None and not 400 <= self.status < 500
+
+    @property
     def failed_checks(self) -> tuple[HealthCheck, ...]:
         return tuple(c for c in self.checks if not c.ok)
 

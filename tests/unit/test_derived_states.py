@@ -257,3 +257,18 @@ def test_failed_node_with_pods_not_observed_says_so_instead_of_zero() -> None:
     assert entry.summary == f"1 node failing ({W1}): impact unknown (pods not observed)"
     assert "pods not observed" in entry.breaks[0]
     assert ("KPD-900", "pods") in codes(rep)
+
+
+def test_forbidden_health_endpoints_are_unknown_not_failing() -> None:
+    """403 on /livez and /readyz (an identity without the nonResourceURLs) says nothing about health."""
+
+    def edit(data: Raw) -> None:
+        for probe in ("livez", "readyz"):
+            data[probe] = {"endpoint": f"/{probe}?verbose", "status": 403, "checks": [], "error": "forbidden"}
+        data["gaps"] = [{"source": "livez", "reason": "forbidden"}, {"source": "readyz", "reason": "forbidden"}]
+
+    rep = report("lab-healthy", edit)
+    assert statuses(rep, "kube-apiserver") == {CP: Status.UNKNOWN}
+    assert statuses(rep, "etcd") == {CP: Status.UNKNOWN}
+    assert codes(rep) == [("KPD-900", "livez"), ("KPD-900", "readyz")]
+    assert not rep.blast_radius

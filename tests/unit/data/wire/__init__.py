@@ -1,0 +1,1 @@
+"""Real list responses of the lab cluster in JSON and protobuf (see capture.py)."""
