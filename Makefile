@@ -10,7 +10,7 @@ DEMO_NODE := kplanediag-worker
 KIND_NAME := kplanediag
 KIND_KUBECONFIG ?= $(HOME)/.cache/kplanediag/kind/kubeconfig
 
-.PHONY: help venv lab-build cluster-up cluster-down demo test test-unit test-e2e lint docs bench \
+.PHONY: help venv lab-build cluster-up cluster-down demo test test-unit test-e2e lint docs proto bench \
         kind-image kind-up kind-down e2e-kind clean
 
 help: ## list the targets
@@ -50,16 +50,21 @@ test-e2e: cluster-up ## e2e tests only, against the lab cluster
 	KPLANEDIAG_E2E_KUBECONFIG="$$($(LAB) kubeconfig)" $(PY) -m pytest tests/e2e
 
 lint: venv ## ruff, mypy --strict, import-linter contracts, docs in sync
-	$(VENV)/bin/ruff check kplanediag lab tests
-	$(VENV)/bin/ruff format --check kplanediag lab tests
+	$(VENV)/bin/ruff check kplanediag lab tests bench
+	$(VENV)/bin/ruff format --check kplanediag lab tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 docs: venv ## regenerate docs/codes.md from the codes table
 	$(PY) -c 'from kplanediag.analysis.codes import codes_markdown; print(codes_markdown(), end="")' > docs/codes.md
 
-bench: venv ## benchmark analysis on synthetic large clusters (prints figures)
-	$(PY) -m tests.bench
+PROTO_DIR := kplanediag/collect/protobuf
+proto: venv ## regenerate kplanediag/collect/protobuf/k8s_pb2.py(i) from k8s.proto
+	$(PY) -m grpc_tools.protoc -I $(PROTO_DIR) --python_out=$(PROTO_DIR) --pyi_out=$(PROTO_DIR) $(PROTO_DIR)/k8s.proto
+
+bench: lab-build ## offline analysis benchmark, then live on a 1,000-node kwok cluster (ARGS='--sizes 300,1000')
+	$(PY) -m bench.offline --json bench/results/offline.json
+	$(PY) -m bench.live $(ARGS)
 
 kind-image: lab-build ## build the offline kind node image (Docker engine started by hand if none runs)
 	eval "$$(lab/kind/docker.sh up)" && lab/kind/build-extras.sh && lab/kind/build-image.sh
