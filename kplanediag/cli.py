@@ -55,6 +55,16 @@ class CannotAssess(click.ClickException):
         return json.dumps({"schemaVersion": 1, "error": error}, indent=2) + "\n"
 
 
+def preload_analysis() -> None:
+    """Import analysis and render in a daemon thread: a live check spends most of its time waiting
+    for pages, and these imports then cost nothing. A later import of the same module just waits."""
+    import importlib  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    modules = ("kplanediag.analysis.report", "kplanediag.render.as_json", "kplanediag.render.table")
+    threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True).start()
+
+
 def positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
     """A finite number of seconds between 0.1 and a day (click's FloatRange lets nan and inf by)."""
     if not (0.1 <= value <= 86400):  # also False for nan
@@ -104,6 +114,7 @@ class Source:
             from kplanediag.collect.transport import connect  # noqa: PLC0415
 
             transport = connect(self.kubeconfig, self.context, self.request_timeout, deadline)
+            preload_analysis()  # while collect mostly waits for the server
             return collect(transport, verbose=self.verbose), None
         except CollectError as exc:
             if self.verbose:

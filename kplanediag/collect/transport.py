@@ -19,12 +19,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import urllib3
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from kubernetes.config import kube_config
-from kubernetes.config.config_exception import ConfigException
 
-from kplanediag.collect import kubeconfig
+from kplanediag.collect import client, kubeconfig
 from kplanediag.collect.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -40,6 +36,7 @@ MAX_BODY = 2 << 30  # no answer kplanediag reads is this big: a server sending m
 RETRIES = 2  # for 429/503 with Retry-After
 MAX_RETRY_AFTER = 5.0  # seconds; a longer wait is not taken (the answer would come too late)
 _REJECTED_CERT = ("certificate required", "bad certificate", "unknown ca", "certificate unknown", "access denied")
+_PLAIN_TO_TLS = b"Client sent an HTTP request to an HTTPS server"  # Go's TLS server, to a plain HTTP request
 _BAD_CLIENT_CREDENTIAL = ("PEM lib", "KEY_VALUES_MISMATCH", "NO_START_LINE", "no start line", "bad decrypt")
 
 
@@ -86,9 +83,9 @@ def classify_ssl(server: str, exc: Exception) -> Exception:
 class Transport:
     """GETs against one API server. Thread-safe: the urllib3 pool is."""
 
-    def __init__(self, api_client: Any, timeout: float, deadline: float | None = None) -> None:
-        self._config = api_client.configuration
-        self._pool = api_client.rest_client.pool_manager
+    def __init__(self, configuration: Any, pool: Any, timeout: float, deadline: float | None = None) -> None:
+        self._config = configuration
+        self._pool = pool
         self.server: str = str(self._config.host).rstrip("/")
         self.timeout = timeout
         self.deadline = deadline  # time.monotonic() by which the whole run must end; None: no limit
@@ -140,6 +137,10 @@ class Transport:
             raise classify_ssl(self.server, exc) from exc
         except urllib3.exceptions.LocationParseError as exc:
             raise ConfigurationError(f"the kubeconfig's server {self.server!r} is not a valid URL: {exc}") from exc
+        except urllib3.exceptions.TimeoutError as exc:
+            if limit < self.timeout:  # cut short by the run's deadline, not the request timeout
+                raise DeadlineExceeded(f"{self.server}{path}: no complete answer before the run's deadline") from exc
+            raise UnreachableError(f"{self.server}: {type(exc).__name__}: {exc}") from exc
         except urllib3.exceptions.HTTPError as exc:
             raise UnreachableError(f"{self.server}: {type(exc).__name__}: {exc}") from exc
         date = raw.headers.get("Date")
@@ -159,6 +160,8 @@ class Transport:
         )
         if raw.status == 401:
             raise AuthenticationError(f"{self.server}: the API server rejected the credentials (401 Unauthorized)")
+        if raw.status == 400 and self.server.startswith("http://") and _PLAIN_TO_TLS in body:
+            raise TLSError(f"{self.server} speaks HTTPS: the kubeconfig's server URL must start with https://")
         return response
 
     def _read(self, raw: Any, end: float, path: str, limit: float) -> bytes:
@@ -168,6 +171,8 @@ class Transport:
         while True:
             if time.monotonic() > end:
                 raw.close()
+                if limit < self.timeout:  # cut short by the run's deadline, not the request timeout
+                    raise DeadlineExceeded(f"{self.server}{path}: no complete answer before the run's deadline")
                 raise UnreachableError(f"{self.server}{path}: the answer did not complete within {limit:g}s")
             chunk = raw.read1(CHUNK)
             if not chunk:
@@ -185,7 +190,9 @@ def connect(
     """A Transport for the kubeconfig (or $KUBECONFIG, ~/.kube/config, in-cluster) and context."""
     import yaml  # noqa: PLC0415 (the client's own dependency; only its error class is needed)
 
-    configuration = k8s_client.Configuration()
+    configuration_class, k8s_config, kube_config = client.load()
+    config_exception = kube_config.ConfigException
+    configuration = configuration_class()
     configuration.host = ""  # the client's default is http://localhost: a missing server must show
     where = kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
     where += f" (context {context!r})" if context else ""
@@ -198,10 +205,10 @@ def connect(
     try:
         if in_cluster:
             where = "the in-cluster service account"
-            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            k8s_config.load_incluster_config(client_configuration=configuration)
         else:
             kubeconfig.load(
-                lambda: k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+                lambda: k8s_config.load_kube_config(
                     config_file=kubeconfig_path,
                     context=context,
                     client_configuration=configuration,
@@ -209,17 +216,18 @@ def connect(
                 ),
                 kube_config,
                 where,
+                None if deadline is None else max(0.1, deadline - time.monotonic()),
             )
     except ConfigurationError:
         raise
-    except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:
+    except (config_exception, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:
         raise ConfigurationError(f"cannot use kubeconfig {where}: {exc}") from exc
     kubeconfig.check_server(str(configuration.host), f"kubeconfig {where}")
     configuration.retries = False
     if not configuration.verify_ssl:
         warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     try:
-        api_client = k8s_client.ApiClient(configuration)
+        pool = client.pool_manager(configuration)
     except (OSError, ValueError) as exc:
         raise CredentialError(f"cannot use the credentials of kubeconfig {where}: {exc}") from exc
-    return Transport(api_client, timeout, deadline)
+    return Transport(configuration, pool, timeout, deadline)

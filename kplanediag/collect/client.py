@@ -1,0 +1,92 @@
+"""The parts of the official client kplanediag uses, loaded without the rest of it.
+
+kplanediag uses the official client for what it is the reference of: reading kubeconfigs (merging,
+contexts, exec plugins, OIDC, in-cluster service accounts) into a ``Configuration``. It does not use
+the generated API classes and models, yet ``import kubernetes`` loads all of them (the package's
+``__init__`` imports ``kubernetes.client``, whose ``__init__`` imports every API and model): about
+130 modules and half a second of a live check. Here the two packages are entered without running
+their ``__init__``, and only ``kubernetes.client.configuration`` and ``kubernetes.config`` are
+imported. The urllib3 pool is then built from the Configuration as the client's RESTClientObject
+builds it (``kubernetes/client/rest.py``). If the client was imported whole already, it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import ssl
+import sys
+import types
+from typing import Any
+
+
+class _NoApiClient:
+    """Stands in for ``kubernetes.client.ApiClient``, which kube_config names but kplanediag never
+    lets it use (only ``new_client_from_config`` would)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("kplanediag loads the official client without its ApiClient")
+
+
+def _bare_package(name: str) -> types.ModuleType:
+    """The package ``name`` registered with its search path but without running its ``__init__``."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None:
+        raise ImportError(f"the official client's package {name} is not installed")
+    module = types.ModuleType(name)
+    module.__path__ = list(spec.submodule_search_locations)
+    module.__spec__ = spec
+    module.__package__ = name
+    sys.modules[name] = module
+    return module
+
+
+def load() -> tuple[Any, Any, Any]:
+    """(Configuration class, ``kubernetes.config`` module, ``kubernetes.config.kube_config`` module)."""
+    if "kubernetes" not in sys.modules:
+        root = _bare_package("kubernetes")
+        client_package = _bare_package("kubernetes.client")
+        root.client = client_package  # type: ignore[attr-defined]
+        configuration = importlib.import_module("kubernetes.client.configuration")
+        client_package.Configuration = configuration.Configuration  # type: ignore[attr-defined]
+        client_package.ApiClient = _NoApiClient  # type: ignore[attr-defined]
+    config = importlib.import_module("kubernetes.config")
+    kube_config = importlib.import_module("kubernetes.config.kube_config")
+    return sys.modules["kubernetes.client.configuration"].Configuration, config, kube_config
+
+
+def pool_manager(configuration: Any) -> Any:
+    """A urllib3 pool for the Configuration, with the options RESTClientObject gives it."""
+    import urllib3  # noqa: PLC0415
+
+    pool_args: dict[str, Any] = {
+        "cert_reqs": ssl.CERT_REQUIRED if configuration.verify_ssl else ssl.CERT_NONE,
+        "ca_certs": configuration.ssl_ca_cert,
+        "cert_file": configuration.cert_file,
+        "key_file": configuration.key_file,
+        "ca_cert_data": configuration.ca_cert_data,
+    }
+    if configuration.assert_hostname is not None:
+        pool_args["assert_hostname"] = configuration.assert_hostname
+    if configuration.tls_server_name:
+        pool_args["server_hostname"] = configuration.tls_server_name
+    if configuration.socket_options is not None:
+        pool_args["socket_options"] = configuration.socket_options
+    if configuration.connection_pool_maxsize is not None:
+        pool_args["maxsize"] = configuration.connection_pool_maxsize
+    if configuration.proxy and not _bypass_proxy(str(configuration.host), configuration.no_proxy or ""):
+        pool_args["proxy_url"] = configuration.proxy
+        pool_args["proxy_headers"] = configuration.proxy_headers
+        return urllib3.ProxyManager(**pool_args)
+    return urllib3.PoolManager(**pool_args)
+
+
+def _bypass_proxy(host: str, no_proxy: str) -> bool:
+    """The kubeconfig's ``proxy-url`` is skipped for hosts in its no-proxy list (suffix match, ``*``)."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    name = (urlsplit(host).hostname or "").lower()
+    for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
+        if entry == "*" or (entry and (name == entry or name.endswith("." + entry))):
+            return True
+    return False
