@@ -3,6 +3,12 @@ kube-scheduler) run as local processes by kwokctl's binary runtime, kwok playing
 
 ``python -m lab.labctl up|down|status|env`` manages it; the fault helpers below (stop a process,
 silence a node, make pods not ready) are used by the e2e tests and ``make demo``.
+
+The API server keeps an audit log (``logs/audit.log`` in the cluster directory, policy
+AUDIT_POLICY below): every request of every user but the control plane's own clients, at Metadata
+level (who, verb, resource, answer; no bodies). The seed applies ``deploy/rbac.yaml``, and
+``reader_kubeconfig`` writes a kubeconfig for its ServiceAccount ``kplanediag/kplanediag``: the
+e2e suite runs kplanediag under that identity only, and reads its requests back from the log.
 """
 
 from __future__ import annotations
@@ -20,10 +26,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
+RBAC = HERE.parent / "deploy" / "rbac.yaml"
 CLUSTER = "kplanediag-lab"
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 NODE_LABEL = "kplanediag.lab/kubelet"  # kwok heartbeats only nodes with kplanediag.lab/kubelet=kwok
+READER_NAMESPACE, READER = "kplanediag", "kplanediag"  # deploy/rbac.yaml's ServiceAccount
+READER_USER = f"system:serviceaccount:{READER_NAMESPACE}:{READER}"
+# Every component (controller-manager, scheduler, kwok) and every admin kubectl, the tests' fault
+# helpers included, use kwokctl's admin certificate (CN kwok-admin); system:apiserver is the API
+# server's loopback client. They make nearly all requests and are not logged; everyone else is, at
+# Metadata level: user, verb, resource or path, answer code, user agent, no bodies.
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  users: [kwok-admin, "system:apiserver"]
+- level: Metadata
+"""
 
 
 class LabError(RuntimeError):
@@ -51,6 +75,16 @@ class Lab:
     @property
     def kubeconfig(self) -> Path:
         return self.root / "kubeconfig"
+
+    @property
+    def audit_log(self) -> Path:
+        """The API server's audit log (lumberjack rotates it to ``audit-<time>.log`` beside it)."""
+        return self.cluster_dir / "logs" / "audit.log"
+
+    @property
+    def audit_policy(self) -> Path:
+        """The policy kwokctl copied into the cluster at its creation (absent on an older lab)."""
+        return self.cluster_dir / "audit.yaml"
 
     @property
     def bin_file(self) -> Path:
@@ -142,7 +176,15 @@ def api_ready(lab: Lab) -> bool:
 
 
 def create(lab: Lab) -> None:
-    config = (HERE / "kwokctl.yaml.in").read_text().replace("@PKI@", str(lab.cluster_dir / "pki"))
+    lab.root.mkdir(parents=True, exist_ok=True)
+    policy = lab.root / "audit-policy.yaml"
+    policy.write_text(AUDIT_POLICY)
+    config = (
+        (HERE / "kwokctl.yaml.in")
+        .read_text()
+        .replace("@PKI@", str(lab.cluster_dir / "pki"))
+        .replace("@AUDIT_POLICY@", str(policy))
+    )
     (lab.root / "kwokctl.yaml").write_text(config)
     b = lab.bin
     t0 = time.monotonic()
@@ -198,12 +240,50 @@ def seed(lab: Lab) -> None:
     # Pods are refused until the controller-manager has created their namespace's "default"
     # ServiceAccount, moments after start: apply (idempotent) until every object is accepted.
     wait_for("the seed to be accepted", lambda: apply_ok(lab, HERE / "seed"), 60, 1)
+    apply_rbac(lab)
     wait_settled(lab)
     log(f"seeded and settled in {time.monotonic() - t0:.1f}s")
 
 
 def apply_ok(lab: Lab, path: Path) -> bool:
     return kubectl(lab, "apply", "-f", str(path), check=False).returncode == 0
+
+
+# --- kplanediag's own identity ----------------------------------------------------------------------
+
+
+def apply_rbac(lab: Lab, admin: Path | None = None, manifest: str | None = None) -> None:
+    """Apply deploy/rbac.yaml (or ``manifest``, a modified copy) with the admin kubeconfig."""
+    text = RBAC.read_text() if manifest is None else manifest
+    run([str(lab.bin / "kubectl"), "--kubeconfig", str(admin or lab.kubeconfig), "apply", "-f", "-"], lab, input_=text)
+
+
+def reader_kubeconfig(lab: Lab, dest: Path, admin: Path | None = None, duration: str = "2h") -> Path:
+    """Write to ``dest`` a kubeconfig for deploy/rbac.yaml's ServiceAccount: the admin kubeconfig's
+    server and CA, and a token minted for the account (``kubectl create token``), nothing else."""
+    admin = admin or lab.kubeconfig
+    apply_rbac(lab, admin)
+    create = ("create", "token", READER, "-n", READER_NAMESPACE, "--duration", duration)
+    token = run(
+        [str(lab.bin / "kubectl"), "--kubeconfig", str(admin), *create],
+        lab,
+    ).stdout.strip()
+    config = yaml.safe_load(admin.read_text())
+    context = next(c for c in config["contexts"] if c["name"] == config["current-context"])["context"]
+    entry = next(c for c in config["clusters"] if c["name"] == context["cluster"])
+    reader = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [entry],
+        "users": [{"name": READER, "user": {"token": token}}],
+        "contexts": [{"name": READER, "context": {"cluster": entry["name"], "user": READER}}],
+        "current-context": READER,
+    }
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.touch(mode=0o600)
+    dest.chmod(0o600)
+    dest.write_text(yaml.safe_dump(reader))
+    return dest
 
 
 def ready_nodes(lab: Lab) -> int:
@@ -252,11 +332,15 @@ def wait_settled(lab: Lab, timeout: float = 120) -> float:
 
 def up(lab: Lab) -> None:
     build(lab)
+    if lab.cluster_dir.exists() and not audited(lab):
+        log("existing lab cluster has no audit log or another audit policy (made before it had one); recreating it")
+        down(lab)
     if lab.cluster_dir.exists():
         start_supervisor(lab)
         if wait_for_quietly(lambda: api_ready(lab), 30):
             log("lab cluster already exists; restoring it")
             restore_all(lab)
+            apply_rbac(lab)
             log(f"kubeconfig: {lab.kubeconfig}")
             return
         log("existing lab cluster does not answer; recreating it")
@@ -264,6 +348,14 @@ def up(lab: Lab) -> None:
     create(lab)
     seed(lab)
     log(f"kubeconfig: {lab.kubeconfig}")
+
+
+def audited(lab: Lab) -> bool:
+    """The cluster's API server was created with the current audit policy."""
+    try:
+        return lab.audit_policy.read_text() == AUDIT_POLICY
+    except OSError:
+        return False
 
 
 def wait_for_quietly(probe: Callable[[], bool], timeout: float) -> bool:
@@ -439,6 +531,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("down", help="delete the cluster")
     sub.add_parser("restore", help="undo every injected fault and wait until settled")
     sub.add_parser("kubeconfig", help="print the kubeconfig path")
+    sub.add_parser(
+        "reader-kubeconfig", help="write a kubeconfig for deploy/rbac.yaml's ServiceAccount (2 h token); print its path"
+    )
     for name in ("stop", "start"):
         p = sub.add_parser(name, help=f"{name} a control-plane process")
         p.add_argument("component", choices=CONTROL_PLANE)
@@ -468,6 +563,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             restore_all(lab)
         elif args.cmd == "kubeconfig":
             print(lab.kubeconfig)
+        elif args.cmd == "reader-kubeconfig":
+            print(reader_kubeconfig(lab, lab.root / f"kubeconfig-{READER}"))
         elif args.cmd == "stop":
             stop_component(lab, args.component, signal.Signals[f"SIG{args.signal}"])
         elif args.cmd == "start":

@@ -13,12 +13,16 @@ E2E_DIR = Path(__file__).parent / "e2e"
 
 
 UNIT_TIMEOUT = 10  # seconds: unit tests touch no cluster and no network, so they are fast or broken
+BROKEN_DIR = Path(__file__).parent / "broken"
+BROKEN_TIMEOUT = 60  # seconds: tests/broken runs the CLI against local fake servers that hang on purpose
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if E2E_DIR in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+        elif BROKEN_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.timeout(BROKEN_TIMEOUT))
         else:
             item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT))
 

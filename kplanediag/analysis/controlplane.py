@@ -200,7 +200,7 @@ def assess_leader(
     lease = idx.lease("kube-system", name)
     consequence = " (the API server or etcd is failing: likely a consequence)" if api_failing else ""
     evidence: list[str] = []
-    if not idx.has("leases"):
+    if not idx.leases_seen("kube-system"):
         status, detail = Status.UNKNOWN, "leases not observed"
     elif lease is not None:
         state = lease_state(lease, idx.now)

@@ -53,6 +53,11 @@ class ClusterIndex:
     def has(self, resource: str) -> bool:
         return self.snapshot.has(resource)
 
+    def leases_seen(self, namespace: str) -> bool:
+        """Whether the Leases of ``namespace`` were read: each namespace is its own list, and one can
+        be forbidden while the other is not (the gap then names it: "leases (kube-system)")."""
+        return self.has("leases") and not any(g.source == f"leases ({namespace})" for g in self.snapshot.gaps)
+
     def lease(self, namespace: str, lease_name: str) -> Lease | None:
         return self.leases.get((namespace, lease_name))
 

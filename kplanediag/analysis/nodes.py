@@ -87,7 +87,7 @@ def assess_node(
     evidence = ["Node object", f"Ready={ready}"]
 
     lease_txt, lease_stale = "", False
-    if idx.has("leases"):
+    if idx.leases_seen("kube-node-lease"):
         lease = idx.lease("kube-node-lease", name)
         if lease is not None:
             heartbeat = lease_state(lease, idx.now)

@@ -131,6 +131,8 @@ def fetch_pages(
         error = str(exc)
     except CollectError as exc:  # a TLS or credential failure after /version answered
         error = str(exc)
+    except Exception as exc:  # never a fetcher that dies without its Done: the run would wait for its deadline
+        error = f"internal error: {type(exc).__name__}: {exc}"
     _put(pages, Done(call, error, count, seconds, size, wire), stop)
 
 
@@ -199,13 +201,14 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
         )
     timings.saw(version_response)
     version = _version(version_response)
-    gaps: list[Gap] = [] if version else [Gap(source="version", reason=version_response.reason())]
+    reason = version_response.reason() if version_response.status != 200 else "malformed response: not a version object"
+    gaps: list[Gap] = [] if version else [Gap(source="version", reason=reason)]
     server = minor_version(version.git_version if version else None)
 
     items: dict[str, list[Resource]] = {call.resource: [] for call in LISTS}
     bad = {call.resource: BadItems(call.resource) for call in LISTS}
     decoder = PageDecoder()
-    failed: set[str] = set()
+    failed: set[ListCall] = set()
     pages: queue.Queue[Page | Done] = queue.Queue(maxsize=QUEUE_PAGES)
     stop = threading.Event()
     livez_future = in_thread(lambda: probe(transport, "/livez", timings))
@@ -225,7 +228,10 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     livez = _probe_result(livez_future, "livez", transport, gaps)
     readyz = _probe_result(readyz_future, "readyz", transport, gaps)
     gaps += [gap for b in bad.values() if (gap := b.gap())]
-    lists = {resource: tuple(objs) for resource, objs in items.items() if resource not in failed}
+    # a resource read by several calls (the Leases of two namespaces) is kept if any call succeeded;
+    # the gap of the one that failed says which part is missing
+    read = {call.resource for call in LISTS if call not in failed}
+    lists = {resource: tuple(objs) for resource, objs in items.items() if resource in read}
     return Snapshot(
         collected_at=timings.newest or local_start,
         source="live",
@@ -244,7 +250,7 @@ def _drain(
     items: dict[str, list[Resource]],
     bad: dict[str, BadItems],
     decoder: PageDecoder,
-    failed: set[str],
+    failed: set[ListCall],
     gaps: list[Gap],
     say: Callable[[str], None],
 ) -> None:
@@ -258,7 +264,7 @@ def _drain(
             if transport.remaining() > 0:
                 continue
             for call in pending:  # the deadline passed: what is not complete is a gap
-                failed.add(call.resource)
+                failed.add(call)
                 gaps.append(Gap(source=call.label, reason="not complete before the run's deadline"))
             return
         call = item.call
@@ -266,7 +272,7 @@ def _drain(
             pending.discard(call)
             error = item.error or ("malformed response" if call in broken else None)
             if error:
-                failed.add(call.resource)
+                failed.add(call)
                 if call not in broken:
                     gaps.append(Gap(source=call.label, reason=error))
             say(f"{call.path}: {item.describe()}" + (f": {error}" if error else ""))

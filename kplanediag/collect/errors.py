@@ -37,7 +37,8 @@ class CredentialError(ConfigurationError):
 
 class TLSError(ConfigurationError):
     """The TLS handshake failed on our side: the server certificate does not verify against the
-    kubeconfig's CA, or the server does not speak TLS where the kubeconfig says https."""
+    kubeconfig's CA, or the server does not speak TLS where the kubeconfig says https (or speaks
+    it where the kubeconfig says http)."""
 
     kind = "tls"
 

@@ -5,7 +5,8 @@
   Here each such file is an anonymous in-memory file (Linux ``memfd``), opened by path through
   ``/proc/self/fd``; it vanishes with the process however the process ends.
 - A failing exec credential plugin is an error naming the plugin's message: the client logs it on
-  the root logger (a bare ``ERROR:root:`` line) and carries on without credentials.
+  the root logger (a bare ``ERROR:root:`` line) and carries on without credentials. A plugin that
+  does not answer is an error at the run's deadline (the client would wait for it for ever).
 - Every way a kubeconfig can be unusable is a ConfigurationError with the reason.
 """
 
@@ -58,16 +59,33 @@ def client_errors() -> Iterator[list[str]]:
         root.removeHandler(handler)
 
 
-def load(load_config: Callable[[], None], kube_config_module: Any, where: str) -> None:
-    """Run the client's loader with in-memory temp files and its logged errors turned into raises."""
+def load(load_config: Callable[[], None], kube_config_module: Any, where: str, timeout: float | None = None) -> None:
+    """Run the client's loader with in-memory temp files and its logged errors turned into raises,
+    within ``timeout`` seconds: it runs an exec credential plugin, and waits for it without a bound."""
     original = kube_config_module._create_temp_file_with_content
     if sys.platform.startswith("linux") and hasattr(os, "memfd_create"):
         kube_config_module._create_temp_file_with_content = memory_file
-    try:
-        with client_errors() as errors:
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
             load_config()
-    finally:
-        kube_config_module._create_temp_file_with_content = original
+            outcome.append(None)
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome.append(exc)
+
+    with client_errors() as errors:
+        loader = threading.Thread(target=run, daemon=True)
+        loader.start()
+        loader.join(timeout)
+    if loader.is_alive():  # a hung plugin: the hook stays (the loader may still write key files)
+        raise CredentialError(
+            f"cannot get credentials for {where}: the exec credential plugin did not answer within {timeout:.1f}s "
+            "(what was left of the run's deadline)"
+        )
+    kube_config_module._create_temp_file_with_content = original
+    if outcome and outcome[0] is not None:
+        raise outcome[0]
     if errors:
         raise CredentialError(f"cannot get credentials for {where}: {'; '.join(errors)}")
 

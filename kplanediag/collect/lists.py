@@ -161,7 +161,7 @@ _HEAD = msgspec.json.Decoder(_Head)
 def json_continue(body: bytes) -> str:
     try:
         meta = _HEAD.decode(body).metadata or {}
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # msgspec raises RecursionError for deep nesting
         raise ListFailed(f"malformed response: {exc}") from exc
     token = meta.get("continue")
     return token if isinstance(token, str) else ""
@@ -192,13 +192,13 @@ class PageDecoder:
                 raise ListFailed(f"malformed response: {exc}") from exc
             out.extend(items)
             return
-        try:
-            page = PAGE_DECODER.decode(body)
-        except msgspec.DecodeError as exc:
-            raise ListFailed(f"malformed response: {exc}") from exc
-        if page.items is None:
-            raise ListFailed("malformed response: a list without items")
         decoder = self._json.get(kind)
         if decoder is None:
             decoder = self._json[kind] = ItemDecoder(kind)
-        decoder.decode_into(page.items, out, bad)
+        try:
+            page = PAGE_DECODER.decode(body)
+            if page.items is None:
+                raise ListFailed("malformed response: a list without items")
+            decoder.decode_into(page.items, out, bad)
+        except (msgspec.DecodeError, RecursionError) as exc:  # msgspec raises RecursionError for deep nesting
+            raise ListFailed(f"malformed response: {exc}") from exc

@@ -77,6 +77,10 @@ def classify_ssl(server: str, exc: Exception) -> Exception:
         return CredentialError(f"the kubeconfig's client certificate or key cannot be used for {server}: {text}")
     if any(s in text for s in _REJECTED_CERT):
         return AuthenticationError(f"{server} rejected the client certificate: {text}")
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return TLSError(
+            f"{server} does not speak TLS (its answer is no TLS handshake): is the kubeconfig's URL http://?"
+        )
     return TLSError(f"TLS handshake with {server} failed: {text}")
 
 
@@ -194,7 +198,7 @@ def connect(
     config_exception = kube_config.ConfigException
     configuration = configuration_class()
     configuration.host = ""  # the client's default is http://localhost: a missing server must show
-    where = kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
+    where = "kubeconfig " + (kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)
     where += f" (context {context!r})" if context else ""
     in_cluster = (
         kubeconfig_path is None
@@ -221,13 +225,13 @@ def connect(
     except ConfigurationError:
         raise
     except (config_exception, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"cannot use kubeconfig {where}: {exc}") from exc
-    kubeconfig.check_server(str(configuration.host), f"kubeconfig {where}")
+        raise ConfigurationError(f"cannot use {where}: {exc}") from exc
+    kubeconfig.check_server(str(configuration.host), where)
     configuration.retries = False
     if not configuration.verify_ssl:
         warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     try:
         pool = client.pool_manager(configuration)
     except (OSError, ValueError) as exc:
-        raise CredentialError(f"cannot use the credentials of kubeconfig {where}: {exc}") from exc
+        raise CredentialError(f"cannot use the credentials of {where}: {exc}") from exc
     return Transport(configuration, pool, timeout, deadline)

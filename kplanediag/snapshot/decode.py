@@ -72,11 +72,8 @@ class BadItems:
         if not self.count:
             return None
         more = f" and {self.count - len(self.named)} more" if self.count > len(self.named) else ""
-        what = "item" if self.count == 1 else "items"
-        return Gap(
-            source=self.resource,
-            reason=f"{self.count} {what} could not be read and are left out: {', '.join(self.named)}{more}",
-        )
+        what = "1 item could not be read and is" if self.count == 1 else f"{self.count} items could not be read and are"
+        return Gap(source=self.resource, reason=f"{what} left out: {', '.join(self.named)}{more}")
 
 
 class ItemDecoder(Generic[R]):

@@ -34,6 +34,7 @@ SNAPSHOT_KIND = "KplanediagSnapshot"
 SNAPSHOT_VERSION = 2
 READS = (1, 2)  # snapshot versions this kplanediag reads (1: schemaVersion, whole objects)
 MAX_FILE_BYTES = 4 * 2**30  # refuse, rather than exhaust memory on, a file that cannot be a snapshot
+SNIFF_BYTES = 64 * 1024
 # Any RFC 3339 timestamp value in a List: its newest one is the List's "now".
 _TIMESTAMP = re.compile(rb'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"')
 
@@ -99,7 +100,7 @@ def _typed(items: Mapping[str, list[msgspec.Raw]]) -> tuple[Resources, list[Gap]
 def _from_body(data: bytes) -> Snapshot:
     try:
         body = msgspec.json.decode(data, type=_Body)
-    except msgspec.ValidationError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
         raise SnapshotError(f"malformed snapshot: {exc}") from exc
     collected_at = parse_time(body.collected_at)
     if collected_at is None:
@@ -153,11 +154,20 @@ def _from_list(data: bytes, page: ListPage) -> Snapshot:
 
 
 def _yaml_to_json(data: bytes, where: str) -> bytes:
+    """YAML (``kubectl get -o yaml``) as JSON. Aliases are refused: kubectl never writes them, and
+    each level of them multiplies the size of the expanded document ("billion laughs")."""
     try:
+        import yaml  # noqa: PLC0415 (PyYAML is msgspec's YAML backend)
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        if any(isinstance(token, yaml.AliasToken) for token in yaml.scan(data, Loader=loader)):
+            raise SnapshotError(f"{where}: YAML aliases (*name) are not read: kubectl never writes them")
         return msgspec.json.encode(msgspec.yaml.decode(data))
-    except ImportError as exc:  # PyYAML is msgspec's YAML backend
+    except ImportError as exc:
         raise SnapshotError(f"{where} is not JSON, and reading YAML needs PyYAML") from exc
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise SnapshotError(f"{where} is not JSON or YAML: {exc}") from exc
+    except yaml.YAMLError as exc:
         raise SnapshotError(f"{where} is not JSON or YAML: {exc}") from exc
 
 
@@ -169,7 +179,7 @@ def load_bytes(data: bytes, where: str = "input") -> Snapshot:
         head = msgspec.json.decode(data, type=_Head)
     except msgspec.ValidationError as exc:
         raise SnapshotError(f"{where}: expected a JSON or YAML object (a snapshot or a kubectl List)") from exc
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise SnapshotError(f"{where} is not JSON: {exc}") from exc
     kind = head.kind
     if kind == SNAPSHOT_KIND:
@@ -183,17 +193,32 @@ def load_bytes(data: bytes, where: str = "input") -> Snapshot:
     if isinstance(kind, str) and kind.endswith("List"):
         try:
             page = msgspec.json.decode(data, type=ListPage)
-        except msgspec.ValidationError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise SnapshotError(f"{where}: kind: {kind} {exc}") from exc
         return _from_list(data, page)
     raise SnapshotError(f"{where}: kind {kind!r} is neither a kplanediag snapshot nor a kubectl List")
 
 
+def _looks_binary(head: bytes) -> bool:
+    """Neither JSON nor YAML: a NUL byte, or bytes that are not UTF-8 (a cut last character aside)."""
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 3
+    return False
+
+
 def load_snapshot(path: Path) -> Snapshot:
-    """Read a saved snapshot or a kubectl List (JSON or YAML) from a file."""
+    """Read a saved snapshot or a kubectl List (JSON or YAML) from a file. Binary data (a device
+    such as /dev/urandom, an archive) is refused from its first bytes, not read to the size limit."""
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            head = handle.read(SNIFF_BYTES)
+            if _looks_binary(head):
+                raise SnapshotError(f"{path} is binary data, not a snapshot or a kubectl List (JSON or YAML)")
+            data = head + handle.read(MAX_FILE_BYTES + 1 - len(head))
     except OSError as exc:
         raise SnapshotError(f"cannot read {path}: {exc.strerror}") from exc
     if len(data) > MAX_FILE_BYTES:

@@ -1,7 +1,13 @@
 """The e2e cluster: the lab cluster (default) or a kind cluster (KPLANEDIAG_E2E_TARGET=kind).
 
-KPLANEDIAG_E2E_KUBECONFIG names its kubeconfig (make test sets it). Without a reachable cluster the
-tests skip with one reason locally, and fail loudly in CI (CI=true).
+KPLANEDIAG_E2E_KUBECONFIG names its (admin) kubeconfig (make test sets it). Without a reachable
+cluster the tests skip with one reason locally, and fail loudly in CI (CI=true).
+
+kplanediag itself never runs with that kubeconfig: the session applies deploy/rbac.yaml and every
+kplanediag invocation (``Cluster.kplanediag``) runs as its ServiceAccount ``kplanediag/kplanediag``,
+with a kubeconfig holding only the server, the CA and a token minted for it, on both targets. Fault
+helpers, kubectl and the official client (``Cluster.api``) keep the admin kubeconfig. On the lab the
+API server's audit log records that identity's every request (tests/e2e/test_read_only.py).
 """
 
 from __future__ import annotations
@@ -25,21 +31,25 @@ from lab import kindctl, labctl
 @dataclass(frozen=True)
 class Cluster:
     target: str  # "lab" | "kind"
-    kubeconfig: Path
+    kubeconfig: Path  # admin: fault helpers, kubectl, ``api``
     api: client.ApiClient
+    reader: Path  # kplanediag's own: deploy/rbac.yaml's ServiceAccount, a token, nothing else
+    audit_mark: int | None = None  # lab: the audit log's size when the session first used the cluster
 
-    def kplanediag(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        """Run the real CLI against this cluster."""
+    def kplanediag(
+        self, *args: str, timeout: float = 60, kubeconfig: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real CLI against this cluster, as kplanediag's ServiceAccount unless told otherwise."""
         return subprocess.run(
-            [sys.executable, "-m", "kplanediag", *args, "--kubeconfig", str(self.kubeconfig)],
+            [sys.executable, "-m", "kplanediag", *args, "--kubeconfig", str(kubeconfig or self.reader)],
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
         )
 
-    def report(self, command: str = "check", *extra: str) -> tuple[int, dict[str, Any]]:
-        proc = self.kplanediag(command, "-o", "json", *extra)
+    def report(self, command: str = "check", *extra: str, kubeconfig: Path | None = None) -> tuple[int, dict[str, Any]]:
+        proc = self.kplanediag(command, "-o", "json", *extra, kubeconfig=kubeconfig)
         assert proc.returncode in (0, 1, 2), f"exit {proc.returncode}: {proc.stderr}"
         doc = json.loads(proc.stdout)
         assert isinstance(doc, dict)
@@ -66,7 +76,7 @@ def fail_or_skip(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Cluster:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     target = os.environ.get("KPLANEDIAG_E2E_TARGET", "lab")
     path = Path(os.environ.get("KPLANEDIAG_E2E_KUBECONFIG") or labctl.default_lab().kubeconfig)
     if not path.exists():
@@ -76,7 +86,16 @@ def cluster() -> Cluster:
         client.VersionApi(api).get_code(_request_timeout=5)
     except Exception as exc:  # any failure here means "no usable cluster", said once
         fail_or_skip(f"{path} does not answer: {type(exc).__name__}: {exc}")
-    return Cluster(target, path, api)
+    lab = labctl.default_lab()
+    mark = None
+    if target == "lab" and lab.audit_log.exists():  # test_read_only.py fails without one
+        mark = lab.audit_log.stat().st_size
+    # kubectl from the lab's pinned binaries (make kind-up builds them too) and the admin kubeconfig
+    reader = labctl.reader_kubeconfig(lab, tmp_path_factory.mktemp("identity") / "kubeconfig", admin=path)
+    try:
+        yield Cluster(target, path, api, reader, mark)
+    finally:
+        reader.unlink(missing_ok=True)  # its token is valid for 2 h; pytest keeps old temporary dirs
 
 
 @pytest.fixture

@@ -272,3 +272,19 @@ def test_forbidden_health_endpoints_are_unknown_not_failing() -> None:
     assert statuses(rep, "etcd") == {CP: Status.UNKNOWN}
     assert codes(rep) == [("KPD-900", "livez"), ("KPD-900", "readyz")]
     assert not rep.blast_radius
+
+
+def test_each_lease_namespace_is_judged_on_its_own() -> None:
+    """kube-system Leases forbidden, kube-node-lease read: leaders unknown, heartbeats still judged."""
+
+    def edit(data: Raw) -> None:
+        data["resources"]["leases"] = [x for x in items(data, "leases") if x["metadata"]["namespace"] != "kube-system"]
+        data["gaps"] = [{"source": "leases (kube-system)", "reason": "forbidden"}]
+        age_lease(data, "kube-node-lease", W1, 60)
+
+    rep = report("lab-healthy", edit)
+    assert statuses(rep, "kube-scheduler") == {CP: Status.UNKNOWN}
+    assert statuses(rep, "kube-controller-manager") == {CP: Status.UNKNOWN}
+    assert statuses(rep, "kubelet")[W1] is Status.DOWN  # its heartbeat Lease, still read, is stale
+    # CoreDNS loses the replica on that node
+    assert codes(rep) == [("KPD-202", W1), ("KPD-321", "kube-system/coredns"), ("KPD-900", "leases (kube-system)")]

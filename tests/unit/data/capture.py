@@ -57,7 +57,7 @@ def save(lab: labctl.Lab, name: str) -> None:
     resources = whole_lists(transport)
     now = version.server_time
     assert now is not None, "the API server sent no Date header"
-    data = {
+    data: dict[str, Any] = {
         "kind": "KplanediagSnapshot",
         "schemaVersion": 1,
         "collectedAt": format_time(now),
