@@ -1,0 +1,74 @@
+"""Wall time and peak RSS of one child process, measured honestly from a small spawner.
+
+A child's ``ru_maxrss`` (os.wait4) is not its own peak when a big process spawns it: at exec, Linux
+records the peak RSS of the address space being left, and a child made by vfork or fork leaves
+its parent's, so every child of a 500 MB benchmark process "peaks" at 500 MB. The child is
+therefore started by GNU time (``/usr/bin/time``, Debian package ``time``, about 2 MB), whose
+``%M`` is the child's own peak; without it, by ``python -S`` as a small trampoline (about 10 MB,
+which is then the floor of every figure, and said so).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+TRAMPOLINE = (
+    "import os,sys\n"
+    "pid=os.fork()\n"
+    "if pid==0:\n"
+    "    os.execvp(sys.argv[2],sys.argv[2:])\n"
+    "_,status,usage=os.wait4(pid,0)\n"
+    "open(sys.argv[1],'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+GNU_TIME = shutil.which("time", path="/usr/bin")
+SPAWNER = "GNU time" if GNU_TIME else "python -S trampoline (adds ~10 MB)"
+
+
+@dataclass(frozen=True)
+class Sample:
+    wall: float
+    rss: int  # bytes
+    code: int
+    size: int  # bytes written to stdout
+    head: str  # the first MiB of stdout, when it is smaller than that
+    tail: str  # the end of stderr
+
+
+def measure(
+    cmd: Sequence[str], env: dict[str, str] | None = None, timeout: float = 1800, cwd: Path | None = None
+) -> Sample:
+    """Run ``cmd`` to its end; wall time from here, peak RSS from the spawner."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_file = Path(tmp) / "rss"
+        if GNU_TIME:
+            spawn = [GNU_TIME, "-q", "-f", "%M", "-o", str(rss_file), *cmd]
+        else:
+            spawn = [sys.executable, "-S", "-c", TRAMPOLINE, str(rss_file), *cmd]
+        with open(Path(tmp) / "out", "w+b") as out, open(Path(tmp) / "err", "w+b") as err:
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                spawn, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd, timeout=timeout, check=False
+            )
+            wall = time.perf_counter() - t0
+            size = out.tell()
+            out.seek(0)
+            head = out.read(1 << 20).decode(errors="replace") if size < (1 << 20) else ""
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-600:]
+        text = rss_file.read_text().split() if rss_file.exists() else []
+        rss = int(text[-1]) * 1024 if text and text[-1].isdigit() else 0  # both report KiB
+    return Sample(wall, rss, proc.returncode, size, head, tail)
+
+
+if __name__ == "__main__":  # python -m bench.measure CMD...: one measurement, for a quick look
+    s = measure(sys.argv[1:], dict(os.environ))
+    print(f"{s.wall:.2f} s, peak RSS {s.rss / 2**20:.0f} MiB, exit {s.code} ({SPAWNER})")
