@@ -197,16 +197,7 @@ def create(lab: Lab) -> None:
             CLUSTER,
             "--config",
             str(lab.root / "kwokctl.yaml"),
-            "--kube-apiserver-binary",
-            str(b / "kube-apiserver"),
-            "--kube-controller-manager-binary",
-            str(b / "kube-controller-manager"),
-            "--kube-scheduler-binary",
-            str(b / "kube-scheduler"),
-            "--kwok-controller-binary",
-            str(b / "kwok"),
-            "--etcd-binary",
-            str(b / "etcd"),
+            *binary_args(b),
             "--kubeconfig",
             str(lab.kubeconfig),
             "--wait",
@@ -252,6 +243,17 @@ def apply_ok(lab: Lab, path: Path) -> bool:
 # --- kplanediag's own identity ----------------------------------------------------------------------
 
 
+def binary_args(b: Path) -> list[str]:
+    """kwokctl's flags for the pinned binaries in ``b`` (it never downloads one)."""
+    return [
+        *("--kube-apiserver-binary", str(b / "kube-apiserver")),
+        *("--kube-controller-manager-binary", str(b / "kube-controller-manager")),
+        *("--kube-scheduler-binary", str(b / "kube-scheduler")),
+        *("--kwok-controller-binary", str(b / "kwok")),
+        *("--etcd-binary", str(b / "etcd")),
+    ]
+
+
 def apply_rbac(lab: Lab, admin: Path | None = None, manifest: str | None = None) -> None:
     """Apply deploy/rbac.yaml (or ``manifest``, a modified copy) with the admin kubeconfig."""
     text = RBAC.read_text() if manifest is None else manifest
@@ -268,6 +270,12 @@ def reader_kubeconfig(lab: Lab, dest: Path, admin: Path | None = None, duration:
         [str(lab.bin / "kubectl"), "--kubeconfig", str(admin), *create],
         lab,
     ).stdout.strip()
+    return token_kubeconfig(admin, token, READER, dest)
+
+
+def token_kubeconfig(admin: Path, token: str, user: str, dest: Path) -> Path:
+    """Write to ``dest`` (mode 600) a kubeconfig with the admin kubeconfig's server and CA and
+    ``token`` for ``user``, nothing else."""
     config = yaml.safe_load(admin.read_text())
     context = next(c for c in config["contexts"] if c["name"] == config["current-context"])["context"]
     entry = next(c for c in config["clusters"] if c["name"] == context["cluster"])
@@ -275,9 +283,9 @@ def reader_kubeconfig(lab: Lab, dest: Path, admin: Path | None = None, duration:
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [entry],
-        "users": [{"name": READER, "user": {"token": token}}],
-        "contexts": [{"name": READER, "context": {"cluster": entry["name"], "user": READER}}],
-        "current-context": READER,
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": user, "context": {"cluster": entry["name"], "user": user}}],
+        "current-context": user,
     }
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.touch(mode=0o600)

@@ -223,16 +223,7 @@ def create(cluster: ScaleCluster, nodes: int, audit_policy: Path | None = None) 
         "cluster",
         "--config",
         str(cluster.config),
-        "--kube-apiserver-binary",
-        str(b / "kube-apiserver"),
-        "--kube-controller-manager-binary",
-        str(b / "kube-controller-manager"),
-        "--kube-scheduler-binary",
-        str(b / "kube-scheduler"),
-        "--kwok-controller-binary",
-        str(b / "kwok"),
-        "--etcd-binary",
-        str(b / "etcd"),
+        *labctl.binary_args(b),
         "--kubeconfig",
         str(cluster.kubeconfig),
         "--wait",
@@ -436,21 +427,7 @@ subjects:
 """
     kubectl(cluster, "apply", "-f", "-", input_=manifest)
     token = kubectl(cluster, "create", "token", name, "-n", namespace, "--duration", "2h").stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
-    entry = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [entry],
-        "users": [{"name": name, "user": {"token": token}}],
-        "contexts": [{"name": name, "context": {"cluster": entry["name"], "user": name}}],
-        "current-context": name,
-    }
-    path = cluster.root / f"kubeconfig-{name}"
-    path.write_text(yaml.safe_dump(config))
-    path.chmod(0o600)
-    return path
+    return labctl.token_kubeconfig(cluster.kubeconfig, token, name, cluster.root / f"kubeconfig-{name}")
 
 
 def status(cluster: ScaleCluster) -> dict[str, object]:
