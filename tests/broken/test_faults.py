@@ -559,7 +559,7 @@ CASES: list[Case] = [
     Case(
         "from-5MB-random-bytes",
         3,
-        "is not JSON or YAML",
+        "is binary data, not a snapshot",
         error="error",
         args=OFFLINE,
         files={"input": RANDOM.randbytes(5 << 20)},
@@ -569,7 +569,7 @@ CASES: list[Case] = [
     Case(
         "from-5MB-random-bytes-after-a-brace",
         3,
-        "is not JSON",
+        "is binary data, not a snapshot",
         error="error",
         args=OFFLINE,
         files={"input": b"{" + RANDOM.randbytes(5 << 20)},
