@@ -33,6 +33,7 @@ THRESHOLDS = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
+AT_BEFORE_CAPTURE = 60.0  # seconds of --at before the capture tolerated without a warning (clock skew)
 
 
 class CannotAssess(click.ClickException):
@@ -101,7 +102,14 @@ class Source:
                 )
         if self.from_file is not None:
             try:
-                return load_snapshot(self.from_file), now
+                snapshot = load_snapshot(self.from_file)
+                if now is not None and (snapshot.collected_at - now).total_seconds() > AT_BEFORE_CAPTURE:
+                    click.echo(
+                        f"kplanediag: warning: --at {self.at} is before the input's capture time "
+                        f"({snapshot.collected_at.isoformat()}): Leases renewed after it count as fresh",
+                        err=True,
+                    )
+                return snapshot, now
             except SnapshotError as exc:
                 raise CannotAssess(str(exc)) from exc
         import time  # noqa: PLC0415
@@ -121,6 +129,7 @@ class Source:
                 import traceback  # noqa: PLC0415
 
                 traceback.print_exc()
+            # every class raised this far is exit 3 (errors.py); an unreachable server is a report
             raise CannotAssess(str(exc), exc.kind) from exc
 
 

@@ -146,3 +146,9 @@ def test_version_and_help() -> None:
     help_text = runner.invoke(cli, ["--help"]).output
     for command in ("check", "components", "health", "blast-radius", "snapshot"):
         assert command in help_text
+
+
+def test_at_before_the_capture_is_said(capsys: pytest.CaptureFixture[str]) -> None:
+    """An --at earlier than the input's own timestamps would make every Lease look fresh."""
+    assert run("health", "--from", str(DATA / "lab-healthy.json"), "--at", "2020-01-01T00:00:00Z") == 0
+    assert "--at 2020-01-01T00:00:00Z is before the input's capture time" in capsys.readouterr().err
