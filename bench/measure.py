@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,9 +56,15 @@ def measure(
             spawn = [sys.executable, "-S", "-c", TRAMPOLINE, str(rss_file), *cmd]
         with open(Path(tmp) / "out", "w+b") as out, open(Path(tmp) / "err", "w+b") as err:
             t0 = time.perf_counter()
-            proc = subprocess.run(
-                spawn, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd, timeout=timeout, check=False
-            )
+            proc = subprocess.Popen(spawn, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
+            # a blocking wait: Popen.wait(timeout) polls in sleeps of up to 50 ms, which would be
+            # the resolution of every figure; the timeout is a timer that kills instead
+            killer = threading.Timer(timeout, proc.kill)
+            killer.start()
+            try:
+                proc.wait()
+            finally:
+                killer.cancel()
             wall = time.perf_counter() - t0
             size = out.tell()
             out.seek(0)
