@@ -14,6 +14,7 @@ e2e suite runs kplanediag under that identity only, and reads its requests back 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import functools
 import json
 import os
@@ -410,10 +411,13 @@ def stop_component(lab: Lab, component: str, sig: signal.Signals = signal.SIGKIL
     if component not in CONTROL_PLANE:
         raise LabError(f"unknown control-plane component {component!r}: one of {', '.join(CONTROL_PLANE)}")
     (lab.cluster_dir / "held").mkdir(exist_ok=True)
-    (lab.cluster_dir / "held" / component).touch()
-    pid = component_pid(lab, component)
+    with open(lab.cluster_dir / "supervisor.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the supervisor's tick takes it too (lab/supervise.py)
+        (lab.cluster_dir / "held" / component).touch()
+        pid = component_pid(lab, component)
+        if pid:
+            os.kill(pid, sig)
     if pid:
-        os.kill(pid, sig)
         wait_for(f"{component} (pid {pid}) to exit", lambda: component_pid(lab, component) is None, 30, 0.2)
     log(f"stopped {component} with {sig.name}")
 

@@ -11,6 +11,7 @@ purpose", like a static-pod manifest removed from /etc/kubernetes/manifests.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import signal
 import subprocess
@@ -77,6 +78,13 @@ class Supervisor:
         self.say(f"started {name} pid {proc.pid}")
 
     def tick(self) -> None:
+        # labctl holds this lock while it marks a component held and kills it: without it, a tick
+        # that checked "held" just before could see the process die and start it again.
+        with open(self.dir / "supervisor.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._tick()
+
+    def _tick(self) -> None:
         for proc in list(self.children.values()):
             proc.poll()  # reap our own exited children so they do not linger as zombies
         for comp in self.components:

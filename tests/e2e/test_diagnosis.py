@@ -58,7 +58,16 @@ def test_healthy_cluster_exits_0(cluster: Cluster) -> None:
 def test_stopped_scheduler_is_down_and_pending_pods_are_counted(cluster: Cluster, lab: labctl.Lab) -> None:
     labctl.stop_component(lab, "kube-scheduler")
     labctl.kubectl(lab, "apply", "-f", "-", input_=json.dumps(PENDING_POD))
-    doc = cluster.wait_report("kube-scheduler down", lambda d: "down" in components(d, "kube-scheduler").values())
+    # the pending pod and the stale Lease are read by separate lists: wait until one report has both
+    doc = cluster.wait_report(
+        "kube-scheduler down with the pending pod counted",
+        lambda d: (
+            "down" in components(d, "kube-scheduler").values()
+            and any(b["failure"].startswith("kube-scheduler") and b["affected"]["pods"] for b in d["blastRadius"])
+        ),
+    )
+    node = labctl.kubectl(lab, "get", "pod", "-n", "shop", "e2e-pending", "-o", "jsonpath={.spec.nodeName}").stdout
+    assert node == "", f"e2e-pending was scheduled to {node}: a scheduler still runs"
     assert "KPD-120" in codes(doc)
     blast = entry(doc, "kube-scheduler")
     assert blast["scope"] == "management"
