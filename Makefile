@@ -56,7 +56,7 @@ lint: venv ## ruff, mypy --strict, import-linter contracts, docs in sync
 	$(VENV)/bin/lint-imports
 
 docs: venv ## regenerate docs/codes.md from the codes table
-	$(PY) -c 'from kplanediag.analysis.codes import codes_markdown; print(codes_markdown(), end="")' > docs/codes.md
+	$(PY) -c 'from kplanediag.analysis.knowledge.codes import codes_markdown; print(codes_markdown(), end="")' > docs/codes.md
 
 PROTO_DIR := kplanediag/collect/protobuf
 proto: venv ## regenerate kplanediag/collect/protobuf/k8s_pb2.py(i) from k8s.proto

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import Counter
 
 from kplanediag.analysis import objects as o
+from kplanediag.analysis.dataplane.nodes import NodeState
 from kplanediag.analysis.impact import is_component_pod, node_loss
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.model import Affected, BlastEntry, Component, Finding, Impact, Impacted, Plane, Status
-from kplanediag.analysis.nodes import NodeState
 from kplanediag.snapshot.kinds import DaemonSet, Deployment, Pod, ReplicaSet, StatefulSet
 
 UNREACHABLE_TOLERATION = "node.kubernetes.io/unreachable"

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.addons import DNS_LABEL, is_kube_proxy, recognise_cni
+from kplanediag.analysis.dataplane.addons import DNS_LABEL, is_kube_proxy, recognise_cni
 from kplanediag.analysis.index import ClusterIndex, WorkloadKey
 from kplanediag.analysis.model import Affected, Impact, Impacted
 from kplanediag.snapshot.kinds import Pod, PodDisruptionBudget, Service

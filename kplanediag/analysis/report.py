@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kplanediag.analysis.addons import assess_dns, assess_node_addons
 from kplanediag.analysis.blast import blast_radius, plural, some
-from kplanediag.analysis.codes import finding
 from kplanediag.analysis.controlplane import assess_control_plane
+from kplanediag.analysis.dataplane.addons import assess_dns, assess_node_addons
+from kplanediag.analysis.dataplane.nodes import assess_nodes
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Report, Severity, Status
-from kplanediag.analysis.nodes import assess_nodes
 from kplanediag.snapshot import Snapshot
 
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}

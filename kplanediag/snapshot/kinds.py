@@ -42,6 +42,7 @@ class ObjectMeta(Base, frozen=True):
     namespace: str = ""
     labels: Mapping[str, str] = msgspec.field(default_factory=_empty)
     owner_references: tuple[OwnerReference, ...] = ()
+    creation_timestamp: Time | None = None
     deletion_timestamp: Time | None = None
     generation: int = 0
 
@@ -64,6 +65,7 @@ class Condition(Base, frozen=True):
     status: str = ""
     reason: str = ""
     message: str = ""
+    last_transition_time: Time | None = None
 
 
 class Resource(Base, frozen=True, tag_field="kind", tag=True):
@@ -102,6 +104,7 @@ class Taint(Base, frozen=True):
 
 
 class NodeSpec(Base, frozen=True):
+    provider_id: str = msgspec.field(default="", name="providerID")
     unschedulable: bool = False
     taints: tuple[Taint, ...] = ()
 
@@ -109,6 +112,7 @@ class NodeSpec(Base, frozen=True):
 class NodeSystemInfo(Base, frozen=True):
     kubelet_version: str = ""
     container_runtime_version: str = ""
+    os_image: str = ""
 
 
 class NodeStatus(Base, frozen=True):
@@ -154,6 +158,7 @@ class PodSpec(Base, frozen=True):
     tolerations: tuple[Toleration, ...] = ()
     dns_policy: str = "ClusterFirst"
     host_network: bool = False
+    scheduler_name: str = ""
 
 
 class ContainerStateWaiting(Base, frozen=True):

@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kplanediag.analysis.codes import CODES, codes_markdown
+from kplanediag.analysis.knowledge.codes import CODES, codes_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_code_used_in_analysis_is_in_the_table_and_back() -> None:
     used = set()
-    for path in (ROOT / "kplanediag" / "analysis").glob("*.py"):
+    for path in (ROOT / "kplanediag" / "analysis").rglob("*.py"):
         if path.name != "codes.py":
             used |= set(re.findall(r'"(KPD-\d{3})"', path.read_text()))
     assert used == set(CODES)

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from kplanediag.analysis.dataplane.nodes import problem_polarity
 from kplanediag.analysis.model import Plane, Severity, Status
-from kplanediag.analysis.nodes import problem_polarity
 from kplanediag.analysis.report import analyze
 from kplanediag.snapshot import Gap, Probe, Snapshot
 from tests.unit.factories import (

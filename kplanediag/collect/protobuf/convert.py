@@ -26,9 +26,9 @@ _NO_STATE = k.ContainerState()
 _READY = {True: k.EndpointConditions(ready=True), False: k.EndpointConditions(ready=False)}
 _UNKNOWN_READY = k.EndpointConditions()
 _META = attrgetter("name", "namespace", "generation")
-_CONDITION = attrgetter("type", "status", "reason", "message")
+_CONDITION = attrgetter("type", "status", "reason", "message", "lastTransitionTime")
 _CONTAINER = attrgetter("name", "image")
-_POD_SPEC = attrgetter("nodeName", "dnsPolicy", "hostNetwork")
+_POD_SPEC = attrgetter("nodeName", "dnsPolicy", "hostNetwork", "schedulerName")
 _CONTAINER_STATUS = attrgetter("name", "ready", "restartCount", "state")
 
 
@@ -52,13 +52,18 @@ def _meta(m: pb.ObjectMeta, memo: Memo) -> k.ObjectMeta:
         namespace=memo.text(namespace),
         labels=memo.labels_of(m.labels),
         owner_references=memo.owners_of(m.ownerReferences),
+        creation_timestamp=_time(m.creationTimestamp) if m.HasField("creationTimestamp") else None,
         deletion_timestamp=_time(m.deletionTimestamp) if m.HasField("deletionTimestamp") else None,
         generation=generation,
     )
 
 
 def _condition_key(conditions: Any) -> ConditionsKey:
-    return tuple(map(_CONDITION, conditions))
+    """(type, status, reason, message, lastTransitionTime seconds or None) per condition."""
+    return tuple(
+        (t, s, r, m, when.seconds if when.HasField("seconds") and when.seconds != _ZERO_SECONDS else None)
+        for t, s, r, m, when in map(_CONDITION, conditions)
+    )
 
 
 def _selector(m: pb.LabelSelector, memo: Memo) -> k.LabelSelector:
@@ -86,6 +91,7 @@ def node(m: pb.Node, memo: Memo) -> k.Node:
     return k.Node(
         metadata=_meta(m.metadata, memo),
         spec=k.NodeSpec(
+            provider_id=text(spec.providerID),
             unschedulable=spec.unschedulable,
             taints=tuple(k.Taint(key=memo.text(t.key), effect=memo.text(t.effect)) for t in spec.taints),
         ),
@@ -94,6 +100,7 @@ def node(m: pb.Node, memo: Memo) -> k.Node:
             node_info=k.NodeSystemInfo(
                 kubelet_version=memo.text(info.kubeletVersion),
                 container_runtime_version=memo.text(info.containerRuntimeVersion),
+                os_image=memo.text(info.osImage),
             ),
         ),
     )
@@ -117,14 +124,15 @@ def lease(m: pb.Lease, memo: Memo) -> k.Lease:
 def _pod_spec(m: pb.PodSpec, memo: Memo) -> k.PodSpec:
     containers = tuple(map(_CONTAINER, m.containers))
     tolerations = tuple(m.tolerations)
-    node_name, dns_policy, host_network = _POD_SPEC(m)
-    key = (node_name, dns_policy, host_network, containers, tolerations)
+    node_name, dns_policy, host_network, scheduler_name = _POD_SPEC(m)
+    key = (node_name, dns_policy, host_network, scheduler_name, containers, tolerations)
     found = memo.specs.get(key)
     if found is None:
         found = memo.specs[key] = k.PodSpec(
             node_name=memo.text(node_name),
             dns_policy=memo.text(dns_policy or "ClusterFirst"),
             host_network=host_network,
+            scheduler_name=memo.text(scheduler_name),
             containers=memo.containers_of(containers),
             tolerations=memo.tolerations_of(tolerations),
         )

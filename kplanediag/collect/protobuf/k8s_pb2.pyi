@@ -36,20 +36,22 @@ class ListMeta(_message.Message):
     def __init__(self, resourceVersion: _Optional[str] = ..., remainingItemCount: _Optional[int] = ..., **kwargs) -> None: ...
 
 class ObjectMeta(_message.Message):
-    __slots__ = ("name", "namespace", "generation", "deletionTimestamp", "labels", "ownerReferences")
+    __slots__ = ("name", "namespace", "generation", "creationTimestamp", "deletionTimestamp", "labels", "ownerReferences")
     NAME_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
+    CREATIONTIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     DELETIONTIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     OWNERREFERENCES_FIELD_NUMBER: _ClassVar[int]
     name: str
     namespace: str
     generation: int
+    creationTimestamp: Time
     deletionTimestamp: Time
     labels: _containers.RepeatedScalarFieldContainer[bytes]
     ownerReferences: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, name: _Optional[str] = ..., namespace: _Optional[str] = ..., generation: _Optional[int] = ..., deletionTimestamp: _Optional[_Union[Time, _Mapping]] = ..., labels: _Optional[_Iterable[bytes]] = ..., ownerReferences: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., namespace: _Optional[str] = ..., generation: _Optional[int] = ..., creationTimestamp: _Optional[_Union[Time, _Mapping]] = ..., deletionTimestamp: _Optional[_Union[Time, _Mapping]] = ..., labels: _Optional[_Iterable[bytes]] = ..., ownerReferences: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class StringEntry(_message.Message):
     __slots__ = ("key", "value")
@@ -132,12 +134,14 @@ class Node(_message.Message):
     def __init__(self, metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[NodeSpec, _Mapping]] = ..., status: _Optional[_Union[NodeStatus, _Mapping]] = ...) -> None: ...
 
 class NodeSpec(_message.Message):
-    __slots__ = ("unschedulable", "taints")
+    __slots__ = ("providerID", "unschedulable", "taints")
+    PROVIDERID_FIELD_NUMBER: _ClassVar[int]
     UNSCHEDULABLE_FIELD_NUMBER: _ClassVar[int]
     TAINTS_FIELD_NUMBER: _ClassVar[int]
+    providerID: str
     unschedulable: bool
     taints: _containers.RepeatedCompositeFieldContainer[Taint]
-    def __init__(self, unschedulable: _Optional[bool] = ..., taints: _Optional[_Iterable[_Union[Taint, _Mapping]]] = ...) -> None: ...
+    def __init__(self, providerID: _Optional[str] = ..., unschedulable: _Optional[bool] = ..., taints: _Optional[_Iterable[_Union[Taint, _Mapping]]] = ...) -> None: ...
 
 class Taint(_message.Message):
     __slots__ = ("key", "effect")
@@ -156,24 +160,28 @@ class NodeStatus(_message.Message):
     def __init__(self, conditions: _Optional[_Iterable[_Union[NodeCondition, _Mapping]]] = ..., nodeInfo: _Optional[_Union[NodeSystemInfo, _Mapping]] = ...) -> None: ...
 
 class NodeCondition(_message.Message):
-    __slots__ = ("type", "status", "reason", "message")
+    __slots__ = ("type", "status", "lastTransitionTime", "reason", "message")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    LASTTRANSITIONTIME_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     type: str
     status: str
+    lastTransitionTime: Time
     reason: str
     message: str
-    def __init__(self, type: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    def __init__(self, type: _Optional[str] = ..., status: _Optional[str] = ..., lastTransitionTime: _Optional[_Union[Time, _Mapping]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class NodeSystemInfo(_message.Message):
-    __slots__ = ("containerRuntimeVersion", "kubeletVersion")
+    __slots__ = ("osImage", "containerRuntimeVersion", "kubeletVersion")
+    OSIMAGE_FIELD_NUMBER: _ClassVar[int]
     CONTAINERRUNTIMEVERSION_FIELD_NUMBER: _ClassVar[int]
     KUBELETVERSION_FIELD_NUMBER: _ClassVar[int]
+    osImage: str
     containerRuntimeVersion: str
     kubeletVersion: str
-    def __init__(self, containerRuntimeVersion: _Optional[str] = ..., kubeletVersion: _Optional[str] = ...) -> None: ...
+    def __init__(self, osImage: _Optional[str] = ..., containerRuntimeVersion: _Optional[str] = ..., kubeletVersion: _Optional[str] = ...) -> None: ...
 
 class PodList(_message.Message):
     __slots__ = ("metadata", "items")
@@ -194,18 +202,20 @@ class Pod(_message.Message):
     def __init__(self, metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[PodSpec, _Mapping]] = ..., status: _Optional[_Union[PodStatus, _Mapping]] = ...) -> None: ...
 
 class PodSpec(_message.Message):
-    __slots__ = ("containers", "dnsPolicy", "nodeName", "hostNetwork", "tolerations")
+    __slots__ = ("containers", "dnsPolicy", "nodeName", "hostNetwork", "schedulerName", "tolerations")
     CONTAINERS_FIELD_NUMBER: _ClassVar[int]
     DNSPOLICY_FIELD_NUMBER: _ClassVar[int]
     NODENAME_FIELD_NUMBER: _ClassVar[int]
     HOSTNETWORK_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULERNAME_FIELD_NUMBER: _ClassVar[int]
     TOLERATIONS_FIELD_NUMBER: _ClassVar[int]
     containers: _containers.RepeatedCompositeFieldContainer[Container]
     dnsPolicy: str
     nodeName: str
     hostNetwork: bool
+    schedulerName: str
     tolerations: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., dnsPolicy: _Optional[str] = ..., nodeName: _Optional[str] = ..., hostNetwork: _Optional[bool] = ..., tolerations: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    def __init__(self, containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., dnsPolicy: _Optional[str] = ..., nodeName: _Optional[str] = ..., hostNetwork: _Optional[bool] = ..., schedulerName: _Optional[str] = ..., tolerations: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class Container(_message.Message):
     __slots__ = ("name", "image")
@@ -238,16 +248,18 @@ class PodStatus(_message.Message):
     def __init__(self, phase: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[PodCondition, _Mapping]]] = ..., containerStatuses: _Optional[_Iterable[_Union[ContainerStatus, _Mapping]]] = ...) -> None: ...
 
 class PodCondition(_message.Message):
-    __slots__ = ("type", "status", "reason", "message")
+    __slots__ = ("type", "status", "lastTransitionTime", "reason", "message")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    LASTTRANSITIONTIME_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     type: str
     status: str
+    lastTransitionTime: Time
     reason: str
     message: str
-    def __init__(self, type: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    def __init__(self, type: _Optional[str] = ..., status: _Optional[str] = ..., lastTransitionTime: _Optional[_Union[Time, _Mapping]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ContainerStatus(_message.Message):
     __slots__ = ("name", "state", "ready", "restartCount")

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kplanediag.collect.protobuf import k8s_pb2 as pb
 from kplanediag.snapshot import kinds as k
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Entries = tuple[bytes, ...]  # the raw elements of a repeated bytes field
 ContainersKey = tuple[tuple[str, str], ...]
-ConditionsKey = tuple[tuple[str, str, str, str], ...]
+ConditionsKey = tuple[tuple[str, str, str, str, int | None], ...]
 _EMPTY: dict[str, str] = {}
 
 
@@ -123,7 +125,13 @@ class Memo:
         found = self.conditions.get(key)
         if found is None:
             found = self.conditions[key] = tuple(
-                k.Condition(type=self.text(t), status=self.text(s), reason=self.text(r), message=text(m))
-                for t, s, r, m in key
+                k.Condition(
+                    type=self.text(t),
+                    status=self.text(s),
+                    reason=self.text(r),
+                    message=text(m),
+                    last_transition_time=None if when is None else _EPOCH + timedelta(seconds=when),
+                )
+                for t, s, r, m, when in key
             )
         return found

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.codes import finding
+from kplanediag.analysis.dataplane.nodes import NodeState
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import Component, Finding, Plane, Status
-from kplanediag.analysis.nodes import NodeState
 from kplanediag.snapshot.kinds import DaemonSet, Pod
 
 

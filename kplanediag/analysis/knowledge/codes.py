@@ -295,7 +295,7 @@ def codes_markdown() -> str:
     lines = [
         "# Finding codes",
         "",
-        "Generated from `kplanediag/analysis/codes.py` by `make docs`; do not edit by hand.",
+        "Generated from `kplanediag/analysis/knowledge/codes.py` by `make docs`; do not edit by hand.",
         "",
         "| code | severity | plane | component | finding | meaning |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.codes import finding
+from kplanediag.analysis.controlplane.leases import lease_state
 from kplanediag.analysis.index import ClusterIndex
-from kplanediag.analysis.leases import lease_state
+from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import Component, Finding, Plane, Status
 from kplanediag.snapshot import Probe
 from kplanediag.snapshot.kinds import Node, Pod

@@ -1,0 +1,1 @@
+"""What kplanediag knows, as data: finding codes, distribution profiles, policy thresholds."""
