@@ -5,16 +5,20 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 LAB := $(PY) -m lab.labctl
+K3S_LAB := $(LAB) --flavour k3s
 KPD := $(VENV)/bin/kplanediag
 DEMO_NODE := kplanediag-worker
 KIND_NAME := kplanediag
 KIND_KUBECONFIG ?= $(HOME)/.cache/kplanediag/kind/kubeconfig
+KIND_HA_NAME := kplanediag-ha
+KIND_HA_KUBECONFIG ?= $(HOME)/.cache/kplanediag/kind-ha/kubeconfig
 
 .PHONY: help venv lab-build cluster-up cluster-down demo test test-unit test-e2e lint docs proto bench \
-        kind-image kind-up kind-down e2e-kind clean
+        kind-image kind-up kind-down e2e-kind kind-ha-up kind-ha-down e2e-kind-ha \
+        k3s-lab-up k3s-lab-down e2e-k3s clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 venv: $(VENV)/.installed ## create .venv with kplanediag (editable) and its test and lint tools
 $(VENV)/.installed: pyproject.toml
@@ -55,8 +59,9 @@ lint: venv ## ruff, mypy --strict, import-linter contracts, docs in sync
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-docs: venv ## regenerate docs/codes.md from the codes table
+docs: venv ## regenerate docs/codes.md and docs/profiles.md from their tables
 	$(PY) -c 'from kplanediag.analysis.knowledge.codes import codes_markdown; print(codes_markdown(), end="")' > docs/codes.md
+	$(PY) -c 'from kplanediag.analysis.knowledge.profiles import profiles_markdown; print(profiles_markdown(), end="")' > docs/profiles.md
 
 PROTO_DIR := kplanediag/collect/protobuf
 proto: venv ## regenerate kplanediag/collect/protobuf/k8s_pb2.py(i) from k8s.proto
@@ -77,6 +82,24 @@ kind-down: ## delete the kind cluster
 
 e2e-kind: kind-up ## the e2e suite against the kind cluster, with real data-plane faults
 	KPLANEDIAG_E2E_TARGET=kind KPLANEDIAG_E2E_KUBECONFIG=$(KIND_KUBECONFIG) $(PY) -m pytest tests/e2e
+
+kind-ha-up: lab-build ## create the highly available kind cluster of kind-ha-config.yaml (3 control planes)
+	KIND_CONFIG=kind-ha-config.yaml KIND_KUBECONFIG=$(KIND_HA_KUBECONFIG) KIND_NAME=$(KIND_HA_NAME) lab/kind.sh up
+
+kind-ha-down: ## delete the highly available kind cluster
+	KIND_CONFIG=kind-ha-config.yaml KIND_KUBECONFIG=$(KIND_HA_KUBECONFIG) KIND_NAME=$(KIND_HA_NAME) lab/kind.sh down
+
+e2e-kind-ha: kind-ha-up ## control-plane faults on the HA kind cluster: paused nodes, moved leader, stopped API server
+	KPLANEDIAG_E2E_TARGET=kind-ha KPLANEDIAG_E2E_KUBECONFIG=$(KIND_HA_KUBECONFIG) $(PY) -m pytest tests/e2e/test_kind_ha.py
+
+k3s-lab-up: venv ## build, start and seed the k3s-shaped lab cluster (kplanediag-k3s); prints its kubeconfig
+	$(K3S_LAB) up
+
+k3s-lab-down: venv ## delete the k3s-shaped lab cluster
+	$(K3S_LAB) down
+
+e2e-k3s: k3s-lab-up ## the k3s e2e tests (tests/e2e/test_k3s_lab.py) against the k3s-shaped lab
+	KPLANEDIAG_E2E_TARGET=k3s KPLANEDIAG_E2E_KUBECONFIG="$$($(K3S_LAB) kubeconfig)" $(PY) -m pytest tests/e2e/test_k3s_lab.py
 
 clean: ## remove the venv and caches in the repo (not ~/.cache/kplanediag)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -7,9 +7,12 @@ and Services on those nodes (scope "node"); CoreDNS down hits name resolution ev
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from kplanediag.analysis import objects as o
+from kplanediag.analysis.controlplane.instances import Redundancy
 from kplanediag.analysis.dataplane.nodes import NodeState
+from kplanediag.analysis.distribution import Distribution
 from kplanediag.analysis.impact import is_component_pod, node_loss
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.model import Affected, BlastEntry, Component, Finding, Impact, Impacted, Plane, Status
@@ -238,8 +241,48 @@ def dns_entry(idx: ClusterIndex) -> BlastEntry:
     )
 
 
+def redundancy_entry(idx: ClusterIndex, red: Redundancy, components: tuple[Component, ...]) -> BlastEntry:
+    """Some instances of a replicated control-plane component are down, enough are left."""
+    name, where = red.component, ", ".join(red.down_nodes)
+    left = red.healthy
+    if name == "etcd":
+        spare = left - (red.quorum or 0)
+        summary = (
+            f"{left} of {red.total} etcd members healthy: writes work; {plural(spare + 1, 'more failure')} "
+            "stop all writes"
+        )
+        breaks = [f"etcd on {where} is down: {left}/{red.total} members, quorum {red.quorum}"]
+        if spare == 0:
+            breaks.append("no failure tolerance left: one more member down stops every write")
+        still = ["writes work: a quorum of etcd members is healthy", "reads and the API keep working"]
+    elif name == "kube-apiserver":
+        summary = f"{left} of {red.total} API servers healthy: the API keeps serving through them"
+        breaks = [f"clients pointed straight at {where} fail (load balancers drop it by its /readyz)"]
+        still = [f"the other {plural(left, 'API server')} serve reads and writes"]
+    else:
+        leader = next((c.node for c in components if c.name == name and c.role == "leader" and c.node), None)
+        summary = f"{left} of {red.total} {name} instances healthy: redundancy reduced"
+        breaks = [f"{name} on {where} is down: one failover fewer"]
+        still = [f"the leader on {leader} keeps working" if leader else f"{plural(left, 'instance')} left to lead"]
+    still.append(running_elsewhere(idx, set()))
+    return BlastEntry(
+        f"{name} down on {where}",
+        Plane.CONTROL,
+        "management",
+        summary,
+        Affected(nodes=red.down_nodes),
+        tuple(breaks),
+        tuple(still),
+    )
+
+
 def blast_radius(
-    idx: ClusterIndex, components: tuple[Component, ...], findings: tuple[Finding, ...], nodes: dict[str, NodeState]
+    idx: ClusterIndex,
+    components: tuple[Component, ...],
+    findings: tuple[Finding, ...],
+    nodes: dict[str, NodeState],
+    redundancy: tuple[Redundancy, ...] = (),
+    dist: Distribution | None = None,
 ) -> tuple[BlastEntry, ...]:
     entries: list[BlastEntry] = []
     codes = {f.code for f in findings}
@@ -249,13 +292,30 @@ def blast_radius(
             cp_down.setdefault(comp.name, comp.detail)
     if "KPD-102" in codes and "kube-apiserver" not in cp_down:
         cp_down["kube-apiserver"] = "readyz failing"
+    replicated = {r.component: r for r in redundancy}
+    whole = {c.name for c in components if c.plane is Plane.CONTROL and c.status is Status.DOWN and not c.node}
     for name in ("kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager", "cloud-controller-manager"):
-        if name in cp_down:
+        red = replicated.get(name)
+        if red is not None and red.partial and red.healthy > 0 and name not in whole and "KPD-120" not in codes:
+            entries.append(redundancy_entry(idx, red, components))
+            cp_down.pop(name, None)
+        elif red is not None and red.quorum_lost and red.total > 1:
+            entries.append(control_plane_entry(idx, name, f"quorum lost ({red.healthy}/{red.total} healthy)"))
+            cp_down.pop(name, None)
+        elif name in cp_down:
             entries.append(control_plane_entry(idx, name, cp_down[name] or "down"))
     failed = {n: s.reason for n, s in nodes.items() if s.failing}
     if failed:
         removed = {n: s.removed_by for n, s in nodes.items() if s.failing and s.removed_by}
-        entries.append(node_entry(idx, failed, "kube-controller-manager" not in cp_down, removed))
+        entry = node_entry(idx, failed, "kube-controller-manager" not in cp_down, removed)
+        hosted = sorted({c.name for c in components if c.plane is Plane.CONTROL and c.node in failed})
+        if hosted:
+            both = " (single-node cluster: both planes on one machine)" if dist and dist.single_node else ""
+            entry = replace(
+                entry,
+                breaks=(*entry.breaks, f"control-plane instances on it are lost{both}: {', '.join(hosted)}"),
+            )
+        entries.append(entry)
     for comp in components:
         if comp.name in ("cni", "kube-proxy") and comp.status is Status.DOWN:
             entries.append(addon_entry(idx, comp, set(failed)))

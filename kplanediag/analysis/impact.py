@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.dataplane.addons import DNS_LABEL, is_kube_proxy, recognise_cni
+from kplanediag.analysis.dataplane.addons import Daemon, is_kube_proxy, recognise_cni
+from kplanediag.analysis.dataplane.dns import DNS_LABEL
 from kplanediag.analysis.index import ClusterIndex, WorkloadKey
 from kplanediag.analysis.model import Affected, Impact, Impacted
 from kplanediag.snapshot.kinds import Pod, PodDisruptionBudget, Service
@@ -20,10 +21,14 @@ def is_component_pod(idx: ClusterIndex, pod: Pod) -> bool:
     if pod.namespace == "kube-system" and (lab.get("tier") == "control-plane" or lab.get(DNS_LABEL[0]) == DNS_LABEL[1]):
         return True
     kind, ns, owner = idx.workload_of(pod)
+    if kind == "Node":
+        return True  # a mirror pod: static pods are node components
     if kind != "DaemonSet":
         return False
     ds = idx.daemonsets.get((ns, owner))
-    return ds is not None and (is_kube_proxy(ds) or recognise_cni(ds) is not None)
+    labels = frozenset(lab.items()) | (frozenset(ds.labels.items()) if ds else frozenset())
+    daemon = Daemon(f"DaemonSet {ns}/{owner}", owner, labels, {})
+    return is_kube_proxy(daemon) or recognise_cni(daemon) is not None
 
 
 def usable(pod: Pod, failed: set[str]) -> bool:

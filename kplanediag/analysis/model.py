@@ -49,6 +49,7 @@ class Component:
     version: str | None = None
     evidence: tuple[str, ...] = ()
     detail: str = ""
+    role: str | None = None  # leader-elected instances: "leader" | "standby"
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ class ClusterInfo:
     collected_at: datetime
     evaluated_at: datetime
     mode_evidence: tuple[str, ...] = ()
+    profile: str = "unknown"
+    profile_evidence: tuple[str, ...] = ()
+    single_node: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ from datetime import datetime
 
 from kplanediag.analysis.blast import blast_radius, plural, some
 from kplanediag.analysis.controlplane import assess_control_plane
-from kplanediag.analysis.dataplane.addons import assess_dns, assess_node_addons
+from kplanediag.analysis.dataplane.addons import assess_node_addons
+from kplanediag.analysis.dataplane.dns import assess_dns
 from kplanediag.analysis.dataplane.nodes import assess_nodes
+from kplanediag.analysis.distribution import recognise
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Report, Severity, Status
@@ -37,6 +39,12 @@ def overall_status(findings: tuple[Finding, ...]) -> str:
 
 def plane_word(components: tuple[Component, ...], plane: Plane) -> str:
     statuses = {c.status for c in components if c.plane is plane}
+    if plane is Plane.CONTROL and Status.DOWN in statuses:
+        # an instance down among healthy ones of the same component is lost redundancy, not failure
+        healthy = {c.name for c in components if c.plane is plane and c.status is Status.HEALTHY}
+        down = {c.name for c in components if c.plane is plane and c.status is Status.DOWN}
+        if down <= healthy:
+            statuses = (statuses - {Status.DOWN}) | {Status.DEGRADED}
     for status in (Status.DOWN, Status.DEGRADED, Status.UNKNOWN):
         if status in statuses:
             return {"down": "failing", "degraded": "degraded", "unknown": "partly unknown"}[status.value]
@@ -53,12 +61,16 @@ def summarize(status: str, mode: str, components: tuple[Component, ...], nodes: 
 def analyze(snapshot: Snapshot, now: datetime | None = None) -> Report:
     now = now or snapshot.collected_at
     idx = ClusterIndex.build(snapshot, now)
-    cp = assess_control_plane(idx)
+    dist = recognise(idx)
     api_version = snapshot.version.git_version or None if snapshot.version else None
     node_states, node_components, node_findings = assess_nodes(idx, api_version)
-    addon_components, addon_findings = assess_node_addons(idx, node_states)
-    dns_components, dns_findings = assess_dns(idx, node_states)
+    cp = assess_control_plane(idx, dist, node_states)
+    addon_components, addon_findings = assess_node_addons(idx, dist, node_states)
+    dns_components, dns_findings = assess_dns(idx, dist, node_states)
 
+    # the kubelet's word that a node's network plugin is not ready stands over a CNI pod's readiness
+    told = {(c.name, c.node) for c in node_components if c.name == "cni"}
+    addon_components = [c for c in addon_components if (c.name, c.node) not in told]
     components = tuple(
         sorted(
             (*cp.components, *node_components, *addon_components, *dns_components),
@@ -71,7 +83,7 @@ def analyze(snapshot: Snapshot, now: datetime | None = None) -> Report:
             key=lambda f: (SEVERITY_ORDER[f.severity], f.plane is not Plane.CONTROL, f.code, f.subject),
         )
     )
-    blast = blast_radius(idx, components, findings, node_states)
+    blast = blast_radius(idx, components, findings, node_states, cp.redundancy, dist)
     status = overall_status(findings)
     failing = sorted(n for n, s in node_states.items() if s.failing)
     cluster = ClusterInfo(
@@ -81,6 +93,9 @@ def analyze(snapshot: Snapshot, now: datetime | None = None) -> Report:
         collected_at=snapshot.collected_at,
         evaluated_at=now,
         mode_evidence=cp.mode_evidence,
+        profile=dist.profile.name,
+        profile_evidence=dist.evidence,
+        single_node=dist.single_node,
     )
     return Report(
         cluster=cluster,

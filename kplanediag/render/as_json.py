@@ -22,6 +22,7 @@ def component_dict(c: Component) -> dict[str, Any]:
         "version": c.version,
         "status": c.status.value,
         "detail": c.detail,
+        "role": c.role,
         "evidence": list(c.evidence),
     }
 
@@ -87,6 +88,9 @@ def report_dict(report: Report, sections: Iterable[str] = SECTIONS) -> dict[str,
             "version": report.cluster.version,
             "controlPlaneMode": report.cluster.control_plane_mode,
             "controlPlaneEvidence": list(report.cluster.mode_evidence),
+            "profile": report.cluster.profile,
+            "profileEvidence": list(report.cluster.profile_evidence),
+            "singleNode": report.cluster.single_node,
             "collectedAt": format_time(report.cluster.collected_at),
             "evaluatedAt": format_time(report.cluster.evaluated_at),
         },

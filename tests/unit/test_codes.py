@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from kplanediag.analysis.knowledge.codes import CODES, codes_markdown
+from kplanediag.analysis.knowledge.profiles import profiles_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,3 +22,7 @@ def test_every_code_used_in_analysis_is_in_the_table_and_back() -> None:
 
 def test_docs_codes_md_is_generated_from_the_table() -> None:
     assert (ROOT / "docs" / "codes.md").read_text() == codes_markdown(), "run `make docs`"
+
+
+def test_docs_profiles_md_is_generated_from_the_table() -> None:
+    assert (ROOT / "docs" / "profiles.md").read_text() == profiles_markdown(), "run `make docs`"

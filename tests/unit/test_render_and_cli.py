@@ -31,7 +31,7 @@ def test_json_contract_shape() -> None:
     assert doc["schemaVersion"] == 1
     assert set(doc["cluster"]) >= {"server", "version", "controlPlaneMode", "collectedAt"}
     comp = doc["components"][0]
-    assert set(comp) == {"name", "plane", "node", "version", "status", "detail", "evidence"}
+    assert set(comp) == {"name", "plane", "node", "version", "status", "detail", "role", "evidence"}
     assert {c["name"] for c in doc["components"]} <= {
         "kube-apiserver",
         "etcd",

@@ -99,9 +99,12 @@ def test_kubectl_list_input(tmp_path: Path) -> None:
         "readyz: not in a kubectl List",
     ]
     rep = analyze(snap)
-    # input limits are gaps, not failures: no KPD-900, and the API server is unknown, not down
+    # input limits are gaps, not failures: no KPD-900, and the API server is not down: with no health
+    # endpoint in a file, its Ready static pod (the kubelet probes /readyz) is the evidence
     assert "KPD-900" not in {f.code for f in rep.findings}
-    assert statuses(rep, "kube-apiserver") == {"kplanediag-control-plane": Status.UNKNOWN}
+    assert statuses(rep, "kube-apiserver") == {"kplanediag-control-plane": Status.HEALTHY}
+    api = next(c for c in rep.components if c.name == "kube-apiserver")
+    assert "pod Ready: the kubelet's probes pass" in api.evidence
     assert statuses(rep, "kubelet")["kplanediag-worker"] is Status.DOWN
     assert rep.status == "critical"
 

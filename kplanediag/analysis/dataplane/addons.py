@@ -1,4 +1,6 @@
-"""Node-level add-ons: kube-proxy and the CNI DaemonSet per node, and cluster DNS (CoreDNS)."""
+"""Node-level add-ons: the CNI and kube-proxy per node, found from their DaemonSets or their pods
+(DaemonSet pods whose DaemonSet object is not in the input, static kube-proxy pods), and what their
+absence means on the recognised distribution profile."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ from dataclasses import dataclass
 
 from kplanediag.analysis import objects as o
 from kplanediag.analysis.dataplane.nodes import NodeState
+from kplanediag.analysis.distribution import Distribution
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
+from kplanediag.analysis.knowledge.profiles import Expect
 from kplanediag.analysis.model import Component, Finding, Plane, Status
-from kplanediag.snapshot.kinds import DaemonSet, Pod
+from kplanediag.snapshot.kinds import Pod
 
 
 @dataclass(frozen=True)
@@ -36,40 +40,70 @@ CNIS = (
         "kube-router", frozenset({"kube-router"}), frozenset({("k8s-app", "kube-router")}), replaces_kube_proxy=True
     ),
     CniKind("ovn-kubernetes", frozenset({"ovnkube-node"}), frozenset({("app", "ovnkube-node")})),
+    CniKind("openshift-sdn", frozenset({"sdn"}), frozenset({("app", "sdn")})),
 )
-DNS_LABEL = ("k8s-app", "kube-dns")
+KUBE_PROXY_LABELS = frozenset({("k8s-app", "kube-proxy"), ("component", "kube-proxy")})
 
 
-def recognise_cni(ds: DaemonSet) -> CniKind | None:
-    selector = ds.spec.selector.match_labels.items() if ds.spec.selector else ()
-    lab = set(ds.labels.items()) | set(selector)
-    by_name = next((c for c in CNIS if ds.name in c.daemonsets), None)
-    return by_name or next((c for c in CNIS if c.labels & lab), None)
+@dataclass(frozen=True)
+class Daemon:
+    """A per-node add-on: a DaemonSet (its object, or only its pods), or static pods of one kind."""
+
+    key: str  # "DaemonSet kube-system/kube-proxy" | "static pods kube-system/kube-proxy-<node>"
+    name: str
+    labels: frozenset[tuple[str, str]]
+    pods: dict[str, Pod]  # by node
 
 
-def is_kube_proxy(ds: DaemonSet) -> bool:
-    return ds.name == "kube-proxy" or ds.labels.get("k8s-app") == "kube-proxy"
-
-
-def daemon_pods(idx: ClusterIndex, ds: DaemonSet) -> dict[str, Pod]:
-    """The DaemonSet's pods by node."""
-    out = {}
-    for pod in idx.pods_by_namespace.get(ds.namespace, []):
+def daemons(idx: ClusterIndex) -> list[Daemon]:
+    """Every DaemonSet with its pods by node, from the objects and from pods' owner references."""
+    found: dict[tuple[str, str], Daemon] = {}
+    for ds in idx.snapshot.daemonsets:
+        selector = ds.spec.selector.match_labels.items() if ds.spec.selector else ()
+        labels = frozenset(ds.labels.items()) | frozenset(selector)
+        found[(ds.namespace, ds.name)] = Daemon(f"DaemonSet {ds.key}", ds.name, labels, {})
+    static: dict[str, Pod] = {}
+    for pod in idx.pods:
         ref = pod.controller
-        if ref and ref.kind == "DaemonSet" and ref.name == ds.name and pod.spec.node_name:
-            out[pod.spec.node_name] = pod
+        if ref is not None and ref.kind == "DaemonSet":
+            key = (pod.namespace, ref.name)
+            if key not in found:
+                found[key] = Daemon(f"DaemonSet {pod.namespace}/{ref.name} (its pods)", ref.name, frozenset(), {})
+            daemon = found[key]
+            if not daemon.labels:
+                found[key] = daemon = Daemon(daemon.key, daemon.name, frozenset(pod.labels.items()), daemon.pods)
+            if pod.spec.node_name:
+                daemon.pods[pod.spec.node_name] = pod
+        elif (
+            (ref is None or ref.kind == "Node")
+            and pod.namespace == "kube-system"
+            and pod.spec.node_name
+            and KUBE_PROXY_LABELS & set(pod.labels.items())
+        ):
+            static[pod.spec.node_name] = pod
+    out = list(found.values())
+    if static:
+        out.append(Daemon("static pods kube-system/kube-proxy-<node>", "kube-proxy", KUBE_PROXY_LABELS, static))
     return out
 
 
+def recognise_cni(daemon: Daemon) -> CniKind | None:
+    by_name = next((c for c in CNIS if daemon.name in c.daemonsets), None)
+    return by_name or next((c for c in CNIS if c.labels & daemon.labels), None)
+
+
+def is_kube_proxy(daemon: Daemon) -> bool:
+    return daemon.name == "kube-proxy" or bool(KUBE_PROXY_LABELS & daemon.labels)
+
+
 def per_node(
-    idx: ClusterIndex, nodes: dict[str, NodeState], ds: DaemonSet, component: str, code: str, what_breaks: str
+    nodes: dict[str, NodeState], daemon: Daemon, component: str, code: str, what_breaks: str
 ) -> tuple[list[Component], list[Finding]]:
     components: list[Component] = []
     findings: list[Finding] = []
-    pods = daemon_pods(idx, ds)
     for node_name in sorted(nodes):
-        pod = pods.get(node_name)
-        evidence = [f"DaemonSet {ds.key}"]
+        pod = daemon.pods.get(node_name)
+        evidence = [daemon.key]
         version = o.image_tag(pod) if pod else None
         if nodes[node_name].failing:
             status, detail = Status.UNKNOWN, "node failing"
@@ -94,95 +128,61 @@ def per_node(
     return components, findings
 
 
-def assess_node_addons(idx: ClusterIndex, nodes: dict[str, NodeState]) -> tuple[list[Component], list[Finding]]:
+def unseen(component: str, detail: str, evidence: str) -> Component:
+    """A component not observed: listed as unknown, never dropped."""
+    return Component(component, Plane.DATA, Status.UNKNOWN, None, None, (evidence,), detail)
+
+
+def assess_node_addons(
+    idx: ClusterIndex, dist: Distribution, nodes: dict[str, NodeState]
+) -> tuple[list[Component], list[Finding]]:
     components: list[Component] = []
     findings: list[Finding] = []
-    if not idx.has("daemonsets") or not idx.has("pods"):
-        return components, findings  # a gap, recorded by the report; nothing can be said per node
-    daemonsets = idx.snapshot.daemonsets
-    cnis = [(ds, kind) for ds in daemonsets if (kind := recognise_cni(ds))]
-    for ds, _kind in cnis:
-        comps, found = per_node(idx, nodes, ds, "cni", "KPD-310", "pod networking")
+    if not idx.has("pods") or not nodes:
+        return components, findings  # a gap, recorded by the report, or no node to say anything of
+    profile = dist.profile
+    where = f"profile {profile.name}: {', '.join(dist.evidence) or 'no distribution signal'}"
+    found = daemons(idx)
+    cnis = [(d, kind) for d in found if (kind := recognise_cni(d))]
+    for daemon, _kind in cnis:
+        comps, more = per_node(nodes, daemon, "cni", "KPD-310", "pod networking")
         components += comps
-        findings += found
-    if not cnis:
+        findings += more
+    if not cnis and profile.cni is Expect.EMBEDDED:
+        components.append(
+            unseen("cni", f"embedded in the {profile.title} process: not visible on {profile.title}", where)
+        )
+    elif not cnis:
+        components.append(unseen("cni", "no recognised CNI pods: pod networking is not verified", where))
         findings.append(finding("KPD-311", "cluster", "no recognised CNI DaemonSet: pod networking is not verified"))
-    proxies = [ds for ds in daemonsets if is_kube_proxy(ds)]
-    for ds in proxies:
-        comps, found = per_node(idx, nodes, ds, "kube-proxy", "KPD-300", "Service routing from pods")
+    proxies = [d for d in found if is_kube_proxy(d)]
+    for daemon in proxies:
+        comps, more = per_node(nodes, daemon, "kube-proxy", "KPD-300", "Service routing from pods")
         components += comps
-        findings += found
-    if not proxies:
-        replacement = next((kind.name for _, kind in cnis if kind.replaces_kube_proxy), None)
-        if replacement:
-            findings.append(
-                finding(
-                    "KPD-301",
-                    "cluster",
-                    f"no kube-proxy: Service routing is done by {replacement} (kube-proxy replacement)",
-                )
-            )
-        else:
-            findings.append(
-                finding(
-                    "KPD-302",
-                    "cluster",
-                    "no kube-proxy DaemonSet and no CNI known to replace it: Service routing is not verified",
-                )
-            )
-    return components, findings
-
-
-def dns_ready_endpoints(idx: ClusterIndex, nodes: dict[str, NodeState]) -> int | None:
-    slices = idx.slices_by_service.get(("kube-system", "kube-dns"))
-    if not idx.has("endpointslices") or slices is None:
-        return None
-    seen = set()
-    for es in slices:
-        for ep in es.endpoints:
-            node = ep.node_name
-            if ep.conditions.ready is not False and not (node in nodes and nodes[node].failing):
-                seen.add(ep.addresses)
-    return len(seen)
-
-
-def assess_dns(idx: ClusterIndex, nodes: dict[str, NodeState]) -> tuple[list[Component], list[Finding]]:
-    if not idx.has("pods"):
-        return [], []
-    pods = [p for p in idx.pods_by_namespace.get("kube-system", []) if p.labels.get(DNS_LABEL[0]) == DNS_LABEL[1]]
-    deploys = [
-        d
-        for d in idx.snapshot.deployments
-        if d.namespace == "kube-system" and (d.name == "coredns" or d.labels.get(DNS_LABEL[0]) == DNS_LABEL[1])
-    ]
-    if not pods and not deploys:
-        return [], [
-            finding("KPD-322", "kube-system", "no CoreDNS (k8s-app=kube-dns) found: cluster DNS is not verified")
-        ]
-    desired = sum(1 if d.spec.replicas is None else d.spec.replicas for d in deploys) if deploys else len(pods)
-    ready = sum(
-        1 for p in pods if o.pod_ready(p) and not (p.spec.node_name in nodes and nodes[p.spec.node_name].failing)
-    )
-    endpoints = dns_ready_endpoints(idx, nodes)
-    evidence = [f"Deployment {d.key}" for d in deploys] + [f"{ready}/{desired} replicas ready on healthy nodes"]
-    if endpoints is not None:
-        evidence.append(f"Service kube-system/kube-dns: {endpoints} ready endpoint(s)")
-    version = o.image_tag(pods[0]) if pods else None
-    findings = []
-    if ready == 0 or endpoints == 0:
-        status, detail = Status.DOWN, "no ready replica" if ready == 0 else "no ready endpoint"
+        findings += more
+    if proxies:
+        return components, findings
+    replacement = next((kind.name for _, kind in cnis if kind.replaces_kube_proxy), None)
+    if replacement:
         findings.append(
             finding(
-                "KPD-320",
-                "kube-system/coredns",
-                f"CoreDNS is down ({ready}/{desired} ready, "
-                f"{endpoints if endpoints is not None else 'unknown'} ready endpoints): "
-                "name resolution fails for every workload",
+                "KPD-301",
+                "cluster",
+                f"no kube-proxy: Service routing is done by {replacement} (kube-proxy replacement)",
             )
         )
-    elif ready < desired:
-        status, detail = Status.DEGRADED, f"{ready}/{desired} ready"
-        findings.append(finding("KPD-321", "kube-system/coredns", f"CoreDNS has {ready}/{desired} replicas ready"))
+    elif profile.kube_proxy is Expect.EMBEDDED:
+        components.append(
+            unseen("kube-proxy", f"embedded or replaced on {profile.title}: not visible on {profile.title}", where)
+        )
+    elif profile.kube_proxy is Expect.OPTIONAL:
+        components.append(unseen("kube-proxy", f"no kube-proxy pods: not required on {profile.title}", where))
     else:
-        status, detail = Status.HEALTHY, ""
-    return [Component("coredns", Plane.DATA, status, None, version, tuple(evidence), detail)], findings
+        findings.append(
+            finding(
+                "KPD-302",
+                "cluster",
+                "no kube-proxy DaemonSet and no CNI known to replace it: Service routing is not verified",
+            )
+        )
+    return components, findings

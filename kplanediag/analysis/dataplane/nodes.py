@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.controlplane.leases import lease_state
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
+from kplanediag.analysis.leases import lease_state
 from kplanediag.analysis.model import Component, Finding, Plane, Severity, Status
 from kplanediag.snapshot import minor_version
 from kplanediag.snapshot.kinds import Node
@@ -40,7 +40,16 @@ AUTOSCALER_TAINTS = {
     "karpenter.sh/disrupted": "Karpenter",
     "karpenter.sh/disruption": "Karpenter",
 }
-RUNTIME_HINTS = ("container runtime", "runtime is down", "PLEG is not healthy")
+# The kubelet's Ready=False message names its failing checks ("container runtime is down", "PLEG is
+# not healthy: ...", "container runtime network not ready: NetworkReady=false ..."); each is attributed
+# to the component it names. The network check comes first: its text also says "container runtime".
+NETWORK_HINTS = ("NetworkReady=false", "network not ready", "NetworkPluginNotReady", "cni plugin not initialized")
+RUNTIME_HINTS = (
+    "container runtime is down",
+    "runtime is down",
+    "PLEG is not healthy",
+    "container runtime status check",
+)
 MAX_KUBELET_SKEW = 3  # minor versions older than the API server (Kubernetes >= 1.28)
 
 
@@ -102,9 +111,15 @@ def assess_node(
         suffix = f" (node is being removed by {removing})" if removing else ""
         findings.append(finding(code, name, message + suffix, severity=sev))
 
+    network_down = ready == "False" and any(h in ready_msg for h in NETWORK_HINTS)
     runtime_down = ready == "False" and any(h in ready_msg for h in RUNTIME_HINTS)
-    if ready == "False" and runtime_down:
-        crit("KPD-210", f"container runtime on {name} is not ready: {ready_msg}")
+    if runtime_down or network_down:
+        if runtime_down:
+            crit("KPD-210", f"container runtime on {name} is not ready: {ready_msg}")
+        if network_down:
+            crit(
+                "KPD-211", f"network plugin (CNI) on {name} is not ready: node NotReady, no pod can start: {ready_msg}"
+            )
     elif ready == "False":
         crit("KPD-200", f"node {name} is NotReady: {ready_msg or 'no reason given'}")
     elif ready in ("Unknown", "missing"):
@@ -152,14 +167,25 @@ def assess_node(
     reason = (
         "container runtime not ready"
         if runtime_down
+        else "network plugin not ready"
+        if network_down
         else f"Ready={ready}"
         if ready != "True"
         else "heartbeat Lease stale"
         if lease_stale
         else ""
     )
-    kubelet_status = Status.DEGRADED if runtime_down else Status.DOWN if failing else Status.HEALTHY
-    runtime_status = Status.DOWN if runtime_down else Status.UNKNOWN if failing else Status.HEALTHY
+    kubelet_status = Status.DEGRADED if runtime_down or network_down else Status.DOWN if failing else Status.HEALTHY
+    # the network check is the runtime's own answer: a runtime that answers it is up
+    runtime_status = (
+        Status.DOWN
+        if runtime_down
+        else Status.HEALTHY
+        if network_down
+        else Status.UNKNOWN
+        if failing
+        else Status.HEALTHY
+    )
     runtime = info.container_runtime_version
     components = [
         Component("kubelet", Plane.DATA, kubelet_status, name, kubelet_version, tuple(evidence), reason),
@@ -173,6 +199,18 @@ def assess_node(
             "kubelet not reporting" if runtime_status is Status.UNKNOWN else "",
         ),
     ]
+    if network_down:
+        components.append(
+            Component(
+                "cni",
+                Plane.DATA,
+                Status.DOWN,
+                name,
+                None,
+                ("Node Ready condition message",),
+                "network plugin not ready",
+            )
+        )
     state = NodeState(name, ready, failing, reason, cordoned, removing)
     return state, components, findings
 

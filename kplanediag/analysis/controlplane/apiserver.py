@@ -1,0 +1,166 @@
+"""kube-apiserver and etcd: /livez and /readyz (etcd checks included), their instances (static pods,
+identity Leases), API servers down among several, and etcd quorum."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kplanediag.analysis.controlplane.instances import Base, Redundancy, judge, offline, redundancy
+from kplanediag.analysis.dataplane.nodes import NodeState
+from kplanediag.analysis.distribution import Distribution
+from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.knowledge.codes import finding
+from kplanediag.analysis.model import Component, Finding, Status
+from kplanediag.snapshot import Probe
+from kplanediag.snapshot.kinds import Pod
+
+SINGLE_POD_CODES = {"kube-apiserver": "KPD-103", "etcd": "KPD-111"}
+
+
+@dataclass(frozen=True)
+class ApiAndEtcd:
+    components: list[Component]
+    findings: list[Finding]
+    failing: bool  # the API server or etcd fails: later failures are likely consequences
+    redundancy: list[Redundancy]
+
+
+def _probe_checks(probes: list[Probe], etcd: bool) -> tuple[list[str], bool]:
+    """Failing check names (etcd ones or the others) over the probes, and whether any check was seen."""
+    failing: list[str] = []
+    seen = False
+    for probe in probes:
+        for check in probe.checks:
+            if check.name.startswith("etcd") == etcd:
+                seen = True
+                if not check.ok and check.name not in failing:
+                    failing.append(check.name + (f" ({check.message})" if check.message else ""))
+    return failing, seen
+
+
+def _api_base(idx: ClusterIndex, dist: Distribution, probes: list[Probe], findings: list[Finding]) -> Base:
+    snap = idx.snapshot
+    version = snap.version.git_version if snap.version else None
+    evidence = [f"/version answered {version}"] if snap.version else []
+    evidence += [f"{p.endpoint} HTTP {p.status}" for p in probes]
+    identity = [
+        lease
+        for (ns, _), lease in idx.leases.items()
+        if ns == "kube-system" and lease.labels.get("apiserver.kubernetes.io/identity") == "kube-apiserver"
+    ]
+    if identity:
+        hosts = sorted({lease.labels.get("kubernetes.io/hostname", lease.name) for lease in identity})
+        evidence.append(f"{len(identity)} API server identity Lease(s): {', '.join(hosts)}")
+    for es in idx.slices_by_service.get(("default", "kubernetes"), []):
+        addrs = [a for ep in es.endpoints for a in ep.addresses]
+        if addrs:
+            evidence.append(f"kubernetes Service endpoints {', '.join(addrs)}")
+    if not snap.reachable:
+        error = snap.livez.error if snap.livez else ""
+        findings.append(
+            finding("KPD-100", snap.server or "API server", f"API server {snap.server or ''} is unreachable: {error}")
+        )
+        return Base(Status.DOWN, "unreachable", tuple(evidence), version)
+    if not probes:
+        hidden = dist.profile.hidden("kube-apiserver")
+        detail = f"health endpoints not observed; {hidden}" if hidden else "health endpoints not observed"
+        return Base(Status.UNKNOWN, detail, tuple(evidence), version, lift_on_ready=offline(idx))
+    live_fail, _ = _probe_checks([p for p in probes if p.endpoint.startswith("/livez")], etcd=False)
+    ready_fail, _ = _probe_checks([p for p in probes if p.endpoint.startswith("/readyz")], etcd=False)
+    bad_probe = [p.endpoint for p in probes if not p.ok and not p.failed_checks]
+    if live_fail:
+        findings.append(finding("KPD-101", "/livez", f"API server livez failing: {', '.join(live_fail)}"))
+        return Base(Status.DOWN, "livez failing", tuple(evidence), version)
+    if ready_fail or bad_probe:
+        what = ", ".join(ready_fail) or f"{', '.join(bad_probe)} not OK"
+        findings.append(finding("KPD-102", "/readyz", f"API server readyz failing: {what}"))
+        return Base(Status.DEGRADED, "readyz failing", tuple(evidence), version)
+    return Base(Status.HEALTHY, "", tuple(evidence), version)
+
+
+def _single_pod_findings(name: str, instances: list[Component], pods: list[Pod], findings: list[Finding]) -> None:
+    for comp, pod in zip(instances, sorted(pods, key=lambda p: p.spec.node_name), strict=False):
+        if comp.status is not Status.HEALTHY and comp.detail.startswith(("pod ", "node ")):
+            findings.append(
+                finding(
+                    SINGLE_POD_CODES.get(name, "KPD-123"),
+                    pod.key,
+                    f"{name} pod {pod.key} on {comp.node} is {comp.detail}",
+                    component=name,
+                )
+            )
+
+
+def assess_api_and_etcd(
+    idx: ClusterIndex, dist: Distribution, pods: dict[str, list[Pod]], nodes: dict[str, NodeState]
+) -> ApiAndEtcd:
+    snap = idx.snapshot
+    findings: list[Finding] = []
+    # a probe answered 4xx (forbidden, throttled) says nothing about health: it is a gap, not a failure
+    probes = [p for p in (snap.livez, snap.readyz) if p is not None and p.status is not None and p.answered]
+    api_base = _api_base(idx, dist, probes, findings)
+
+    etcd_fail, etcd_seen = _probe_checks(probes, etcd=True)
+    etcd_evidence = tuple(
+        f"{p.endpoint} etcd checks" for p in probes if any(c.name.startswith("etcd") for c in p.checks)
+    )
+    if etcd_fail:
+        findings.append(
+            finding(
+                "KPD-110",
+                "etcd",
+                f"etcd checks failing: {', '.join(etcd_fail)}: writes fail, "
+                "reads are served from the API server's watch cache and may be stale",
+            )
+        )
+        etcd_base = Base(Status.DOWN, "etcd checks failing", etcd_evidence)
+        if api_base.status is Status.HEALTHY:
+            api_base = Base(Status.DEGRADED, "etcd unavailable", api_base.evidence, api_base.version)
+    elif etcd_seen:
+        etcd_base = Base(Status.HEALTHY, "", etcd_evidence)
+    else:
+        hidden = dist.profile.hidden("etcd")
+        detail = f"no etcd check observed; {hidden}" if hidden else "no etcd check observed"
+        etcd_base = Base(Status.UNKNOWN, detail, etcd_evidence, lift_on_ready=offline(idx))
+
+    api = judge("kube-apiserver", api_base, pods.get("kube-apiserver", []), nodes)
+    etcd = judge("etcd", etcd_base, pods.get("etcd", []), nodes)
+    api_red, etcd_red = redundancy("kube-apiserver", api), redundancy("etcd", etcd, with_quorum=True)
+    if api_red.total > 1:
+        for node in api_red.down_nodes:
+            findings.append(
+                finding(
+                    "KPD-104",
+                    node,
+                    f"kube-apiserver on {node} is down: {api_red.healthy} of {api_red.total} API servers healthy; "
+                    "clients pointed straight at it fail (load balancers drop it by its /readyz)",
+                )
+            )
+    else:
+        _single_pod_findings("kube-apiserver", api, pods.get("kube-apiserver", []), findings)
+    if etcd_red.total > 1 and etcd_red.down_nodes:
+        members = f"{etcd_red.healthy} of {etcd_red.total} etcd members healthy (quorum {etcd_red.quorum})"
+        down = ", ".join(etcd_red.down_nodes)
+        if etcd_red.quorum_lost:
+            findings.append(
+                finding("KPD-113", "etcd", f"etcd quorum lost: {members}; down on {down}: every write fails")
+            )
+        else:
+            spare = etcd_red.healthy - (etcd_red.quorum or 0)
+            findings.append(
+                finding(
+                    "KPD-112",
+                    "etcd",
+                    f"etcd member(s) down on {down}: {members}: writes work; "
+                    f"{spare + 1} more failure(s) stop all writes",
+                )
+            )
+    else:
+        _single_pod_findings("etcd", etcd, pods.get("etcd", []), findings)
+    failing = (
+        api_base.status is Status.DOWN
+        or etcd_base.status is Status.DOWN
+        or etcd_red.quorum_lost
+        or any(f.code == "KPD-102" for f in findings)
+    )
+    return ApiAndEtcd([*api, *etcd], findings, failing, [api_red, etcd_red])

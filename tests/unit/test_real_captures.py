@@ -1,0 +1,186 @@
+"""Distribution profiles and HA against objects captured from real clusters (../shared/real-captures,
+sources in its README): each capture is recognised as its distribution, a healthy one exits 0 with
+no warning, a broken one is diagnosed as the README says a correct diagnosis must."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kplanediag.analysis.model import Report, Severity, Status
+from kplanediag.analysis.report import analyze
+from kplanediag.snapshot import parse_time
+from kplanediag.snapshot.files import load_snapshot
+
+CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "real-captures"
+pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"{CAPTURES} not present")
+Edit = Callable[[dict[str, Any]], None]
+
+
+def run(name: str, tmp_path: Path | None = None, edit: Edit | None = None) -> Report:
+    path = CAPTURES / f"{name}.json"
+    if edit is not None:
+        assert tmp_path is not None
+        data = json.loads(path.read_text())
+        edit(data)
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(data))
+    at = json.loads((CAPTURES / "capture-times.json").read_text())[name]
+    return analyze(load_snapshot(path), parse_time(at))
+
+
+def statuses(rep: Report, name: str) -> list[Status]:
+    return [c.status for c in rep.components if c.name == name]
+
+
+def codes(rep: Report) -> set[str]:
+    return {f.code for f in rep.findings}
+
+
+def loud(rep: Report) -> list[str]:
+    return [f"{f.code} {f.message}" for f in rep.findings if f.severity is not Severity.INFO]
+
+
+HEALTHY = {
+    # capture: (profile, controlPlaneMode or None when the README requires none)
+    "eks-1.31-vpc-cni-healthy": ("eks", "managed"),
+    "aks-1.16-kubenet-addon-crashloop": ("aks", "managed"),
+    "gke-1.10-node-npd-conditions": ("gke", "managed"),
+    "oke-managed-flannel-healthy": ("oke", None),
+    "openshift-4.8-aws-sdn-healthy": ("openshift", "self-hosted"),
+    "k3s-1.31-single-server-embedded-cp": ("k3s", "self-hosted"),
+    "rke2-1.33-cilium-static-kube-proxy": ("rke2", "self-hosted"),
+    "kind-1.14-endpoints-leader-election": ("kind", "self-hosted"),
+    "kubeadm-1.8-aws-calico-kube-dns": ("kubeadm", "self-hosted"),
+    "kurl-1.23-weave-3nodes": ("kubeadm", "self-hosted"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEALTHY))
+def test_a_healthy_cluster_of_each_profile_is_healthy_with_no_warning(name: str) -> None:
+    rep = run(name)
+    profile, mode = HEALTHY[name]
+    assert rep.cluster.profile == profile, rep.cluster.profile_evidence
+    assert rep.cluster.profile_evidence
+    if mode:
+        assert rep.cluster.control_plane_mode == mode
+    assert rep.status == "healthy", loud(rep)
+    assert loud(rep) == []
+    assert not [c for c in rep.components if c.status is Status.DOWN]
+
+
+def test_k3s_leaders_are_judged_by_effects_and_embedded_parts_are_unknown() -> None:
+    rep = run("k3s-1.31-single-server-embedded-cp")
+    for name in ("kube-scheduler", "kube-controller-manager"):
+        (comp,) = [c for c in rep.components if c.name == name]
+        assert comp.status is Status.HEALTHY
+        assert any(e.startswith("effect: ") for e in comp.evidence), comp.evidence
+        assert any("leader election off" in e for e in comp.evidence), comp.evidence
+    for name in ("kube-proxy", "cni"):
+        (comp,) = [c for c in rep.components if c.name == name]
+        assert comp.status is Status.UNKNOWN and "not visible on k3s" in comp.detail
+    assert rep.cluster.single_node
+
+
+def test_k3s_with_a_waiting_pod_reports_no_scheduler(tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        pod = next(i for i in data["items"] if i["kind"] == "Pod" and i["metadata"]["name"].startswith("coredns"))
+        pod["metadata"]["creationTimestamp"] = "2025-12-10T17:25:00Z"
+        pod["spec"].pop("nodeName")
+        pod["status"] = {"phase": "Pending"}
+
+    rep = run("k3s-1.31-single-server-embedded-cp", tmp_path, edit)
+    assert "KPD-125" in codes(rep)
+    assert statuses(rep, "kube-scheduler") == [Status.DOWN]
+    (entry,) = [b for b in rep.blast_radius if b.failure.startswith("kube-scheduler")]
+    assert entry.affected.pods == 1
+
+
+def test_old_endpoints_locks_are_not_a_missing_lease() -> None:
+    rep = run("kind-1.14-endpoints-leader-election")
+    for name in ("kube-scheduler", "kube-controller-manager"):
+        (comp,) = [c for c in rep.components if c.name == name]
+        assert comp.status is Status.HEALTHY
+        assert any("before 1.20" in e for e in comp.evidence), comp.evidence
+
+
+def test_rke2_static_kube_proxy_is_found_and_etcd_voter_is_healthy() -> None:
+    rep = run("rke2-1.33-cilium-static-kube-proxy")
+    assert statuses(rep, "kube-proxy") == [Status.HEALTHY]
+    (proxy,) = [c for c in rep.components if c.name == "kube-proxy"]
+    assert proxy.evidence[0].startswith("static pods")
+    assert "KPD-301" not in codes(rep)
+    assert statuses(rep, "kubelet") == [Status.HEALTHY]
+
+
+def test_openshift_control_plane_pods_dns_and_sdn() -> None:
+    rep = run("openshift-4.8-aws-sdn-healthy")
+    for name in ("kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager"):
+        assert statuses(rep, name) == [Status.HEALTHY] * 3, name
+    (dns,) = [c for c in rep.components if c.name == "coredns"]
+    assert any("openshift-dns/dns-default" in e for e in dns.evidence)
+    assert statuses(rep, "cni").count(Status.HEALTHY) == 6
+
+
+def test_kurl_components_are_found_from_their_pods_without_daemonset_objects() -> None:
+    rep = run("kurl-1.23-weave-3nodes")
+    assert statuses(rep, "kube-proxy") == [Status.HEALTHY] * 3
+    assert statuses(rep, "cni") == [Status.HEALTHY] * 3
+
+
+def test_no_cni_blames_the_network_plugin_not_the_runtime() -> None:
+    rep = run("kubeadm-1.27-no-cni-nodes-notready")
+    assert "KPD-211" in codes(rep) and "KPD-210" not in codes(rep)
+    assert Status.DOWN not in statuses(rep, "container-runtime")
+    assert set(statuses(rep, "kubelet")) <= {Status.DOWN, Status.DEGRADED}
+    assert statuses(rep, "cni") == [Status.DOWN, Status.DOWN]
+    assert "cloud-controller-manager" not in {c.name for c in rep.components}
+
+
+def test_ha_kubeadm_with_one_master_lost() -> None:
+    rep = run("kubeadm-1.8-ha-master-kubelet-unknown")
+    kubelets = {c.node: c.status for c in rep.components if c.name == "kubelet"}
+    assert kubelets.pop("k8s-master1") is Status.DOWN
+    assert Status.DOWN not in kubelets.values() and len(kubelets) == 4
+    assert statuses(rep, "coredns") == [Status.DEGRADED]
+    assert rep.status == "critical"
+    api = {c.node: c.status for c in rep.components if c.name == "kube-apiserver"}
+    assert api == {"k8s-master1": Status.DOWN, "k8s-master2": Status.HEALTHY, "k8s-master3": Status.HEALTHY}
+    assert "KPD-104" in codes(rep) and "KPD-124" in codes(rep)
+    names = {w.name for b in rep.blast_radius for w in b.affected.workloads}
+    assert not any(n.startswith("nginx") for n in names)
+    redundancy = [b for b in rep.blast_radius if b.failure == "kube-apiserver down on k8s-master1"]
+    assert redundancy and "2 of 3 API servers healthy" in redundancy[0].summary
+
+
+def _etcd_not_ready(count: int) -> Edit:
+    def edit(data: dict[str, Any]) -> None:
+        etcd = [i for i in data["items"] if i["kind"] == "Pod" and i["metadata"]["name"].startswith("etcd-ip-")]
+        for pod in etcd[:count]:
+            for cond in pod["status"]["conditions"]:
+                if cond["type"] in ("Ready", "ContainersReady"):
+                    cond["status"] = "False"
+
+    return edit
+
+
+def test_etcd_one_member_of_three_down_keeps_quorum(tmp_path: Path) -> None:
+    rep = run("openshift-4.8-aws-sdn-healthy", tmp_path, _etcd_not_ready(1))
+    assert "KPD-112" in codes(rep) and "KPD-113" not in codes(rep)
+    assert sorted(statuses(rep, "etcd")) == sorted([Status.DOWN, Status.HEALTHY, Status.HEALTHY])
+    (entry,) = [b for b in rep.blast_radius if b.failure.startswith("etcd")]
+    assert "writes work" in entry.still_works[0]
+    assert "2 of 3 etcd members healthy" in entry.summary and "1 more failure" in entry.summary
+    assert rep.status == "warning"
+
+
+def test_etcd_two_members_of_three_down_loses_quorum(tmp_path: Path) -> None:
+    rep = run("openshift-4.8-aws-sdn-healthy", tmp_path, _etcd_not_ready(2))
+    assert "KPD-113" in codes(rep)
+    (entry,) = [b for b in rep.blast_radius if b.failure.startswith("etcd")]
+    assert entry.breaks[0].startswith("writes fail")
+    assert rep.status == "critical"
