@@ -9,6 +9,18 @@ AUDIT_POLICY below): every request of every user but the control plane's own cli
 level (who, verb, resource, answer; no bodies). The seed applies ``deploy/rbac.yaml``, and
 ``reader_kubeconfig`` writes a kubeconfig for its ServiceAccount ``kplanediag/kplanediag``: the
 e2e suite runs kplanediag under that identity only, and reads its requests back from the log.
+
+Two flavours of the lab, separate clusters that can run side by side (``--flavour``, or
+``LAB_FLAVOUR`` in the environment; FLAVOURS below):
+
+* ``kubeadm`` (the default): cluster ``kplanediag-lab`` in ``~/.cache/kplanediag/lab``, laid out as
+  kind/kubeadm lay a cluster out (lab/seed): static control-plane pods, kube-proxy and kindnet
+  DaemonSets, leader-elected scheduler and controller-manager (Leases in kube-system).
+* ``k3s``: cluster ``kplanediag-k3s`` in ``~/.cache/kplanediag/lab-k3s``, the same binaries run the
+  way a single k3s server with its sqlite (kine) datastore runs them (lab/seed-k3s): scheduler and
+  controller-manager with ``--leader-elect=false`` (no leader Lease), no static pods, no kube-proxy
+  or CNI DaemonSet (k3s embeds both), k3s's packaged add-ons, nodes labelled and versioned as k3s
+  labels them (``v1.36.2+k3s1``), Services in k3s's 10.43.0.0/16. Real k3s cannot be built here.
 """
 
 from __future__ import annotations
@@ -19,11 +31,13 @@ import functools
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 RBAC = HERE.parent / "deploy" / "rbac.yaml"
 CLUSTER = "kplanediag-lab"
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+ELECTED = ("kube-scheduler", "kube-controller-manager")  # leader-elected where the flavour elects
 NODE_LABEL = "kplanediag.lab/kubelet"  # kwok heartbeats only nodes with kplanediag.lab/kubelet=kwok
 READER_NAMESPACE, READER = "kplanediag", "kplanediag"  # deploy/rbac.yaml's ServiceAccount
 READER_USER = f"system:serviceaccount:{READER_NAMESPACE}:{READER}"
@@ -62,8 +77,36 @@ def cache_root() -> Path:
 
 
 @dataclass(frozen=True)
+class Flavour:
+    """How one lab cluster is run: its kwokctl name, its folder under the cache, its seed, and how
+    kwokctl.yaml.in is changed for it."""
+
+    name: str
+    cluster: str
+    cache: str  # folder under cache_root()
+    seed: Path  # applied in full; its nodes.yaml first
+    leader_elect: bool = True  # False: scheduler and controller-manager run with --leader-elect=false
+    extra_args: tuple[tuple[str, str, str], ...] = ()  # (component, flag, value) appended
+
+
+KUBEADM = Flavour("kubeadm", CLUSTER, "lab", HERE / "seed")
+# k3s (pkg/daemons/control): with sqlite/kine there is one server, and it runs the scheduler and the
+# controller-manager without leader election; Services come from 10.43.0.0/16 (CoreDNS at .10).
+K3S = Flavour(
+    "k3s",
+    "kplanediag-k3s",
+    "lab-k3s",
+    HERE / "seed-k3s",
+    leader_elect=False,
+    extra_args=(("kube-apiserver", "service-cluster-ip-range", "10.43.0.0/16"),),
+)
+FLAVOURS = {f.name: f for f in (KUBEADM, K3S)}
+
+
+@dataclass(frozen=True)
 class Lab:
     root: Path
+    flavour: Flavour = field(default=KUBEADM, kw_only=True)
 
     @property
     def workdir(self) -> Path:
@@ -71,7 +114,7 @@ class Lab:
 
     @property
     def cluster_dir(self) -> Path:
-        return self.workdir / "clusters" / CLUSTER
+        return self.workdir / "clusters" / self.flavour.cluster
 
     @property
     def kubeconfig(self) -> Path:
@@ -105,8 +148,13 @@ class Lab:
         return env
 
 
-def default_lab() -> Lab:
-    return Lab(cache_root() / "lab")
+def default_lab(flavour: str = KUBEADM.name) -> Lab:
+    """The lab cluster of that flavour (``kubeadm``: the lab the e2e suite and ``make demo`` use)."""
+    try:
+        chosen = FLAVOURS[flavour]
+    except KeyError:
+        raise LabError(f"unknown lab flavour {flavour!r}: one of {', '.join(FLAVOURS)}") from None
+    return Lab(cache_root() / chosen.cache, flavour=chosen)
 
 
 def log(text: str) -> None:
@@ -176,17 +224,45 @@ def api_ready(lab: Lab) -> bool:
     return kubectl(lab, "get", "--raw", "/readyz", check=False, timeout=10).returncode == 0
 
 
-def create(lab: Lab) -> None:
-    lab.root.mkdir(parents=True, exist_ok=True)
-    policy = lab.root / "audit-policy.yaml"
-    policy.write_text(AUDIT_POLICY)
-    config = (
+def kwokctl_config(lab: Lab, policy: Path) -> str:
+    """lab/kwokctl.yaml.in filled in, then changed as the flavour says."""
+    text = (
         (HERE / "kwokctl.yaml.in")
         .read_text()
         .replace("@PKI@", str(lab.cluster_dir / "pki"))
         .replace("@AUDIT_POLICY@", str(policy))
     )
-    (lab.root / "kwokctl.yaml").write_text(config)
+    flavour = lab.flavour
+    if flavour.leader_elect and not flavour.extra_args:
+        return text
+    doc = yaml.safe_load(text)
+    patches: list[dict[str, object]] = doc["componentsPatches"]
+
+    def args_of(component: str) -> list[dict[str, object]]:
+        patch = next((p for p in patches if p["name"] == component), None)
+        if patch is None:  # one patch per component: kwokctl reads only the first of a name in places
+            patch = {"name": component, "extraArgs": []}
+            patches.append(patch)
+        extra = patch.setdefault("extraArgs", [])
+        assert isinstance(extra, list)
+        return extra
+
+    if not flavour.leader_elect:
+        for component in ELECTED:
+            extra = args_of(component)
+            extra[:] = [a for a in extra if not str(a["key"]).startswith("leader-elect")]
+            extra.append({"key": "leader-elect", "value": "false"})
+    for component, key, value in flavour.extra_args:
+        args_of(component).append({"key": key, "value": value})
+    header = f"# made by lab/labctl.py from lab/kwokctl.yaml.in for the {flavour.name} flavour\n"
+    return header + yaml.safe_dump(doc, sort_keys=False)
+
+
+def create(lab: Lab) -> None:
+    lab.root.mkdir(parents=True, exist_ok=True)
+    policy = lab.root / "audit-policy.yaml"
+    policy.write_text(AUDIT_POLICY)
+    (lab.root / "kwokctl.yaml").write_text(kwokctl_config(lab, policy))
     b = lab.bin
     t0 = time.monotonic()
     run(
@@ -195,7 +271,7 @@ def create(lab: Lab) -> None:
             "create",
             "cluster",
             "--name",
-            CLUSTER,
+            lab.flavour.cluster,
             "--config",
             str(lab.root / "kwokctl.yaml"),
             *binary_args(b),
@@ -227,14 +303,29 @@ def start_supervisor(lab: Lab) -> None:
 
 def seed(lab: Lab) -> None:
     t0 = time.monotonic()
-    kubectl(lab, "apply", "-f", str(HERE / "seed" / "nodes.yaml"))
-    wait_for("3 Ready nodes", lambda: ready_nodes(lab) == 3, 60)
+    seed_dir = lab.flavour.seed
+    nodes = sum(1 for d in yaml.safe_load_all((seed_dir / "nodes.yaml").read_text()) if d and d["kind"] == "Node")
+    kubectl(lab, "apply", "-f", str(seed_dir / "nodes.yaml"))
+    wait_for(f"{nodes} Ready nodes", lambda: ready_nodes(lab) == nodes, 60)
     # Pods are refused until the controller-manager has created their namespace's "default"
     # ServiceAccount, moments after start: apply (idempotent) until every object is accepted.
-    wait_for("the seed to be accepted", lambda: apply_ok(lab, HERE / "seed"), 60, 1)
+    wait_for("the seed to be accepted", lambda: apply_ok(lab, seed_dir), 60, 1)
+    publish_load_balancers(lab)
     apply_rbac(lab)
     wait_settled(lab)
     log(f"seeded and settled in {time.monotonic() - t0:.1f}s")
+
+
+def publish_load_balancers(lab: Lab) -> None:
+    """Give every LoadBalancer Service the node address as its ingress, as k3s's servicelb does
+    (nothing else would: no cloud provider). The lab's nodes all answer on 127.0.0.1."""
+    services = json.loads(kubectl(lab, "get", "services", "-A", "-o", "json").stdout)["items"]
+    ingress = json.dumps({"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1", "ipMode": "VIP"}]}}})
+    for svc in services:
+        if svc["spec"].get("type") == "LoadBalancer" and not svc.get("status", {}).get("loadBalancer"):
+            meta = svc["metadata"]
+            args = ("patch", "service", meta["name"], "-n", meta["namespace"], "--subresource=status")
+            kubectl(lab, *args, "--type=merge", "-p", ingress)
 
 
 def apply_ok(lab: Lab, path: Path) -> bool:
@@ -303,7 +394,8 @@ def ready_nodes(lab: Lab) -> int:
 
 
 def settled(lab: Lab) -> bool:
-    """Every seeded workload fully ready and both leader Leases held."""
+    """Every seeded workload fully ready and both leader Leases held; in a flavour without leader
+    election, both processes running and no such Lease (one would mean the flavour is not applied)."""
     data = json.loads(kubectl(lab, "get", "deploy,ds,sts,lease", "-A", "-o", "json").stdout)
     for obj in data["items"]:
         st, kind = obj.get("status", {}), obj["kind"]
@@ -312,12 +404,12 @@ def settled(lab: Lab) -> bool:
         desired = st.get("desiredNumberScheduled", 0)
         if kind == "DaemonSet" and (desired == 0 or st.get("numberReady") != desired):
             return False
-    fresh = {
-        o["metadata"]["name"]
-        for o in data["items"]
-        if o["kind"] == "Lease" and o["metadata"]["namespace"] == "kube-system" and lease_fresh(o["spec"])
-    }
-    return {"kube-scheduler", "kube-controller-manager"} <= fresh
+    leases = [o for o in data["items"] if o["kind"] == "Lease" and o["metadata"]["namespace"] == "kube-system"]
+    if not lab.flavour.leader_elect:
+        elected = {o["metadata"]["name"] for o in leases} & set(ELECTED)
+        return not elected and all(component_pid(lab, name) for name in ELECTED)
+    fresh = {o["metadata"]["name"] for o in leases if lease_fresh(o["spec"])}
+    return set(ELECTED) <= fresh
 
 
 def lease_renewed_since(lab: Lab, name: str, since: float) -> bool:
@@ -336,7 +428,38 @@ def lease_fresh(spec: dict[str, object]) -> bool:
 
 
 def wait_settled(lab: Lab, timeout: float = 120) -> float:
-    return wait_for("the lab cluster to settle (workloads ready, leader Leases held)", lambda: settled(lab), timeout, 1)
+    what = "leader Leases held" if lab.flavour.leader_elect else "scheduler and controller-manager running"
+    return wait_for(
+        f"the {lab.flavour.cluster} cluster to settle (workloads ready, {what})", lambda: settled(lab), timeout, 1
+    )
+
+
+def component_ready(lab: Lab, component: str) -> bool:
+    """The scheduler's /readyz or the controller-manager's /healthz answers ok on its secure port
+    (kwokctl lets anyone read them; the serving certificate is the process's own self-signed one)."""
+    port = next(
+        (
+            arg.split("=", 1)[1]
+            for doc in yaml.safe_load_all((lab.cluster_dir / "kwok.yaml").read_text())
+            if isinstance(doc, dict) and doc.get("kind") == "KwokctlConfiguration"
+            for comp in doc.get("components") or []
+            if comp["name"] == component
+            for arg in comp.get("args") or []
+            if arg.startswith("--secure-port=")
+        ),
+        None,
+    )
+    if port is None:
+        raise LabError(f"no --secure-port for {component} in {lab.cluster_dir / 'kwok.yaml'}")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # loopback, the component's throwaway self-signed certificate
+    path = "/readyz" if component == "kube-scheduler" else "/healthz"
+    try:
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}{path}", context=context, timeout=5) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
 
 
 def up(lab: Lab) -> None:
@@ -383,11 +506,14 @@ def down(lab: Lab) -> None:
         for held in (lab.cluster_dir / "held").glob("*"):
             held.unlink()
         run(
-            [str(lab.bin / "kwokctl"), "delete", "cluster", "--name", CLUSTER, "--kubeconfig", str(lab.kubeconfig)],
+            [
+                *(str(lab.bin / "kwokctl"), "delete", "cluster", "--name", lab.flavour.cluster),
+                *("--kubeconfig", str(lab.kubeconfig)),
+            ],
             lab,
             check=False,
         )
-    log("lab cluster deleted")
+    log(f"lab cluster {lab.flavour.cluster} deleted")
 
 
 # --- fault injection ------------------------------------------------------------------------------
@@ -521,9 +647,11 @@ def restore_all(lab: Lab, timeout: float = 120) -> float:
         start_component(lab, name)
     wait_for("the API server to be ready", lambda: api_ready(lab), 120)
     for name in restarted:
-        if name in ("kube-scheduler", "kube-controller-manager"):
+        if name in ELECTED and lab.flavour.leader_elect:
             # a new instance waits for the old Lease to expire before it takes over
             wait_for(f"{name} to renew its Lease", functools.partial(lease_renewed_since, lab, name, since), 60)
+        elif name in ELECTED:  # no Lease to watch: until it says it is ready
+            wait_for(f"{name} to be ready", functools.partial(component_ready, lab, name), 60)
     nodes = json.loads(kubectl(lab, "get", "nodes", "-o", "json").stdout)["items"]
     for node in nodes:
         if node["metadata"].get("labels", {}).get(NODE_LABEL) != "kwok":
@@ -537,6 +665,12 @@ def restore_all(lab: Lab, timeout: float = 120) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.labctl", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--flavour",
+        choices=tuple(FLAVOURS),
+        default=os.environ.get("LAB_FLAVOUR") or KUBEADM.name,
+        help="which lab cluster (default: $LAB_FLAVOUR, else kubeadm)",
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("build", help="build or reuse the pinned binaries")
     sub.add_parser("up", help="build, create, seed and wait (idempotent; restores a running cluster)")
@@ -562,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("name")
         p.add_argument("--node")
     args = parser.parse_args(argv)
-    lab = default_lab()
+    lab = default_lab(args.flavour)
     try:
         if args.cmd == "build":
             print(build(lab))

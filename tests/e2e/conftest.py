@@ -8,6 +8,9 @@ kplanediag invocation (``Cluster.kplanediag``) runs as its ServiceAccount ``kpla
 with a kubeconfig holding only the server, the CA and a token minted for it, on both targets. Fault
 helpers, kubectl and the official client (``Cluster.api``) keep the admin kubeconfig. On the lab the
 API server's audit log records that identity's every request (tests/e2e/test_read_only.py).
+
+KPLANEDIAG_E2E_TARGET=k3s is the k3s-shaped lab (``python -m lab.labctl --flavour k3s``, make
+e2e-k3s): only tests/e2e/test_k3s_lab.py runs there; every other test skips, saying why.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from lab import kindctl, labctl
 
 @dataclass(frozen=True)
 class Cluster:
-    target: str  # "lab" | "kind"
+    target: str  # "lab" | "k3s" | "kind"
     kubeconfig: Path  # admin: fault helpers, kubectl, ``api``
     api: client.ApiClient
     reader: Path  # kplanediag's own: deploy/rbac.yaml's ServiceAccount, a token, nothing else
@@ -78,7 +81,8 @@ def fail_or_skip(reason: str) -> None:
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     target = os.environ.get("KPLANEDIAG_E2E_TARGET", "lab")
-    path = Path(os.environ.get("KPLANEDIAG_E2E_KUBECONFIG") or labctl.default_lab().kubeconfig)
+    lab = labctl.default_lab("k3s" if target == "k3s" else "kubeadm")
+    path = Path(os.environ.get("KPLANEDIAG_E2E_KUBECONFIG") or lab.kubeconfig)
     if not path.exists():
         fail_or_skip(f"kubeconfig {path} does not exist")
     try:
@@ -86,7 +90,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         client.VersionApi(api).get_code(_request_timeout=5)
     except Exception as exc:  # any failure here means "no usable cluster", said once
         fail_or_skip(f"{path} does not answer: {type(exc).__name__}: {exc}")
-    lab = labctl.default_lab()
     mark = None
     if target == "lab" and lab.audit_log.exists():  # test_read_only.py fails without one
         mark = lab.audit_log.stat().st_size
@@ -102,12 +105,24 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 def lab(cluster: Cluster) -> Iterator[labctl.Lab]:
     """The lab's fault helpers; restores the cluster before and after the test."""
     if cluster.target != "lab":
-        pytest.skip("this fault is injected with the lab cluster's helpers (kind has its own: test_kind_faults.py)")
+        pytest.skip(
+            "this fault is injected with the lab cluster's helpers (kind has its own: test_kind_faults.py;"
+            " the k3s-shaped lab: test_k3s_lab.py)"
+        )
     lab = labctl.default_lab()
     labctl.restore_all(lab)
     yield lab
     labctl.restore_all(lab)
     labctl.kubectl(lab, "delete", "pod", "-n", "shop", "-l", "e2e=pending", "--ignore-not-found", "--wait=false")
+
+
+@pytest.fixture(autouse=True)
+def k3s_lab_runs_its_own_tests(request: pytest.FixtureRequest) -> None:
+    if os.environ.get("KPLANEDIAG_E2E_TARGET") == "k3s" and request.node.path.name != "test_k3s_lab.py":
+        pytest.skip(
+            "lab-only test: it expects the kubeadm-shaped lab (static pods, leader Leases, lab/seed);"
+            " the k3s-shaped lab runs tests/e2e/test_k3s_lab.py"
+        )
 
 
 @pytest.fixture
