@@ -184,3 +184,20 @@ def test_etcd_two_members_of_three_down_loses_quorum(tmp_path: Path) -> None:
     (entry,) = [b for b in rep.blast_radius if b.failure.startswith("etcd")]
     assert entry.breaks[0].startswith("writes fail")
     assert rep.status == "critical"
+
+
+@pytest.mark.parametrize(("created", "flagged"), [("2025-12-10T17:20:00Z", True), ("2025-12-10T17:26:30Z", False)])
+def test_k3s_unobserved_deployment_change_means_no_controller_manager(
+    tmp_path: Path, created: str, flagged: bool
+) -> None:
+    """Scaled and never observed: no controller-manager works; but a Deployment created seconds ago is
+    too new to judge (the controller may not have seen it yet)."""
+
+    def edit(data: dict[str, Any]) -> None:
+        deploy = next(i for i in data["items"] if i["kind"] == "Deployment")
+        deploy["metadata"]["creationTimestamp"] = created
+        deploy["metadata"]["generation"] = deploy["status"]["observedGeneration"] + 1
+
+    rep = run("k3s-1.31-single-server-embedded-cp", tmp_path, edit)
+    assert ("KPD-126" in codes(rep)) is flagged
+    assert statuses(rep, "kube-controller-manager") == [Status.DOWN if flagged else Status.HEALTHY]

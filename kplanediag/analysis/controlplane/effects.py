@@ -66,7 +66,14 @@ def scheduler_effect(idx: ClusterIndex) -> Effect:
 def controller_effect(idx: ClusterIndex) -> Effect:
     if not idx.has("deployments"):
         return Effect(Status.UNKNOWN, "Deployments not observed")
-    unobserved = tuple(d for d in idx.snapshot.deployments if d.metadata.generation > d.status.observed_generation)
+    grace = policy("unscheduled_grace")
+    # a Deployment created within the grace is too new to judge (a CI job applies, then checks at once)
+    unobserved = tuple(
+        d
+        for d in idx.snapshot.deployments
+        if d.metadata.generation > d.status.observed_generation
+        and (idx.seconds_since(d.metadata.creation_timestamp) or 0) > grace
+    )
     if unobserved:
         names = ", ".join(
             f"{d.key} (generation {d.metadata.generation}, observed {d.status.observed_generation})"

@@ -23,7 +23,8 @@ POLICY: dict[str, Threshold] = {
             30,
             "s",
             "A pending pod with no PodScheduled condition this long after creation was never looked at by "
-            "a scheduler (a working one answers within a second, Unschedulable included).",
+            "a scheduler (a working one answers within a second, Unschedulable included). Deployments younger "
+            "than this are not judged for unobserved generations either.",
         ),
         Threshold(
             "recent_effect",
