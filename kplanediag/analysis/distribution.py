@@ -23,13 +23,12 @@ class Distribution:
     api_minor: tuple[int, int] | None  # from /version, else the newest kubelet's (a floor)
     api_minor_exact: bool
     control_plane_nodes: tuple[str, ...]
+    node_count: int
 
     @property
     def single_node(self) -> bool:
         """Both planes on one machine: one node, and it runs the control plane."""
         return len(self.control_plane_nodes) == 1 and self.node_count == 1
-
-    node_count: int = 0
 
 
 def is_control_plane_node(node: Node) -> bool:

@@ -25,7 +25,9 @@ def table(rows: list[list[str]], headers: list[str], widths: list[int]) -> str:
 
 def control_plane_table(report: Report) -> str:
     rows = [
-        [c.name, c.node or "-", status_text(c), c.version or "-"] for c in report.components if c.plane is Plane.CONTROL
+        [c.name, (c.node or "-") + (f" ({c.role})" if c.role else ""), status_text(c), c.version or "-"]
+        for c in report.components
+        if c.plane is Plane.CONTROL
     ]
     if not rows:
         return "  (no control-plane component observed)"
@@ -96,6 +98,8 @@ def render_table(report: Report, sections: Iterable[str] = SECTIONS, all_nodes: 
         f"cluster {c.server or '-'}  version {c.version or 'unknown'}  control plane {c.control_plane_mode}  "
         f"at {c.evaluated_at.strftime('%Y-%m-%d %H:%M:%SZ')}"
     )
+    single = ", single node: both planes on one machine" if c.single_node else ""
+    out += wrap("", f"profile {c.profile} ({'; '.join(c.profile_evidence) or 'no distribution signal'}){single}")
     if "components" in wanted:
         out += [
             heading("Control plane"),

@@ -101,19 +101,16 @@ def assess_leader(
         for comp in instances:
             if comp.status is Status.DOWN and comp.detail.startswith(("pod ", "node ")):
                 role = comp.role or "instance"
+                after = f"{red.healthy} of {red.total} instances healthy"
                 if role == "leader" and base.status is Status.HEALTHY:
                     after = "a standby takes over when its Lease expires"
-                else:
-                    after = (
-                        f"{red.healthy} of {red.total} instances healthy: no failover left"
-                        if red.healthy < 2
-                        else (f"{red.healthy} of {red.total} instances healthy")
-                    )
+                elif red.healthy < 2:
+                    after += ": no failover left"
                 findings.append(
                     finding(
                         "KPD-124",
                         comp.node or name,
-                        f"{role} {name} on {comp.node} is down ({comp.detail}): {after}",
+                        f"{name} {role} on {comp.node} is down ({comp.detail}): {after}",
                         component=name,
                     )
                 )
