@@ -309,11 +309,13 @@ def blast_radius(
         removed = {n: s.removed_by for n, s in nodes.items() if s.failing and s.removed_by}
         entry = node_entry(idx, failed, "kube-controller-manager" not in cp_down, removed)
         hosted = sorted({c.name for c in components if c.plane is Plane.CONTROL and c.node in failed})
-        if hosted:
-            both = " (single-node cluster: both planes on one machine)" if dist and dist.single_node else ""
+        if dist is not None and dist.single_node:
+            lost = f" ({', '.join(hosted)})" if hosted else ""
+            extra = f"single-node cluster: the control plane{lost} runs on this node too and goes with it"
+            entry = replace(entry, breaks=(*entry.breaks, extra))
+        elif hosted:
             entry = replace(
-                entry,
-                breaks=(*entry.breaks, f"control-plane instances on it are lost{both}: {', '.join(hosted)}"),
+                entry, breaks=(*entry.breaks, f"control-plane instances on it are lost: {', '.join(hosted)}")
             )
         entries.append(entry)
     for comp in components:

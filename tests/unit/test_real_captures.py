@@ -201,3 +201,16 @@ def test_k3s_unobserved_deployment_change_means_no_controller_manager(
     rep = run("k3s-1.31-single-server-embedded-cp", tmp_path, edit)
     assert ("KPD-126" in codes(rep)) is flagged
     assert statuses(rep, "kube-controller-manager") == [Status.DOWN if flagged else Status.HEALTHY]
+
+
+def test_a_failed_single_node_reads_as_both_planes(tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        node = next(i for i in data["items"] if i["kind"] == "Node")
+        for cond in node["status"]["conditions"]:
+            if cond["type"] == "Ready":
+                cond["status"], cond["reason"] = "Unknown", "NodeStatusUnknown"
+
+    rep = run("k3s-1.31-single-server-embedded-cp", tmp_path, edit)
+    assert rep.cluster.single_node
+    (entry,) = [b for b in rep.blast_radius if b.failure.startswith("node failure")]
+    assert any("single-node cluster: the control plane" in b for b in entry.breaks), entry.breaks
