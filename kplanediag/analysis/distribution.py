@@ -11,7 +11,11 @@ from kplanediag.analysis.knowledge.profiles import PROFILES, UNKNOWN, Leases, Po
 from kplanediag.snapshot import minor_version
 from kplanediag.snapshot.kinds import Node, Pod
 
-ROLE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+ROLE_LABELS = (
+    "node-role.kubernetes.io/control-plane",
+    "node-role.kubernetes.io/master",
+    "node.kubernetes.io/microk8s-controlplane",  # MicroK8s marks its control-plane nodes its own way
+)
 
 
 @dataclass(frozen=True)

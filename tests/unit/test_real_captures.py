@@ -214,3 +214,41 @@ def test_a_failed_single_node_reads_as_both_planes(tmp_path: Path) -> None:
     assert rep.cluster.single_node
     (entry,) = [b for b in rep.blast_radius if b.failure.startswith("node failure")]
     assert any("single-node cluster: the control plane" in b for b in entry.breaks), entry.breaks
+
+
+OURS = Path(__file__).resolve().parent / "data" / "real"  # captures found by this project (SOURCES.md)
+
+
+@pytest.mark.parametrize(
+    ("name", "profile"),
+    [
+        ("microk8s-1.32-single-node-calico-healthy", "microk8s"),
+        ("minikube-1.34-k8s-1.31-docker-single-node-healthy", "minikube"),
+    ],
+)
+def test_our_captures_single_node_profiles(name: str, profile: str) -> None:
+    at = json.loads((OURS / "capture-times.json").read_text())[name]
+    rep = analyze(load_snapshot(OURS / f"{name}.json"), parse_time(at))
+    assert rep.cluster.profile == profile
+    assert rep.cluster.single_node
+    assert rep.status == "healthy" and loud(rep) == []
+    assert statuses(rep, "kubelet") == [Status.HEALTHY]
+
+
+def test_an_empty_kube_proxy_daemonset_beside_static_pods_is_not_a_missing_pod(tmp_path: Path) -> None:
+    """GKE's kube-proxy DaemonSet selects no node while static kube-proxy pods run (shape of GKE 1.33's
+    DaemonSet, kube-proxy-ds-ready nodeSelector): the static pod is the node's kube-proxy."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["items"].append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "DaemonSet",
+                "metadata": {"name": "kube-proxy", "namespace": "kube-system", "labels": {"k8s-app": "kube-proxy"}},
+                "spec": {"selector": {"matchLabels": {"k8s-app": "kube-proxy"}}},
+                "status": {"desiredNumberScheduled": 0, "currentNumberScheduled": 0, "numberReady": 0},
+            }
+        )
+
+    rep = run("rke2-1.33-cilium-static-kube-proxy", tmp_path, edit)
+    assert statuses(rep, "kube-proxy") == [Status.HEALTHY]

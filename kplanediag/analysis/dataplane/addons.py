@@ -156,8 +156,14 @@ def assess_node_addons(
         components.append(unseen("cni", "no recognised CNI pods: pod networking is not verified", where))
         findings.append(finding("KPD-311", "cluster", "no recognised CNI DaemonSet: pod networking is not verified"))
     proxies = [d for d in found if is_kube_proxy(d)]
-    for daemon in proxies:
-        comps, more = per_node(nodes, daemon, "kube-proxy", "KPD-300", "Service routing from pods")
+    if proxies:
+        # one kube-proxy per node, whichever way it runs: GKE keeps an empty kube-proxy DaemonSet (its
+        # nodeSelector matches no node) beside the static pods that do the work
+        pods = {node: pod for d in proxies for node, pod in d.pods.items()}
+        merged = Daemon(
+            "; ".join(d.key for d in proxies if d.pods) or proxies[0].key, "kube-proxy", KUBE_PROXY_LABELS, pods
+        )
+        comps, more = per_node(nodes, merged, "kube-proxy", "KPD-300", "Service routing from pods")
         components += comps
         findings += more
     if proxies:
