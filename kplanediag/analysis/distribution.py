@@ -28,6 +28,7 @@ class Distribution:
     api_minor_exact: bool
     control_plane_nodes: tuple[str, ...]
     node_count: int
+    pods: dict[str, list[Pod]]  # the profile's control-plane pods, by component
 
     @property
     def single_node(self) -> bool:
@@ -40,36 +41,59 @@ def is_control_plane_node(node: Node) -> bool:
     return any(k in lab for k in ROLE_LABELS) or lab.get("kubernetes.io/role") == "master"
 
 
-def _signal(idx: ClusterIndex, s: Signal) -> str | None:
+@dataclass(frozen=True)
+class NodeFacts:
+    """The distinct node values signals are matched against, each with a node that has it: one pass
+    over the nodes, however many profiles and signals are tried."""
+
+    kubelets: dict[str, str]
+    providers: dict[str, str]
+    labels: dict[str, str]
+    images: dict[str, str]
+
+    @classmethod
+    def of(cls, idx: ClusterIndex) -> NodeFacts:
+        kubelets: dict[str, str] = {}
+        providers: dict[str, str] = {}
+        labels: dict[str, str] = {}
+        images: dict[str, str] = {}
+        for node in idx.nodes.values():
+            info = node.status.node_info
+            kubelets.setdefault(info.kubelet_version, node.name)
+            providers.setdefault(node.spec.provider_id.split("://", 1)[0] + "://", node.spec.provider_id)
+            images.setdefault(info.os_image, node.name)
+            for key in node.labels:
+                labels.setdefault(key, node.name)
+        return cls(kubelets, providers, labels, images)
+
+
+def _signal(idx: ClusterIndex, facts: NodeFacts, s: Signal) -> str | None:
     """Evidence that ``s`` matches, or None."""
-    for node in idx.nodes.values():
-        info, lab = node.status.node_info, node.labels
-        if s.field == "kubelet-version" and s.value in info.kubelet_version:
-            return f"kubelet {info.kubelet_version} on {node.name}"
-        if s.field == "provider-id" and node.spec.provider_id.startswith(s.value):
-            return f"providerID {node.spec.provider_id}"
-        if s.field == "node-label" and s.value in lab:
-            return f"node label {s.value} on {node.name}"
-        if s.field == "node-label-prefix" and any(k.startswith(s.value) for k in lab):
-            return f"node labels {s.value}* on {node.name}"
-        if s.field == "os-image" and info.os_image.startswith(s.value):
-            return f"OS image {info.os_image} on {node.name}"
+    if s.field == "kubelet-version":
+        version = next((v for v in facts.kubelets if s.value in v), None)
+        return f"kubelet {version} on {facts.kubelets[version]}" if version is not None else None
+    if s.field == "provider-id":
+        scheme = next((p for p in facts.providers if p.startswith(s.value)), None)
+        return f"providerID {facts.providers[scheme]}" if scheme is not None else None
+    if s.field == "node-label":
+        return f"node label {s.value} on {facts.labels[s.value]}" if s.value in facts.labels else None
+    if s.field == "node-label-prefix":
+        key = next((k for k in facts.labels if k.startswith(s.value)), None)
+        return f"node labels {s.value}* on {facts.labels[key]}" if key is not None else None
+    if s.field == "os-image":
+        image = next((i for i in facts.images if i.startswith(s.value)), None)
+        return f"OS image {image} on {facts.images[image]}" if image is not None else None
     if s.field == "namespace" and idx.pods_by_namespace.get(s.value):
         return f"pods in namespace {s.value}"
     if s.field == "daemon":
-        pod = next((p for p in idx.pods_by_namespace.get("kube-system", []) if _daemon_name(p) == s.value), None)
-        if pod is not None:
-            return f"DaemonSet {s.value} pod {pod.key}"
+        pods = idx.daemon_pods.get(("kube-system", s.value))
+        if pods:
+            return f"DaemonSet {s.value} pod {pods[0].key}"
     if s.field == "static-pods":
-        found = sorted({p.labels["component"] for p in idx.pods_by_namespace.get("kube-system", []) if _kubeadm(p)})
+        found = sorted({p.labels["component"] for p in idx.unowned_system_pods if _kubeadm(p)})
         if found:
             return f"static pods with tier=control-plane: {', '.join(found)}"
     return None
-
-
-def _daemon_name(pod: Pod) -> str:
-    ref = pod.controller
-    return ref.name if ref and ref.kind == "DaemonSet" else ""
 
 
 def _kubeadm(pod: Pod) -> bool:
@@ -82,10 +106,16 @@ def matches(rule: PodRule, pod: Pod) -> bool:
 
 
 def control_plane_pods(idx: ClusterIndex, profile: Profile) -> dict[str, list[Pod]]:
-    """The profile's control-plane pods, by component."""
+    """The profile's control-plane pods, by component: static (mirror) pods, owned by no controller
+    or by their Node; in kube-system only those are looked at (it holds every add-on's pods too)."""
     out: dict[str, list[Pod]] = {}
     for rule in profile.pods:
-        for pod in idx.pods_by_namespace.get(rule.namespace, []):
+        candidates = (
+            idx.unowned_system_pods
+            if rule.namespace == "kube-system"
+            else idx.pods_by_namespace.get(rule.namespace, [])
+        )
+        for pod in candidates:
             if matches(rule, pod) and pod.status.phase not in ("Succeeded", "Failed"):
                 out.setdefault(rule.component, []).append(pod)
     return out
@@ -94,8 +124,9 @@ def control_plane_pods(idx: ClusterIndex, profile: Profile) -> dict[str, list[Po
 def recognise(idx: ClusterIndex) -> Distribution:
     profile: Profile = UNKNOWN
     evidence: tuple[str, ...] = ()
+    facts = NodeFacts.of(idx)
     for candidate in PROFILES:
-        found = tuple(e for s in candidate.signals if (e := _signal(idx, s)) is not None)
+        found = tuple(e for s in candidate.signals if (e := _signal(idx, facts, s)) is not None)
         if found:
             profile, evidence = candidate, found
             break
@@ -123,6 +154,7 @@ def recognise(idx: ClusterIndex) -> Distribution:
         api_minor_exact=api_minor is not None,
         control_plane_nodes=cp_nodes,
         node_count=len(idx.nodes),
+        pods=pods,
     )
 
 

@@ -26,6 +26,8 @@ class ClusterIndex:
     daemonsets: dict[tuple[str, str], DaemonSet] = field(default_factory=dict)
     replicaset_owner: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     slices_by_service: dict[tuple[str, str], list[EndpointSlice]] = field(default_factory=lambda: defaultdict(list))
+    daemon_pods: dict[tuple[str, str], list[Pod]] = field(default_factory=lambda: defaultdict(list))
+    unowned_system_pods: list[Pod] = field(default_factory=list)  # kube-system, no controller or a Node (static)
 
     @classmethod
     def build(cls, snapshot: Snapshot, now: datetime) -> ClusterIndex:
@@ -36,6 +38,11 @@ class ClusterIndex:
                 continue
             idx.pods.append(pod)
             idx.pods_by_namespace[pod.metadata.namespace].append(pod)
+            ref = pod.controller
+            if ref is not None and ref.kind == "DaemonSet":
+                idx.daemon_pods[(pod.metadata.namespace, ref.name)].append(pod)
+            elif (ref is None or ref.kind == "Node") and pod.metadata.namespace == "kube-system":
+                idx.unowned_system_pods.append(pod)
             if pod.spec.node_name:
                 idx.pods_by_node[pod.spec.node_name].append(pod)
         idx.leases = {(lease.metadata.namespace, lease.metadata.name): lease for lease in snapshot.leases}

@@ -10,7 +10,7 @@ from kplanediag.analysis.controlplane.apiserver import assess_api_and_etcd
 from kplanediag.analysis.controlplane.instances import Redundancy
 from kplanediag.analysis.controlplane.leaders import assess_leader
 from kplanediag.analysis.dataplane.nodes import NodeState
-from kplanediag.analysis.distribution import Distribution, control_plane_pods
+from kplanediag.analysis.distribution import Distribution
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import Component, Finding, Status
@@ -29,7 +29,7 @@ class ControlPlane:
 
 
 def assess_control_plane(idx: ClusterIndex, dist: Distribution, nodes: dict[str, NodeState]) -> ControlPlane:
-    pods = control_plane_pods(idx, dist.profile)
+    pods = dist.pods
     api = assess_api_and_etcd(idx, dist, pods, nodes)
     components, findings, redundancy = list(api.components), list(api.findings), list(api.redundancy)
     for name in LEADER_ELECTED:

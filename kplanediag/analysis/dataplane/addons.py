@@ -63,23 +63,14 @@ def daemons(idx: ClusterIndex) -> list[Daemon]:
         labels = frozenset(ds.labels.items()) | frozenset(selector)
         found[(ds.namespace, ds.name)] = Daemon(f"DaemonSet {ds.key}", ds.name, labels, {})
     static: dict[str, Pod] = {}
-    for pod in idx.pods:
-        ref = pod.controller
-        if ref is not None and ref.kind == "DaemonSet":
-            key = (pod.namespace, ref.name)
-            if key not in found:
-                found[key] = Daemon(f"DaemonSet {pod.namespace}/{ref.name} (its pods)", ref.name, frozenset(), {})
-            daemon = found[key]
-            if not daemon.labels:
-                found[key] = daemon = Daemon(daemon.key, daemon.name, frozenset(pod.labels.items()), daemon.pods)
-            if pod.spec.node_name:
-                daemon.pods[pod.spec.node_name] = pod
-        elif (
-            (ref is None or ref.kind == "Node")
-            and pod.namespace == "kube-system"
-            and pod.spec.node_name
-            and KUBE_PROXY_LABELS & set(pod.labels.items())
-        ):
+    for (namespace, name), pods in idx.daemon_pods.items():
+        daemon = found.get((namespace, name))
+        if daemon is None:
+            daemon = Daemon(f"DaemonSet {namespace}/{name} (its pods)", name, frozenset(pods[0].labels.items()), {})
+            found[(namespace, name)] = daemon
+        daemon.pods.update((p.spec.node_name, p) for p in pods if p.spec.node_name)
+    for pod in idx.unowned_system_pods:
+        if pod.spec.node_name and KUBE_PROXY_LABELS & set(pod.labels.items()):
             static[pod.spec.node_name] = pod
     out = list(found.values())
     if static:
