@@ -65,6 +65,9 @@ class Response:
         return names.get(self.status) or str(message or f"HTTP {self.status}")[:200]
 
 
+_CUT_OFF = ("UNEXPECTED_EOF_WHILE_READING", "EOF occurred in violation of protocol", "Connection reset by peer")
+
+
 def classify_ssl(server: str, exc: Exception) -> Exception:
     text = str(exc)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
@@ -77,6 +80,12 @@ def classify_ssl(server: str, exc: Exception) -> Exception:
         return CredentialError(f"the kubeconfig's client certificate or key cannot be used for {server}: {text}")
     if any(s in text for s in _REJECTED_CERT):
         return AuthenticationError(f"{server} rejected the client certificate: {text}")
+    if any(s in text for s in _CUT_OFF):
+        # nothing is wrong with our side: something accepted the connection and closed it mid-handshake
+        return UnreachableError(
+            f"{server} closed the connection during the TLS handshake: a load balancer with no healthy "
+            f"API server behind it does this ({text})"
+        )
     if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
         return TLSError(
             f"{server} does not speak TLS (its answer is no TLS handshake): is the kubeconfig's URL http://?"

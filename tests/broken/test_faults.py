@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -83,7 +84,8 @@ class Case:
     route: Route | None = None
     args: tuple[str, ...] = LIVE
     extra: tuple[str, ...] = ()
-    server: str = "ca"  # the fake server's TLS: "ca", "rogue" (a certificate of another CA), "plain" HTTP, "none"
+    server: str = "ca"  # the fake server's TLS: "ca", "rogue" (another CA's certificate), "plain" HTTP, "none",
+    # "eof" (accepts, then closes mid-handshake: a load balancer with no healthy API server behind it)
     scheme: str | None = None  # the kubeconfig's URL scheme, in place of the server's
     kubeconfig: Mapping[str, Any] = field(default_factory=dict)  # kubeconfig_doc options
     raw_kubeconfig: str | None = None
@@ -335,6 +337,16 @@ CASES: list[Case] = [
         check=unreachable,
     ),
     Case("connection-refused", 2, "Connection refused", gap="all", server="none", check=unreachable),
+    # seen on the HA kind cluster with two of three control-plane nodes paused: its load balancer
+    # (envoy) accepts, finds no healthy API server and closes: an outage, not a TLS misconfiguration
+    Case(
+        "handshake-cut-off",
+        2,
+        "unreachable",  # "closed the connection during the TLS handshake", or a reset: timing decides
+        gap="all",
+        server="eof",
+        check=unreachable,
+    ),
     Case(
         "version-answers-not-http",
         2,
@@ -634,9 +646,34 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+class CutOff:
+    """A TCP listener that accepts each connection and closes it at once, before any TLS."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.url = f"https://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            conn.close()
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 def start_server(case: Case, pki: PKI) -> FakeAPIServer | None:
     if case.server == "none":
         return None
+    if case.server == "eof":
+        return CutOff()  # type: ignore[return-value]  # plays no routes; only its url and close() are used
     pair = {"ca": pki.server, "rogue": pki.rogue_server}.get(case.server)
     server = FakeAPIServer(server_context(pair, pki.ca) if pair else None)
     server.route = case.route
