@@ -115,8 +115,14 @@ class NodeSystemInfo(Base, frozen=True):
     os_image: str = ""
 
 
+class NodeAddress(Base, frozen=True):
+    type: str = ""
+    address: str = ""
+
+
 class NodeStatus(Base, frozen=True):
     conditions: tuple[Condition, ...] = ()
+    addresses: tuple[NodeAddress, ...] = ()
     node_info: NodeSystemInfo = msgspec.field(default_factory=NodeSystemInfo)
 
 

@@ -32,13 +32,28 @@ def blast_radius(
     for comp in components:
         if comp.plane is Plane.CONTROL and comp.status is Status.DOWN:
             cp_down.setdefault(comp.name, comp.detail)
-    if "KPD-102" in codes and "kube-apiserver" not in cp_down:
-        cp_down["kube-apiserver"] = "readyz failing"
+    # cluster-wide check failures (answered through a load balancer by an unknown instance): every
+    # instance is degraded rather than down, the failure is the component's all the same
+    for code, name, detail in (
+        ("KPD-101", "kube-apiserver", "livez failing"),
+        ("KPD-102", "kube-apiserver", "readyz failing"),
+        ("KPD-110", "etcd", "etcd checks failing"),
+    ):
+        if code in codes and name not in cp_down:
+            cp_down[name] = detail
     replicated = {r.component: r for r in redundancy}
     whole = {c.name for c in components if c.plane is Plane.CONTROL and c.status is Status.DOWN and not c.node}
     for name in ("kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager", "cloud-controller-manager"):
         red = replicated.get(name)
-        if red is not None and red.partial and red.healthy > 0 and name not in whole and "KPD-120" not in codes:
+        failed_check = name == "etcd" and "KPD-110" in codes
+        if (
+            red is not None
+            and red.partial
+            and red.healthy > 0
+            and name not in whole
+            and "KPD-120" not in codes
+            and not failed_check
+        ):
             entries.append(redundancy_entry(idx, red, components))
             cp_down.pop(name, None)
         elif red is not None and red.quorum_lost and red.total > 1:

@@ -3,6 +3,7 @@ identity Leases), API servers down among several, and etcd quorum."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kplanediag.analysis.controlplane.instances import Base, Redundancy, judge, offline, redundancy
@@ -78,6 +79,24 @@ def _api_base(idx: ClusterIndex, dist: Distribution, probes: list[Probe], findin
     return Base(Status.HEALTHY, "", tuple(evidence), version)
 
 
+def _serving(idx: ClusterIndex) -> Callable[[str], bool | None] | None:
+    """Whether the API server on a node serves: the default/kubernetes Service's endpoints are the
+    live API servers (their lease-based reconciler drops a stopped one within seconds). None: unknown."""
+    slices = idx.slices_by_service.get(("default", "kubernetes"))
+    if not idx.has("endpointslices") or not slices:
+        return None
+    live = {a for es in slices for ep in es.endpoints for a in ep.addresses}
+    if not live:
+        return None
+
+    def serving(node: str) -> bool | None:
+        found = idx.nodes.get(node)
+        ips = {a.address for a in found.status.addresses if a.type == "InternalIP"} if found else set()
+        return bool(ips & live) if ips else None
+
+    return serving
+
+
 def _single_pod_findings(name: str, instances: list[Component], pods: list[Pod], findings: list[Finding]) -> None:
     for comp, pod in zip(instances, sorted(pods, key=lambda p: p.spec.node_name), strict=False):
         if comp.status is not Status.HEALTHY and comp.detail.startswith(("pod ", "node ")):
@@ -123,35 +142,39 @@ def assess_api_and_etcd(
         detail = f"no etcd check observed; {hidden}" if hidden else "no etcd check observed"
         etcd_base = Base(Status.UNKNOWN, detail, etcd_evidence, lift_on_ready=offline(idx))
 
-    api = judge("kube-apiserver", api_base, pods.get("kube-apiserver", []), nodes)
-    etcd = judge("etcd", etcd_base, pods.get("etcd", []), nodes)
+    serving = _serving(idx)
+    api = judge("kube-apiserver", api_base, pods.get("kube-apiserver", []), nodes, serving=serving, cluster_wide=True)
+    etcd = judge("etcd", etcd_base, pods.get("etcd", []), nodes, cluster_wide=True)
     api_red, etcd_red = redundancy("kube-apiserver", api), redundancy("etcd", etcd, with_quorum=True)
     if api_red.total > 1:
-        for node in api_red.down_nodes:
-            findings.append(
-                finding(
-                    "KPD-104",
-                    node,
-                    f"kube-apiserver on {node} is down: {api_red.healthy} of {api_red.total} API servers healthy; "
-                    "clients pointed straight at it fail (load balancers drop it by its /readyz)",
+        for comp in api:
+            if comp.node in api_red.down_nodes:
+                what = "is down" if comp.status is Status.DOWN else f"is {comp.detail}"
+                findings.append(
+                    finding(
+                        "KPD-104",
+                        comp.node or "kube-apiserver",
+                        f"kube-apiserver on {comp.node} {what}: {api_red.healthy} of {api_red.total} API servers "
+                        "seen healthy; clients pointed straight at it fail (load balancers drop it by its /readyz)",
+                    )
                 )
-            )
     else:
         _single_pod_findings("kube-apiserver", api, pods.get("kube-apiserver", []), findings)
     if etcd_red.total > 1 and etcd_red.down_nodes:
-        members = f"{etcd_red.healthy} of {etcd_red.total} etcd members healthy (quorum {etcd_red.quorum})"
+        members = f"{etcd_red.healthy} of {etcd_red.total} etcd members seen running (quorum {etcd_red.quorum})"
         down = ", ".join(etcd_red.down_nodes)
         if etcd_red.quorum_lost:
             findings.append(
-                finding("KPD-113", "etcd", f"etcd quorum lost: {members}; down on {down}: every write fails")
+                finding("KPD-113", "etcd", f"etcd quorum lost: {members}; not running on {down}: every write fails")
             )
         else:
             spare = etcd_red.healthy - (etcd_red.quorum or 0)
+            works = "writes work" if not etcd_fail else "writes fail all the same (etcd checks failing)"
             findings.append(
                 finding(
                     "KPD-112",
                     "etcd",
-                    f"etcd member(s) down on {down}: {members}: writes work; "
+                    f"etcd member(s) down or not observable on {down}: {members}: {works}; "
                     f"{spare + 1} more failure(s) stop all writes",
                 )
             )

@@ -3,6 +3,7 @@ its node and its readiness on top of what the API-level evidence says; and the r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kplanediag.analysis import objects as o
@@ -54,8 +55,19 @@ def leader_node(holder: str) -> str:
 
 
 def judge(
-    name: str, base: Base, pods: list[Pod], nodes: dict[str, NodeState], leader: str | None = None
+    name: str,
+    base: Base,
+    pods: list[Pod],
+    nodes: dict[str, NodeState],
+    leader: str | None = None,
+    serving: Callable[[str], bool | None] | None = None,
+    cluster_wide: bool = False,
 ) -> list[Component]:
+    """One Component per pod. Among several instances, each is judged by its own pod, node and (API
+    servers) whether it serves; a cluster-level failure (a failing check answered through a load
+    balancer, by an unknown instance; ``cluster_wide``) degrades the running ones instead of downing
+    them all. An
+    instance on a node whose kubelet is silent cannot be observed: unknown, unless ``serving`` knows."""
     if not pods:
         return [Component(name, Plane.CONTROL, base.status, None, base.version, base.evidence, base.detail)]
     out = []
@@ -63,10 +75,18 @@ def judge(
     for pod in sorted(pods, key=lambda p: p.spec.node_name):
         node, state = pod.spec.node_name, o.pod_state(pod)
         status, detail = base.status, base.detail
+        if cluster_wide and several and status in (Status.DOWN, Status.DEGRADED):
+            status, detail = Status.DEGRADED, f"{base.detail} (cluster-wide: which instance is not known)"
         evidence = [*base.evidence, f"pod {pod.key} ({state})"]
         node_state = nodes.get(node)
-        if node_state is not None and node_state.failing:
-            status, detail = Status.DOWN, f"node {node} failing ({node_state.reason})"
+        serves = serving(node) if serving is not None else None
+        if serves is False:
+            status, detail = Status.DOWN, "not serving: missing from the kubernetes Service endpoints"
+            evidence.append("the API servers' lease-based endpoint reconciler lists only live ones")
+        elif node_state is not None and node_state.failing:
+            status, detail = Status.UNKNOWN, f"not observable: node {node} failing ({node_state.reason})"
+            if serves:
+                status, detail = Status.HEALTHY, f"serving (in the kubernetes Service endpoints); node {node} failing"
         elif state != "Ready":
             if several:
                 status, detail = Status.DOWN, f"pod {state}"
@@ -93,9 +113,13 @@ def judge(
     return out
 
 
+RUNNING = (Status.HEALTHY, Status.DEGRADED)
+
+
 def redundancy(name: str, instances: list[Component], with_quorum: bool = False) -> Redundancy:
+    """Instances running (healthy, or degraded by a cluster-wide failure) and those not seen running."""
     placed = [c for c in instances if c.node]
-    healthy = sum(1 for c in placed if c.status is Status.HEALTHY)
-    down = tuple(sorted(c.node or "" for c in placed if c.status is Status.DOWN))
+    healthy = sum(1 for c in placed if c.status in RUNNING)
+    down = tuple(sorted(c.node or "" for c in placed if c.status not in RUNNING))
     quorum = len(placed) // 2 + 1 if with_quorum and placed else None
     return Redundancy(name, len(placed), healthy, down, quorum)

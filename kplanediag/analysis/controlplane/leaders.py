@@ -99,7 +99,7 @@ def assess_leader(
     red = redundancy(name, instances)
     if several:
         for comp in instances:
-            if comp.status is Status.DOWN and comp.detail.startswith(("pod ", "node ")):
+            if comp.node in red.down_nodes and comp.detail.startswith(("pod ", "not observable")):
                 role = comp.role or "instance"
                 after = f"{red.healthy} of {red.total} instances healthy"
                 if role == "leader" and base.status is Status.HEALTHY:
@@ -110,7 +110,8 @@ def assess_leader(
                     finding(
                         "KPD-124",
                         comp.node or name,
-                        f"{name} {role} on {comp.node} is down ({comp.detail}): {after}",
+                        f"{name} {role} on {comp.node} is {'down' if comp.status is Status.DOWN else 'unknown'} "
+                        f"({comp.detail}): {after}",
                         component=name,
                     )
                 )

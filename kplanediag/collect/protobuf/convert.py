@@ -97,6 +97,7 @@ def node(m: pb.Node, memo: Memo) -> k.Node:
         ),
         status=k.NodeStatus(
             conditions=memo.conditions_of(_condition_key(status.conditions)),
+            addresses=tuple(k.NodeAddress(type=memo.text(a.type), address=text(a.address)) for a in status.addresses),
             node_info=k.NodeSystemInfo(
                 kubelet_version=memo.text(info.kubeletVersion),
                 container_runtime_version=memo.text(info.containerRuntimeVersion),
