@@ -51,11 +51,27 @@ def plane_word(components: tuple[Component, ...], plane: Plane) -> str:
     return "healthy" if statuses else "not observed"
 
 
-def summarize(status: str, mode: str, components: tuple[Component, ...], nodes: int, failing: list[str]) -> str:
-    cp = plane_word(components, Plane.CONTROL)
-    dp = plane_word(components, Plane.DATA)
+def summarize(
+    status: str,
+    mode: str,
+    components: tuple[Component, ...],
+    findings: tuple[Finding, ...],
+    nodes: int | None,
+    failing: list[str],
+) -> str:
+    """One line; ``nodes`` None: the node list was not read. A plane with a critical finding is failing
+    even when its instances only show degraded (a check failed through a load balancer)."""
+    words = {}
+    for plane in (Plane.CONTROL, Plane.DATA):
+        critical = any(f.plane is plane and f.severity is Severity.CRITICAL for f in findings)
+        words[plane] = "failing" if critical else plane_word(components, plane)
     where = f" on {plural(len(failing), 'node')} ({some(failing)})" if failing else ""
-    return f"{status.upper()}: control plane ({mode}) {cp}; data plane ({plural(nodes, 'node')}) {dp}{where}"
+    data = (
+        f"data plane ({plural(nodes, 'node')}) {words[Plane.DATA]}"
+        if nodes is not None
+        else ("data plane not observed (nodes not read)")
+    )
+    return f"{status.upper()}: control plane ({mode}) {words[Plane.CONTROL]}; {data}{where}"
 
 
 def analyze(snapshot: Snapshot, now: datetime | None = None) -> Report:
@@ -103,6 +119,8 @@ def analyze(snapshot: Snapshot, now: datetime | None = None) -> Report:
         findings=findings,
         blast_radius=blast,
         status=status,
-        summary=summarize(status, cp.mode, components, len(node_states), failing),
+        summary=summarize(
+            status, cp.mode, components, findings, len(node_states) if snapshot.has("nodes") else None, failing
+        ),
         gaps=tuple(str(g) for g in snapshot.gaps),
     )

@@ -289,3 +289,14 @@ def test_each_lease_namespace_is_judged_on_its_own() -> None:
     assert statuses(rep, "kubelet")[W1] is Status.DOWN  # its heartbeat Lease, still read, is stale
     # CoreDNS loses the replica on that node
     assert codes(rep) == [("KPD-202", W1), ("KPD-321", "kube-system/coredns"), ("KPD-900", "leases (kube-system)")]
+
+
+def test_nodes_not_read_is_said_in_the_summary() -> None:
+    """A forbidden or failed node list: the data plane is not observed, never "(0 nodes) healthy"."""
+
+    def edit(data: Raw) -> None:
+        del data["resources"]["nodes"]
+        data["gaps"] = [{"source": "nodes", "reason": "timed out"}]
+
+    rep = report("lab-healthy", edit)
+    assert "data plane not observed (nodes not read)" in rep.summary, rep.summary
