@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Creates (up) or deletes (down) the kind cluster of kind-config.yaml, then waits for Ready nodes.
+# Creates (up) or deletes (down) the kind cluster of kind-config.yaml (or $KIND_CONFIG), then waits
+# for Ready nodes.
 # With a running Docker engine (DOCKER_HOST or the default socket) it uses kind-config.yaml's
 # official node image. Without one (these machines) it starts Debian's docker.io by hand
 # (lab/kind/docker.sh) and builds the node image offline (lab/kind/build-extras.sh, build-image.sh).
 # KPLANEDIAG_KIND_IMAGE=local forces the offline image. kind itself is built with Go if absent.
-# Environment: KIND_NAME (default kplanediag), KIND_KUBECONFIG (where the kubeconfig is written).
-# Writes $cache/kind/docker-host so that fault helpers talk to the same engine.
+# Environment: KIND_NAME (default kplanediag), KIND_KUBECONFIG (where the kubeconfig is written),
+# KIND_CONFIG (default kind-config.yaml; kind-ha-config.yaml with KIND_NAME=kplanediag-ha and
+# KIND_KUBECONFIG=~/.cache/kplanediag/kind-ha/kubeconfig is the highly available cluster: several
+# control-plane nodes, so kind adds its load balancer, built offline by lab/kind/build-lb-image.sh).
+# Writes $cache/kind/docker-host so that fault helpers talk to the same engine (one for all clusters).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -14,6 +18,10 @@ root=$(dirname "$here")
 name=${KIND_NAME:-kplanediag}
 cache=${KPLANEDIAG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kplanediag}
 kubeconfig=${KIND_KUBECONFIG:-$cache/kind/kubeconfig}
+config=${KIND_CONFIG:-kind-config.yaml}
+case "$config" in /*) ;; *) config=$root/$config ;; esac
+[ -f "$config" ] || { printf '[kind] ERROR: no kind config %s\n' "$config" >&2; exit 1; }
+control_planes=$(grep -c '^- role: control-plane' "$config" || true)
 say() { printf '[kind] %s\n' "$*" >&2; }
 die() { printf '[kind] ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -42,6 +50,7 @@ engine() { # sets DOCKER_HOST, image_args, fresh_engine
   docker() { /usr/bin/docker "$@"; }  # Debian's client matches its 20.10 engine
   "$here/kind/build-extras.sh"
   "$here/kind/build-image.sh"
+  if [ "$control_planes" -gt 1 ]; then "$here/kind/build-lb-image.sh"; fi  # kind's load balancer image
   image_args=(--image "kplanediag/kind-node:$KUBE_VERSION")
 }
 
@@ -49,8 +58,12 @@ case "${1:-}" in
   up)
     kind=$(kind_bin)
     engine
-    mkdir -p "$(dirname "$kubeconfig")"
+    mkdir -p "$(dirname "$kubeconfig")" "$cache/kind"
     echo "${DOCKER_HOST:-}" > "$cache/kind/docker-host"
+    # a node left paused by an interrupted fault test (lab/kindctl.py, lab/kindha.py)
+    for paused in $(docker ps -q --filter "label=io.x-k8s.kind.cluster=$name" --filter status=paused 2>/dev/null); do
+      say "unpausing node container $(docker inspect -f '{{.Name}}' "$paused")"; docker unpause "$paused" >/dev/null
+    done
     if "$kind" get clusters 2>/dev/null | grep -qx "$name" && { [ "$fresh_engine" = 1 ] \
         || [ "$(docker inspect -f '{{.State.Running}}' "$name-control-plane" 2>/dev/null)" != true ]; }; then
       say "cluster $name is left from an engine that stopped: recreating it"
@@ -61,7 +74,7 @@ case "${1:-}" in
       "$kind" export kubeconfig --name "$name" --kubeconfig "$kubeconfig"
     else
       start=$SECONDS
-      "$kind" create cluster --name "$name" --config "$root/kind-config.yaml" "${image_args[@]}" \
+      "$kind" create cluster --name "$name" --config "$config" "${image_args[@]}" \
         --kubeconfig "$kubeconfig" --wait 5m
       say "cluster created in $((SECONDS - start)) s"
     fi

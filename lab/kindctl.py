@@ -23,6 +23,7 @@ CRASH_LOOP = "while true; do pkill -x kube-proxy; sleep 0.5; done"
 class Kind:
     kubeconfig: Path
     docker_host: str
+    name: str = "kplanediag"  # the kind cluster: its node containers carry io.x-k8s.kind.cluster=<name>
 
     def docker(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ)
@@ -83,8 +84,12 @@ def kill_static_pod(kind: Kind, node: str, component: str) -> None:
     log(f"killed {component} container(s) on {node}")
 
 
-def nodes(kind: Kind) -> list[str]:
-    out = kind.docker("ps", "-a", "--filter", "label=io.x-k8s.kind.role", "--format", "{{.Names}}").stdout
+def nodes(kind: Kind, role: str | None = None) -> list[str]:
+    """This cluster's node containers (not another kind cluster's on the same engine), by ``role``."""
+    label = f"label=io.x-k8s.kind.role={role}" if role else "label=io.x-k8s.kind.role"
+    out = kind.docker(
+        "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={kind.name}", "--filter", label, "--format", "{{.Names}}"
+    ).stdout
     return sorted(out.split())
 
 

@@ -11,6 +11,8 @@ API server's audit log records that identity's every request (tests/e2e/test_rea
 
 KPLANEDIAG_E2E_TARGET=k3s is the k3s-shaped lab (``python -m lab.labctl --flavour k3s``, make
 e2e-k3s): only tests/e2e/test_k3s_lab.py runs there; every other test skips, saying why.
+KPLANEDIAG_E2E_TARGET=kind-ha is the highly available kind cluster (kind-ha-config.yaml, make
+e2e-kind-ha): likewise, only tests/e2e/test_kind_ha.py runs there.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from lab import kindctl, labctl
 
 @dataclass(frozen=True)
 class Cluster:
-    target: str  # "lab" | "k3s" | "kind"
+    target: str  # "lab" | "k3s" | "kind" | "kind-ha"
     kubeconfig: Path  # admin: fault helpers, kubectl, ``api``
     api: client.ApiClient
     reader: Path  # kplanediag's own: deploy/rbac.yaml's ServiceAccount, a token, nothing else
@@ -122,6 +124,15 @@ def k3s_lab_runs_its_own_tests(request: pytest.FixtureRequest) -> None:
         pytest.skip(
             "lab-only test: it expects the kubeadm-shaped lab (static pods, leader Leases, lab/seed);"
             " the k3s-shaped lab runs tests/e2e/test_k3s_lab.py"
+        )
+
+
+@pytest.fixture(autouse=True)
+def kind_ha_runs_its_own_tests(request: pytest.FixtureRequest) -> None:
+    if os.environ.get("KPLANEDIAG_E2E_TARGET") == "kind-ha" and request.node.path.name != "test_kind_ha.py":
+        pytest.skip(
+            "written for the lab or the single-control-plane kind cluster (its nodes, names and faults);"
+            " the HA kind cluster runs tests/e2e/test_kind_ha.py"
         )
 
 
