@@ -1,4 +1,4 @@
-"""Collects one Snapshot: /version, then /livez and /readyz and every list at once.
+"""Collects one Snapshot: /version, then /livez, /readyz, /metrics and every list at once.
 
 Fetching and decoding overlap: worker threads request the pages of each list (the next page is
 asked for as soon as a page's continue token is read from its first bytes) and hand each body to
@@ -14,13 +14,19 @@ import queue
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
 
-import msgspec
-
+from kplanediag.collect.certificate import parse_certificate
+from kplanediag.collect.endpoints import (
+    Timings,
+    fetch_metrics,
+    in_thread,
+    metrics_result,
+    probe,
+    probe_result,
+    version_of,
+)
 from kplanediag.collect.errors import CollectError, ListFailed, UnreachableError
 from kplanediag.collect.lists import (
     JSON,
@@ -28,48 +34,18 @@ from kplanediag.collect.lists import (
     PROTOBUF,
     ListCall,
     PageDecoder,
-    accept_header,
     continue_token,
     page_fields,
 )
 from kplanediag.collect.transport import Response, Transport
-from kplanediag.snapshot import Gap, Probe, Resources, Snapshot, VersionInfo, minor_version, parse_health_body
+from kplanediag.snapshot import Gap, Probe, Resources, Snapshot, minor_version
 from kplanediag.snapshot.decode import BadItems
 from kplanediag.snapshot.kinds import Resource
+from kplanediag.snapshot.server import RequestTime
 
 WORKERS = 4  # lists fetched at once; probes use two more threads
 QUEUE_PAGES = 4  # pages waiting to be decoded; fetchers wait beyond that
 MAX_PAGES = 10_000  # 20 million objects at 2,000 a page: a server that goes on is broken
-T = TypeVar("T")
-
-
-def in_thread(fn: Callable[[], T]) -> Future[T]:
-    """Run ``fn`` in a daemon thread: a stuck request never keeps the process from exiting (Ctrl-C,
-    the run's deadline). Each request is bounded anyway; this only spares the wait."""
-    future: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(fn())
-        except BaseException as exc:
-            future.set_exception(exc)
-
-    threading.Thread(target=run, daemon=True).start()
-    return future
-
-
-@dataclass
-class Timings:
-    """The newest server time seen in responses: the snapshot's "now"."""
-
-    newest: datetime | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def saw(self, response: Response) -> None:
-        if response.server_time:
-            with self.lock:
-                if self.newest is None or response.server_time > self.newest:
-                    self.newest = response.server_time
 
 
 @dataclass(frozen=True)
@@ -88,6 +64,13 @@ class Done:
     seconds: float
     size: int  # bytes received
     wire: str  # the Content-Type of the last page
+    slowest: float = 0.0  # seconds of the slowest page
+
+    def timing(self) -> RequestTime:
+        kind = "list-namespaced" if "/namespaces/" in self.call.path else "list"
+        return RequestTime(
+            source=self.call.label, kind=kind, seconds=self.seconds, slowest_page=self.slowest, pages=self.pages
+        )
 
     def describe(self) -> str:
         wire = {PROTOBUF: "protobuf", JSON: "json"}.get(self.wire, self.wire or "no answer")
@@ -103,17 +86,20 @@ def fetch_pages(
     stop: threading.Event,
 ) -> None:
     """Request every page of one list, queueing each body; ends with a Done."""
-    count, size, seconds, token, wire, seen = 0, 0, 0.0, "", "", set()
+    count, size, seconds, slowest, token, wire, seen = 0, 0, 0.0, 0.0, "", "", set()
     error: str | None = None
-    accept = accept_header()
+    accept = call.accept
     try:
         while not stop.is_set():
             response = transport.get(call.path, page_fields(token, server), accept)
             timings.saw(response)
             count += 1
             seconds += response.seconds
+            slowest = max(slowest, response.seconds)
             size += len(response.body)
             wire = response.content_type
+            if response.status == 404 and call.optional and count == 1:
+                break  # the API is not served: none of its objects exist (an empty list)
             if response.status != 200:
                 raise ListFailed(response.reason())
             token = continue_token(response.body, response.content_type)
@@ -133,7 +119,7 @@ def fetch_pages(
         error = str(exc)
     except Exception as exc:  # never a fetcher that dies without its Done: the run would wait for its deadline
         error = f"internal error: {type(exc).__name__}: {exc}"
-    _put(pages, Done(call, error, count, seconds, size, wire), stop)
+    _put(pages, Done(call, error, count, seconds, size, wire, slowest), stop)
 
 
 def _put(pages: queue.Queue[Page | Done], item: Page | Done, stop: threading.Event) -> None:
@@ -143,38 +129,6 @@ def _put(pages: queue.Queue[Page | Done], item: Page | Done, stop: threading.Eve
             return
         except queue.Full:
             continue
-
-
-def probe(transport: Transport, endpoint: str, timings: Timings) -> Probe:
-    response = transport.get(endpoint, {"verbose": "true"})
-    timings.saw(response)
-    error = response.reason() if 400 <= response.status < 500 else ""
-    return Probe(
-        endpoint=f"{endpoint}?verbose", status=response.status, checks=parse_health_body(response.text()), error=error
-    )
-
-
-def _probe_result(future: Future[Probe], name: str, transport: Transport, gaps: list[Gap]) -> Probe:
-    try:
-        result = future.result(timeout=max(0.0, transport.remaining()) + 1)
-        if not result.answered:
-            gaps.append(Gap(source=name, reason=result.error))
-        return result
-    except TimeoutError:
-        reason = "no answer before the run's deadline"
-    except CollectError as exc:
-        reason = str(exc)
-    gaps.append(Gap(source=name, reason=reason))
-    return Probe(endpoint=f"/{name}?verbose", status=None, error=reason)
-
-
-def _version(response: Response) -> VersionInfo | None:
-    if response.status != 200:
-        return None
-    try:
-        return msgspec.json.decode(response.body, type=VersionInfo)
-    except msgspec.DecodeError:
-        return None
 
 
 def collect(transport: Transport, verbose: bool = False) -> Snapshot:
@@ -200,7 +154,10 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
             gaps=(Gap(source="all", reason=f"API server unreachable: {exc}"),),
         )
     timings.saw(version_response)
-    version = _version(version_response)
+    requests = [
+        RequestTime(source="version", kind="get", seconds=version_response.seconds, status=version_response.status)
+    ]
+    version = version_of(version_response)
     reason = version_response.reason() if version_response.status != 200 else "malformed response: not a version object"
     gaps: list[Gap] = [] if version else [Gap(source="version", reason=reason)]
     server = minor_version(version.git_version if version else None)
@@ -211,8 +168,9 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     failed: set[ListCall] = set()
     pages: queue.Queue[Page | Done] = queue.Queue(maxsize=QUEUE_PAGES)
     stop = threading.Event()
-    livez_future = in_thread(lambda: probe(transport, "/livez", timings))
-    readyz_future = in_thread(lambda: probe(transport, "/readyz", timings))
+    livez_future = in_thread(lambda: probe(transport, "/livez", timings, requests))
+    readyz_future = in_thread(lambda: probe(transport, "/readyz", timings, requests))
+    metrics_future = in_thread(lambda: fetch_metrics(transport, timings, requests))
     slots = threading.Semaphore(WORKERS)
 
     def fetch(call: ListCall) -> None:
@@ -222,11 +180,13 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     try:
         for call in LISTS:
             in_thread(functools.partial(fetch, call))
-        _drain(pages, transport, items, bad, decoder, failed, gaps, say)
+        _drain(pages, transport, items, bad, decoder, failed, gaps, say, requests)
     finally:
         stop.set()  # on any exception, let the fetchers end instead of waiting on a full queue
-    livez = _probe_result(livez_future, "livez", transport, gaps)
-    readyz = _probe_result(readyz_future, "readyz", transport, gaps)
+    livez = probe_result(livez_future, "livez", transport, gaps)
+    readyz = probe_result(readyz_future, "readyz", transport, gaps)
+    metrics = metrics_result(metrics_future, transport, gaps)
+    certificate = parse_certificate(transport.peer_certificate) if transport.peer_certificate else None
     gaps += [gap for b in bad.values() if (gap := b.gap())]
     # a resource read by several calls (the Leases of two namespaces) is kept if any call succeeded;
     # the gap of the one that failed says which part is missing
@@ -241,6 +201,9 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
         readyz=readyz,
         resources=Resources(**lists),  # type: ignore[arg-type]  # each list holds its field's kind
         gaps=tuple(gaps),
+        serving_certificate=certificate,
+        metrics=metrics,
+        requests=tuple(requests),
     )
 
 
@@ -253,6 +216,7 @@ def _drain(
     failed: set[ListCall],
     gaps: list[Gap],
     say: Callable[[str], None],
+    requests: list[RequestTime],
 ) -> None:
     """Decode pages as they arrive until every list call has said it is done, or the deadline."""
     broken: set[ListCall] = set()  # calls whose page could not be decoded: their later pages are dropped
@@ -270,6 +234,7 @@ def _drain(
         call = item.call
         if isinstance(item, Done):
             pending.discard(call)
+            requests.append(item.timing())
             error = item.error or ("malformed response" if call in broken else None)
             if error:
                 failed.add(call)

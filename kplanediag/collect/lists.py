@@ -18,6 +18,12 @@ no good there: the cache ignores ``limit`` for it and sends the whole list in on
 empty resourceVersion (a consistent read) needs etcd: it hangs until the timeout while etcd is down.
 Older servers, or one whose /version could not be read, get ``resourceVersion=0``: their watch
 cache answers it (v1.13 and later, the whole list in one response: correct, only bigger).
+
+The API's own kinds (webhook configurations, admission policies, APIServices, CSRs) are asked for
+as JSON only: a cluster holds tens of them, so protobuf would save nothing measurable, and each kind
+would need a hand-written converter. APIServices are served by the aggregator, which answers JSON
+anyway. A list whose API the server does not serve (404: ValidatingAdmissionPolicy before 1.30) is
+``optional``: it is read as empty, since a server without the API has none of those objects.
 """
 
 from __future__ import annotations
@@ -29,6 +35,13 @@ from typing import Any
 import msgspec
 
 from kplanediag.collect.errors import ListFailed
+from kplanediag.snapshot.api_kinds import (
+    APIService,
+    CertificateSigningRequest,
+    MutatingWebhookConfiguration,
+    ValidatingAdmissionPolicy,
+    ValidatingWebhookConfiguration,
+)
 from kplanediag.snapshot.decode import PAGE_DECODER, BadItems, ItemDecoder
 from kplanediag.snapshot.kinds import (
     DaemonSet,
@@ -55,6 +68,12 @@ class ListCall:
     resource: str  # the Resources field it fills
     path: str
     kind: type[Resource]
+    json_only: bool = False  # the API's own low-volume kinds (module docstring)
+    optional: bool = False  # 404 (the API is not served) reads as an empty list
+
+    @property
+    def accept(self) -> str:
+        return JSON if self.json_only else accept_header()
 
     @property
     def label(self) -> str:
@@ -64,6 +83,7 @@ class ListCall:
 
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/{}/leases"
+ADMISSION = "/apis/admissionregistration.k8s.io/v1"
 LISTS = (
     ListCall("nodes", "/api/v1/nodes", Node),
     ListCall("pods", "/api/v1/pods", Pod),
@@ -76,6 +96,33 @@ LISTS = (
     ListCall("services", "/api/v1/services", Service),
     ListCall("endpointslices", "/apis/discovery.k8s.io/v1/endpointslices", EndpointSlice),
     ListCall("poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets", PodDisruptionBudget),
+    ListCall(
+        "validatingwebhookconfigurations",
+        f"{ADMISSION}/validatingwebhookconfigurations",
+        ValidatingWebhookConfiguration,
+        json_only=True,
+    ),
+    ListCall(
+        "mutatingwebhookconfigurations",
+        f"{ADMISSION}/mutatingwebhookconfigurations",
+        MutatingWebhookConfiguration,
+        json_only=True,
+    ),
+    ListCall(
+        "validatingadmissionpolicies",
+        f"{ADMISSION}/validatingadmissionpolicies",
+        ValidatingAdmissionPolicy,
+        json_only=True,
+        optional=True,
+    ),
+    ListCall("apiservices", "/apis/apiregistration.k8s.io/v1/apiservices", APIService, json_only=True),
+    ListCall(
+        "certificatesigningrequests",
+        "/apis/certificates.k8s.io/v1/certificatesigningrequests",
+        CertificateSigningRequest,
+        json_only=True,
+        optional=True,
+    ),
 )
 
 

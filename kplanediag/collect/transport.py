@@ -102,6 +102,7 @@ class Transport:
         self.server: str = str(self._config.host).rstrip("/")
         self.timeout = timeout
         self.deadline = deadline  # time.monotonic() by which the whole run must end; None: no limit
+        self.peer_certificate: bytes | None = None  # DER of the server's leaf certificate, once seen
 
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, "User-Agent": "kplanediag"}
@@ -142,6 +143,8 @@ class Transport:
                 retries=False,
                 preload_content=False,
             )
+            if self.peer_certificate is None:
+                self.peer_certificate = _peer_certificate(raw)
             try:
                 body = self._read(raw, end, path, limit)
             finally:
@@ -195,6 +198,19 @@ class Transport:
                 raw.close()
                 raise UnreachableError(f"{self.server}{path}: the answer is larger than {MAX_BODY >> 30} GiB")
             chunks.append(chunk)
+
+
+def _peer_certificate(raw: Any) -> bytes | None:
+    """The DER leaf certificate of the TLS connection a response came on (verified or not)."""
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    getpeercert = getattr(sock, "getpeercert", None)
+    if getpeercert is None:
+        return None
+    try:
+        der = getpeercert(binary_form=True)
+    except (OSError, ValueError):
+        return None
+    return der if isinstance(der, bytes) and der else None
 
 
 def connect(

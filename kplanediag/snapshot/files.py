@@ -23,12 +23,12 @@ from kplanediag.snapshot.model import (
     RESOURCES,
     Gap,
     Probe,
-    Record,
     Resources,
     Snapshot,
     VersionInfo,
     parse_time,
 )
+from kplanediag.snapshot.server import Certificate, Record, RequestTime, ServerMetrics
 
 SNAPSHOT_KIND = "KplanediagSnapshot"
 SNAPSHOT_VERSION = 2
@@ -61,6 +61,9 @@ class _Body(Record, frozen=True):
     readyz: Probe | None = None
     resources: dict[str, list[msgspec.Raw]] = msgspec.field(default_factory=dict)
     gaps: tuple[Gap, ...] = ()
+    serving_certificate: Certificate | None = None
+    metrics: ServerMetrics | None = None
+    requests: tuple[RequestTime, ...] = ()
 
 
 class _KindOnly(msgspec.Struct):
@@ -116,6 +119,9 @@ def _from_body(data: bytes) -> Snapshot:
         readyz=body.readyz,
         resources=resources,
         gaps=(*body.gaps, *bad),
+        serving_certificate=body.serving_certificate,
+        metrics=body.metrics,
+        requests=body.requests,
     )
 
 

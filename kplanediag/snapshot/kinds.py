@@ -262,6 +262,8 @@ class PodDisruptionBudget(Resource, frozen=True):
 
 class ServiceSpec(Base, frozen=True):
     selector: Mapping[str, str] = msgspec.field(default_factory=_empty)
+    type: str = "ClusterIP"
+    external_name: str = ""  # type ExternalName: a DNS name outside the cluster, no endpoints
 
 
 class Service(Resource, frozen=True):

@@ -9,6 +9,14 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from kplanediag.snapshot.api_kinds import (
+    API_KINDS,
+    APIService,
+    CertificateSigningRequest,
+    MutatingWebhookConfiguration,
+    ValidatingAdmissionPolicy,
+    ValidatingWebhookConfiguration,
+)
 from kplanediag.snapshot.kinds import (
     KINDS,
     DaemonSet,
@@ -23,13 +31,10 @@ from kplanediag.snapshot.kinds import (
     Service,
     StatefulSet,
 )
+from kplanediag.snapshot.server import Certificate, Record, RequestTime, ServerMetrics
 
 PROBES = ("version", "livez", "readyz")
 _CHECK_LINE = re.compile(r"^\[(?P<mark>[+-])\](?P<name>[^ ]+)\s*(?P<rest>.*)$")
-
-
-class Record(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """Options of the snapshot's own records (saved as they are, so defaults are kept explicit)."""
 
 
 class HealthCheck(Record, frozen=True):
@@ -95,11 +100,24 @@ class Resources(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     services: tuple[Service, ...] | None = None
     endpointslices: tuple[EndpointSlice, ...] | None = None
     poddisruptionbudgets: tuple[PodDisruptionBudget, ...] | None = None
+    validatingwebhookconfigurations: tuple[ValidatingWebhookConfiguration, ...] | None = None
+    mutatingwebhookconfigurations: tuple[MutatingWebhookConfiguration, ...] | None = None
+    validatingadmissionpolicies: tuple[ValidatingAdmissionPolicy, ...] | None = None
+    apiservices: tuple[APIService, ...] | None = None
+    certificatesigningrequests: tuple[CertificateSigningRequest, ...] | None = None
 
 
-RESOURCE_OF_KIND: Mapping[str, str] = {kind.__name__: kind.__name__.lower() + "s" for kind in KINDS}
+def plural(kind: str) -> str:
+    """The API's resource name of a kind: ``Pod`` -> ``pods``, ``ValidatingAdmissionPolicy`` ->
+    ``validatingadmissionpolicies``."""
+    name = kind.lower()
+    return name[:-1] + "ies" if name.endswith("y") else name + "s"
+
+
+ALL_KINDS: tuple[type[Resource], ...] = (*KINDS, *API_KINDS)
+RESOURCE_OF_KIND: Mapping[str, str] = {kind.__name__: plural(kind.__name__) for kind in ALL_KINDS}
 """List item kind -> resource name (the Resources field)."""
-KIND_OF_RESOURCE: Mapping[str, type[Resource]] = {kind.__name__.lower() + "s": kind for kind in KINDS}
+KIND_OF_RESOURCE: Mapping[str, type[Resource]] = {plural(kind.__name__): kind for kind in ALL_KINDS}
 RESOURCES: tuple[str, ...] = tuple(Resources.__struct_fields__)
 assert set(RESOURCES) == set(KIND_OF_RESOURCE), "Resources has one field per kind"
 
@@ -116,6 +134,9 @@ class Snapshot(Record, frozen=True):
     readyz: Probe | None = None
     resources: Resources = msgspec.field(default_factory=Resources)
     gaps: tuple[Gap, ...] = ()
+    serving_certificate: Certificate | None = None  # None: not seen (no TLS, or not collected live)
+    metrics: ServerMetrics | None = None  # None: /metrics not read (a gap says why, if it was tried)
+    requests: tuple[RequestTime, ...] = ()  # timings of the live run's own requests
 
     def has(self, resource: str) -> bool:
         """Whether a list was collected (it may be empty)."""
@@ -165,6 +186,26 @@ class Snapshot(Record, frozen=True):
     @property
     def poddisruptionbudgets(self) -> tuple[PodDisruptionBudget, ...]:
         return self.resources.poddisruptionbudgets or ()
+
+    @property
+    def validating_webhooks(self) -> tuple[ValidatingWebhookConfiguration, ...]:
+        return self.resources.validatingwebhookconfigurations or ()
+
+    @property
+    def mutating_webhooks(self) -> tuple[MutatingWebhookConfiguration, ...]:
+        return self.resources.mutatingwebhookconfigurations or ()
+
+    @property
+    def admission_policies(self) -> tuple[ValidatingAdmissionPolicy, ...]:
+        return self.resources.validatingadmissionpolicies or ()
+
+    @property
+    def apiservices(self) -> tuple[APIService, ...]:
+        return self.resources.apiservices or ()
+
+    @property
+    def csrs(self) -> tuple[CertificateSigningRequest, ...]:
+        return self.resources.certificatesigningrequests or ()
 
 
 def parse_health_body(body: str) -> tuple[HealthCheck, ...]:

@@ -234,7 +234,15 @@ def pod_disruption_budget(m: pb.PodDisruptionBudget, memo: Memo) -> k.PodDisrupt
 
 
 def service(m: pb.Service, memo: Memo) -> k.Service:
-    return k.Service(metadata=_meta(m.metadata, memo), spec=k.ServiceSpec(selector=memo.labels_of(m.spec.selector)))
+    spec = m.spec
+    return k.Service(
+        metadata=_meta(m.metadata, memo),
+        spec=k.ServiceSpec(
+            selector=memo.labels_of(spec.selector),
+            type=memo.text(spec.type) or "ClusterIP",  # JSON omits an empty type: the Struct default
+            external_name=text(spec.externalName),
+        ),
+    )
 
 
 def _endpoint(e: pb.Endpoint, memo: Memo) -> k.Endpoint:

@@ -312,10 +312,14 @@ class Service(_message.Message):
     def __init__(self, metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[ServiceSpec, _Mapping]] = ...) -> None: ...
 
 class ServiceSpec(_message.Message):
-    __slots__ = ("selector",)
+    __slots__ = ("selector", "type", "externalName")
     SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    EXTERNALNAME_FIELD_NUMBER: _ClassVar[int]
     selector: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, selector: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    type: str
+    externalName: str
+    def __init__(self, selector: _Optional[_Iterable[bytes]] = ..., type: _Optional[str] = ..., externalName: _Optional[str] = ...) -> None: ...
 
 class ObjectReference(_message.Message):
     __slots__ = ("kind", "namespace", "name")

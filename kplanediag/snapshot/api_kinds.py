@@ -1,0 +1,106 @@
+"""Kinds about the API itself, read for failures that cross the planes: admission webhooks and
+policies (configured in the control plane, served by pods), aggregated APIServices, and
+CertificateSigningRequests (nodes renewing their certificates). Same conventions as kinds.py.
+
+These lists hold tens of objects, so they are read as JSON (lists.py says why): no protobuf
+declaration follows them.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from kplanediag.snapshot.kinds import Base, Condition, LabelSelector, Resource
+
+
+class ServiceReference(Base, frozen=True):
+    """A webhook's or APIService's in-cluster Service; ``port`` None means the API's default 443."""
+
+    namespace: str = ""
+    name: str = ""
+    port: int | None = None
+
+
+class WebhookClientConfig(Base, frozen=True):
+    url: str = ""
+    service: ServiceReference | None = None
+
+
+class RuleWithOperations(Base, frozen=True):
+    operations: tuple[str, ...] = ()
+    api_groups: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    scope: str = "*"
+
+
+class Webhook(Base, frozen=True):
+    """One webhook of a Validating or Mutating configuration. The API server defaults
+    failurePolicy to Fail (v1), so an absent one is Fail."""
+
+    name: str = ""
+    client_config: WebhookClientConfig = msgspec.field(default_factory=WebhookClientConfig)
+    rules: tuple[RuleWithOperations, ...] = ()
+    failure_policy: str = "Fail"
+    namespace_selector: LabelSelector | None = None
+    object_selector: LabelSelector | None = None
+    timeout_seconds: int | None = None
+
+
+class ValidatingWebhookConfiguration(Resource, frozen=True):
+    webhooks: tuple[Webhook, ...] = ()
+
+
+class MutatingWebhookConfiguration(Resource, frozen=True):
+    webhooks: tuple[Webhook, ...] = ()
+
+
+class AdmissionPolicySpec(Base, frozen=True):
+    failure_policy: str = "Fail"
+
+
+class ValidatingAdmissionPolicy(Resource, frozen=True):
+    """In-process CEL admission (no pods behind it): inventoried, never a cross-plane dependency."""
+
+    spec: AdmissionPolicySpec = msgspec.field(default_factory=AdmissionPolicySpec)
+
+
+class APIServiceSpec(Base, frozen=True):
+    """``service`` None: the group is served by the API server itself (a "Local" APIService)."""
+
+    group: str = ""
+    version: str = ""
+    service: ServiceReference | None = None
+
+
+class APIServiceStatus(Base, frozen=True):
+    conditions: tuple[Condition, ...] = ()
+
+
+class APIService(Resource, frozen=True):
+    spec: APIServiceSpec = msgspec.field(default_factory=APIServiceSpec)
+    status: APIServiceStatus = msgspec.field(default_factory=APIServiceStatus)
+
+
+class CertificateSigningRequestSpec(Base, frozen=True):
+    signer_name: str = ""
+    username: str = ""
+
+
+class CertificateSigningRequestStatus(Base, frozen=True):
+    """``certificate`` is not read: only whether one was issued (conditions) matters here."""
+
+    conditions: tuple[Condition, ...] = ()
+
+
+class CertificateSigningRequest(Resource, frozen=True):
+    spec: CertificateSigningRequestSpec = msgspec.field(default_factory=CertificateSigningRequestSpec)
+    status: CertificateSigningRequestStatus = msgspec.field(default_factory=CertificateSigningRequestStatus)
+
+
+API_KINDS: tuple[type[Resource], ...] = (
+    ValidatingWebhookConfiguration,
+    MutatingWebhookConfiguration,
+    ValidatingAdmissionPolicy,
+    APIService,
+    CertificateSigningRequest,
+)
