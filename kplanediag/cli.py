@@ -207,14 +207,40 @@ def report_options(func: F) -> F:
             show_default=True,
             help="Lowest finding severity that makes the exit code non-zero.",
         ),
+        click.option(
+            "--etcd-quota",
+            callback=byte_size,
+            metavar="BYTES",
+            help="etcd's --quota-backend-bytes (e.g. 8Gi), which etcd does not tell the API server. "
+            "Default: the distribution's known default (2Gi on kubeadm, kind and RKE2), else the size is not judged.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
+UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+
+
+def byte_size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """``8Gi``, ``2147483648``, ``500M``: a positive number of bytes (Kubernetes quantity suffixes)."""
+    if value is None:
+        return None
+    text = value.strip()
+    digits = text.rstrip("KkMmGgTtiB")
+    suffix = text[len(digits) :].lower().removesuffix("b")
+    try:
+        number = float(digits)
+    except ValueError:
+        number = -1
+    if suffix not in UNITS or not (0 < number < 2**60):  # also False for nan
+        raise click.BadParameter(f"{value!r} is not a size in bytes (e.g. 8Gi, 2147483648)")
+    return int(number * UNITS[suffix])
+
+
 def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
-    def command(source: Source, output: str, fail_on: str) -> int:
+    def command(source: Source, output: str, fail_on: str, etcd_quota: int | None) -> int:
         from kplanediag.analysis.report import analyze  # noqa: PLC0415
         from kplanediag.render.as_json import render_json  # noqa: PLC0415
         from kplanediag.render.table import render_table  # noqa: PLC0415
@@ -225,7 +251,7 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
             if output == "json":
                 click.echo(exc.document(), nl=False)
             raise
-        report = analyze(snapshot, now)
+        report = analyze(snapshot, now, etcd_quota=etcd_quota)
         text = render_json(report, sections) if output == "json" else render_table(report, sections)
         click.echo(text, nl=False)
         return THRESHOLDS[fail_on].get(report.status, EXIT_OK)

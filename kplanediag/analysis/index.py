@@ -28,6 +28,7 @@ class ClusterIndex:
     slices_by_service: dict[tuple[str, str], list[EndpointSlice]] = field(default_factory=lambda: defaultdict(list))
     daemon_pods: dict[tuple[str, str], list[Pod]] = field(default_factory=lambda: defaultdict(list))
     unowned_system_pods: list[Pod] = field(default_factory=list)  # kube-system, no controller or a Node (static)
+    writes_stalled: str = ""  # set by analyze: why no Lease can be renewed (stale Leases are then no evidence)
 
     @classmethod
     def build(cls, snapshot: Snapshot, now: datetime) -> ClusterIndex:

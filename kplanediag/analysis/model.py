@@ -10,6 +10,7 @@ from enum import StrEnum
 class Plane(StrEnum):
     CONTROL = "control-plane"
     DATA = "data-plane"
+    CROSS = "cross-plane"  # configured in the control plane, served by pods: webhooks, aggregated APIs
 
 
 class Status(StrEnum):
@@ -108,6 +109,7 @@ class ClusterInfo:
     profile: str = "unknown"
     profile_evidence: tuple[str, ...] = ()
     single_node: bool = False
+    observations: tuple[str, ...] = ()  # facts worth a line: etcd size against quota, certificate expiry
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from kplanediag.analysis.blast import blast_radius, plural, some
+from kplanediag.analysis.blast.cross import cross_plane_entries, node_webhook_lines
 from kplanediag.analysis.controlplane import assess_control_plane
+from kplanediag.analysis.crossplane import assess_cross_plane
+from kplanediag.analysis.crossplane.writes import writes_stalled
 from kplanediag.analysis.dataplane.addons import assess_node_addons
 from kplanediag.analysis.dataplane.dns import assess_dns
 from kplanediag.analysis.dataplane.nodes import assess_nodes
@@ -15,6 +19,7 @@ from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Report, Severity, Status
 from kplanediag.snapshot import Snapshot
 
+PLANE_ORDER = {Plane.CONTROL: 0, Plane.CROSS: 1, Plane.DATA: 2}
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 INPUT_LIMITS = ("not in a kubectl List", "not in the input List")
 
@@ -66,6 +71,10 @@ def summarize(
         critical = any(f.plane is plane and f.severity is Severity.CRITICAL for f in findings)
         words[plane] = "failing" if critical else plane_word(components, plane)
     where = f" on {plural(len(failing), 'node')} ({some(failing)})" if failing else ""
+    cross = [f for f in findings if f.plane is Plane.CROSS and f.severity is not Severity.INFO]
+    if cross:
+        word = "failing" if any(f.severity is Severity.CRITICAL for f in cross) else "degraded"
+        where += f"; cross-plane {word} ({some(sorted({f.subject for f in cross}), 3)})"
     data = (
         f"data plane ({plural(nodes, 'node')}) {words[Plane.DATA]}"
         if nodes is not None
@@ -74,32 +83,50 @@ def summarize(
     return f"{status.upper()}: control plane ({mode}) {words[Plane.CONTROL]}; {data}{where}"
 
 
-def analyze(snapshot: Snapshot, now: datetime | None = None) -> Report:
+def analyze(snapshot: Snapshot, now: datetime | None = None, etcd_quota: int | None = None) -> Report:
+    """``etcd_quota``: etcd's --quota-backend-bytes where the user knows it (etcd does not tell the
+    API server); else the profile's default, if it has one."""
     now = now or snapshot.collected_at
     idx = ClusterIndex.build(snapshot, now)
     dist = recognise(idx)
+    stalled = writes_stalled(idx)
+    idx.writes_stalled = stalled.describe() if stalled else ""
     api_version = snapshot.version.git_version or None if snapshot.version else None
     node_states, node_components, node_findings = assess_nodes(idx, api_version)
     cp = assess_control_plane(idx, dist, node_states)
     addon_components, addon_findings = assess_node_addons(idx, dist, node_states)
     dns_components, dns_findings = assess_dns(idx, dist, node_states)
+    cross = assess_cross_plane(idx, dist, node_states, etcd_quota, stalled)
 
     # the kubelet's word that a node's network plugin is not ready stands over a CNI pod's readiness
     told = {(c.name, c.node) for c in node_components if c.name == "cni"}
     addon_components = [c for c in addon_components if (c.name, c.node) not in told]
+    cp_components = list(cp.components)
+    if stalled is not None:  # its checks pass, and it refuses every write
+        cp_components = [
+            replace(c, status=Status.DEGRADED, detail="refusing writes (KPD-422)")
+            if c.name == "etcd" and c.status is Status.HEALTHY
+            else c
+            for c in cp_components
+        ]
     components = tuple(
         sorted(
-            (*cp.components, *node_components, *addon_components, *dns_components),
-            key=lambda c: (c.plane is not Plane.CONTROL, STATUS_RANK[c.status], c.name, c.node or ""),
+            (*cp_components, *node_components, *addon_components, *dns_components, *cross.components),
+            key=lambda c: (PLANE_ORDER[c.plane], STATUS_RANK[c.status], c.name, c.node or "", c.detail),
         )
     )
     findings = tuple(
         sorted(
-            (*cp.findings, *node_findings, *addon_findings, *dns_findings, *gap_findings(snapshot)),
-            key=lambda f: (SEVERITY_ORDER[f.severity], f.plane is not Plane.CONTROL, f.code, f.subject),
+            (*cp.findings, *node_findings, *addon_findings, *dns_findings, *cross.findings, *gap_findings(snapshot)),
+            key=lambda f: (SEVERITY_ORDER[f.severity], PLANE_ORDER[f.plane], f.code, f.subject),
         )
     )
     blast = blast_radius(idx, components, findings, node_states, cp.redundancy, dist)
+    failed_nodes = {n for n, s in node_states.items() if s.failing}
+    blast = tuple(
+        replace(b, breaks=(*b.breaks, *node_webhook_lines(cross, failed_nodes))) if b.scope == "node" else b
+        for b in blast
+    ) + tuple(cross_plane_entries(idx, cross))
     status = overall_status(findings)
     failing = sorted(n for n, s in node_states.items() if s.failing)
     cluster = ClusterInfo(
@@ -112,6 +139,7 @@ def analyze(snapshot: Snapshot, now: datetime | None = None) -> Report:
         profile=dist.profile.name,
         profile_evidence=dist.evidence,
         single_node=dist.single_node,
+        observations=cross.observations,
     )
     return Report(
         cluster=cluster,

@@ -58,11 +58,21 @@ def data_plane_table(report: Report, all_nodes: bool) -> str:
     return text.strip("\n") or "  (no data-plane component observed)"
 
 
+def cross_plane_table(report: Report) -> str:
+    """Webhook configurations and aggregated APIs: what each is, its status, who serves it."""
+    rows = [
+        [c.name, c.detail, MARK[c.status], "; ".join(c.evidence)] for c in report.components if c.plane is Plane.CROSS
+    ]
+    if not rows:
+        return "  (no admission webhook or aggregated API)"
+    return table(rows, ["KIND", "NAME", "STATUS", "SERVED BY"], [18, 30, 9, 40])
+
+
 def findings_table(report: Report) -> str:
     if not report.findings:
         return "  no findings"
     blocks = []
-    for plane in (Plane.CONTROL, Plane.DATA):
+    for plane in (Plane.CONTROL, Plane.CROSS, Plane.DATA):
         rows = [[f.severity.value.upper(), f.code, f.component, f.message] for f in report.findings if f.plane is plane]
         if rows:
             blocks.append(
@@ -100,12 +110,15 @@ def render_table(report: Report, sections: Iterable[str] = SECTIONS, all_nodes: 
     )
     single = ", single node: both planes on one machine" if c.single_node else ""
     out += wrap("", f"profile {c.profile} ({'; '.join(c.profile_evidence) or 'no distribution signal'}){single}")
+    out += [line for note in c.observations for line in wrap("", note)]
     if "components" in wanted:
         out += [
             heading("Control plane"),
             control_plane_table(report),
             heading("Data plane"),
             data_plane_table(report, all_nodes or wanted == {"components"}),
+            heading("Cross-plane: admission webhooks, aggregated APIs"),
+            cross_plane_table(report),
         ]
     if "findings" in wanted:
         out += [heading("Findings"), findings_table(report)]

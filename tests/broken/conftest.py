@@ -40,6 +40,14 @@ HEALTHY_CHECKS = b"[+]ping ok\n[+]log ok\n[+]etcd ok\nlivez check passed\n"
 LIST_KINDS = {call.path: f"{call.kind.__name__}List" for call in LISTS}
 LIST_PATHS = tuple(LIST_KINDS)
 PROBE_PATHS = ("/livez", "/readyz")
+METRICS = "/metrics"
+# a few lines of a real /metrics (the lab's v1.36.2), enough for etcd's size and an APF priority level
+HEALTHY_METRICS = (
+    b"# HELP apiserver_storage_size_bytes [STABLE] Size of the storage database file physically allocated in bytes.\n"
+    b"# TYPE apiserver_storage_size_bytes gauge\n"
+    b'apiserver_storage_size_bytes{storage_cluster_id="etcd-0"} 1.69984e+06\n'
+    b'apiserver_flowcontrol_nominal_limit_seats{priority_level="workload-low"} 245\n'
+)
 TOKEN = "kpd-test-token-5f1e2d3c4b5a69788796a5b4c3d2e1f0"  # the bearer token the secret tests look for
 GO_PLAIN_HTTP_ANSWER = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
 
@@ -76,7 +84,7 @@ def _ca(where: Path, name: str) -> Pair:
     pair = Pair(where / f"{name}.crt", where / f"{name}.key")
     _openssl(
         "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", pair.key, "-out", pair.cert, "-days", "2", "-subj", f"/CN={name}",
+        "-keyout", pair.key, "-out", pair.cert, "-days", "365", "-subj", f"/CN={name}",
         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
     )  # fmt: skip
     return pair
@@ -92,7 +100,7 @@ def _leaf(where: Path, name: str, ca: Pair, subject: str, extensions: str) -> Pa
     )  # fmt: skip
     _openssl(
         "x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
-        "-out", pair.cert, "-days", "2", "-extfile", ext,
+        "-out", pair.cert, "-days", "365", "-extfile", ext,
     )  # fmt: skip
     return pair
 
@@ -152,6 +160,8 @@ def healthy(request: Request) -> Reply:
         return json_reply(VERSION)
     if request.path in PROBE_PATHS:
         return Reply(body=HEALTHY_CHECKS, content_type="text/plain; charset=utf-8")
+    if request.path == METRICS:
+        return Reply(body=HEALTHY_METRICS, content_type="text/plain; version=0.0.4; charset=utf-8")
     if request.path in LIST_KINDS:
         return json_reply(empty_list(request.path))
     return json_reply({"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}, status=404)

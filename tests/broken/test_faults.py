@@ -34,9 +34,11 @@ from typing import Any
 
 import pytest
 
-from kplanediag.collect.lists import LISTS, PROTOBUF
+from kplanediag.collect.lists import ADMISSION, LISTS, PROTOBUF
 from tests.broken.conftest import (
+    HEALTHY_METRICS,
     LIST_PATHS,
+    METRICS,
     PKI,
     PROBE_PATHS,
     ROOT,
@@ -62,6 +64,7 @@ PODS, NODES = "/api/v1/pods", "/api/v1/nodes"
 WIRE = ROOT / "tests" / "unit" / "data" / "wire"
 LIVE = ("check", "-o", "json", "--kubeconfig", "{kubeconfig}")
 OFFLINE = ("check", "-o", "json", "--from", "{dir}/input")
+BULK_PATHS = tuple(call.path for call in LISTS if not call.json_only)  # asked for in protobuf
 TIMESTAMP = re.compile(rb'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"')
 
 
@@ -136,6 +139,8 @@ def lab_captures(request: Request) -> Reply | None:
     """The lab cluster as captured (tests/unit/data/wire): protobuf when asked for, else JSON."""
     if request.path not in LIST_PATHS:
         return None
+    if not (WIRE / f"{_stem(request.path)}.json").exists():  # the API's own kinds: none on the lab then
+        return json_reply(empty_list(request.path))
     if PROTOBUF in request.headers.get("accept", ""):
         return Reply(body=(WIRE / f"{_stem(request.path)}.pb").read_bytes(), content_type=PROTOBUF)
     return Reply(body=(WIRE / f"{_stem(request.path)}.json").read_bytes())
@@ -153,9 +158,10 @@ def _capture_time() -> str:
 def at_most_three_per_url(outcome: Outcome) -> None:
     assert outcome.server is not None
     counts = outcome.server.counts()
-    assert set(counts) == {"/version", *PROBE_PATHS, *LIST_PATHS}
+    assert set(counts) == {"/version", *PROBE_PATHS, METRICS, *LIST_PATHS}
     assert max(counts.values()) <= 3, counts
-    assert all(reason.endswith("throttled (HTTP 429)") for reason in outcome.run.gaps())
+    assert all("throttled (HTTP 429)" in reason for reason in outcome.run.gaps())
+    assert "KPD-441" in outcome.run.codes()  # said as such: API Priority and Fairness refused kplanediag
 
 
 def asked_once_each(outcome: Outcome) -> None:
@@ -176,7 +182,7 @@ def apiserver_unknown_not_down(outcome: Outcome) -> None:
 
 def probes_and_lists_gaps(outcome: Outcome) -> None:
     sources = {gap.split(":", 1)[0] for gap in outcome.run.gaps()}
-    assert sources == {"livez", "readyz", *(call.label for call in LISTS)}
+    assert sources == {"livez", "readyz", "metrics", *(call.label for call in LISTS)}
     apiserver_unknown_not_down(outcome)
 
 
@@ -188,6 +194,17 @@ def probes_forbidden(outcome: Outcome) -> None:
 def unreachable(outcome: Outcome) -> None:
     assert "KPD-100" in outcome.run.codes()
     assert apiserver(outcome)["status"] == "down"
+
+
+def apiserver_still_judged(outcome: Outcome) -> None:
+    assert apiserver(outcome)["status"] == "healthy"
+    observed = outcome.run.json()["cluster"]["observations"]
+    assert not [o for o in observed if "etcd" in o or "Priority" in o], observed  # nothing claimed of them
+
+
+def metrics_read_but_empty(outcome: Outcome) -> None:
+    assert outcome.run.gaps() == []
+    assert not any("etcd database" in o for o in outcome.run.json()["cluster"]["observations"])
 
 
 def pods_fetched_twice(outcome: Outcome) -> None:
@@ -202,8 +219,10 @@ def good_nodes_kept(outcome: Outcome) -> None:
 
 def protobuf_asked_and_used(outcome: Outcome) -> None:
     assert outcome.server is not None
-    lists = [r for r in outcome.server.requests if r.path in LIST_PATHS]
+    lists = [r for r in outcome.server.requests if r.path in BULK_PATHS]
     assert lists and all(r.headers["accept"].startswith(PROTOBUF) for r in lists)
+    api_kinds = [r for r in outcome.server.requests if r.path in LIST_PATHS and r.path not in BULK_PATHS]
+    assert api_kinds and all(r.headers["accept"] == "application/json" for r in api_kinds)
     assert outcome.run.code == 0, outcome.run.json()["findings"]
 
 
@@ -268,7 +287,7 @@ CASES: list[Case] = [
         only_gap=False,
         route=lambda r: status(429, "too many requests", headers={"Retry-After": "1"}),
         extra=("--deadline", "60"),  # no retry is cut short by the run's deadline, even on a loaded machine
-        floor=2 + 3 * 2,  # /version, then three rounds of four lists: two 1 s waits each
+        floor=2 + math.ceil(len(LISTS) / 4) * 2,  # /version, then rounds of four lists: two 1 s waits each
         check=at_most_three_per_url,
     ),
     # baselines
@@ -433,6 +452,48 @@ CASES: list[Case] = [
         only_gap=False,
         route=only(PROBE_PATHS, status(403, 'forbidden: User "kpd-test" cannot get path "/livez"')),
         check=probes_forbidden,
+    ),
+    # /metrics (etcd's size, API Priority and Fairness): never more than a named gap
+    Case(
+        "metrics-403",
+        1,
+        "forbidden (etcd storage size and API Priority and Fairness state unknown)",
+        gap="metrics",
+        route=only(METRICS, status(403, 'forbidden: User "kpd-test" cannot get path "/metrics"')),
+        check=apiserver_still_judged,
+    ),
+    Case(
+        "metrics-garbage-bytes",
+        0,
+        "HEALTHY",
+        route=only(
+            METRICS, Reply(body=bytes(RANDOM.randrange(256) for _ in range(300_000)), content_type="text/plain")
+        ),
+        check=metrics_read_but_empty,
+    ),
+    Case(
+        "metrics-trickled-1-byte-per-0.5s",
+        1,
+        "did not complete within 2s",
+        gap="metrics",
+        route=only(METRICS, Reply(body=HEALTHY_METRICS, trickle=0.5)),
+        extra=("--request-timeout", "2"),
+        floor=2,
+    ),
+    Case(
+        "webhook-list-malformed",
+        1,
+        "malformed response",
+        gap="validatingwebhookconfigurations",
+        route=only(f"{ADMISSION}/validatingwebhookconfigurations", Reply(body=b'{"kind":"List","items":[{"webhooks":')),
+    ),
+    Case(
+        "admission-policies-not-served-404",
+        0,
+        "HEALTHY",
+        route=only(
+            f"{ADMISSION}/validatingadmissionpolicies", status(404, "the server could not find the requested resource")
+        ),
     ),
     Case(
         "503-everywhere-retry-after-too-long",
@@ -769,6 +830,14 @@ def message_of(case: Case, run: Run) -> str:
     return str(run.json()["summary"]["text"])
 
 
+def findings_of(run: Run) -> str:
+    """The findings of a JSON report, one line each, for a failure message ('' for no report)."""
+    try:
+        return "\n".join(f"{f['code']} {f['severity']}: {f['message']}" for f in run.json().get("findings", []))
+    except ValueError:
+        return ""
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fault(case: Case, outcomes: dict[str, Future[Outcome]]) -> None:
     outcome = outcomes[case.id].result(timeout=55)
@@ -777,7 +846,7 @@ def test_fault(case: Case, outcomes: dict[str, Future[Outcome]]) -> None:
     record(case.id, run, message)
     assert "Traceback" not in run.stderr
     assert "internal error" not in run.stderr
-    assert run.code in case.codes, f"exit {run.code}: {message}\n{run.stderr[-2000:]}"
+    assert run.code in case.codes, f"exit {run.code}: {message}\n{findings_of(run)}\n{run.stderr[-2000:]}"
     assert case.expect in message, message
     baseline = outcomes[BASELINE].result(timeout=55).run.seconds
     bound = case.floor + max(MARGIN, 3 * baseline)

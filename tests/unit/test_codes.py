@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from kplanediag.analysis.knowledge.codes import CODES, codes_markdown
-from kplanediag.analysis.knowledge.profiles import profiles_markdown
+from kplanediag.analysis.knowledge.docs import profiles_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -53,6 +53,8 @@ def _by_lease(
             msg = f"{name} has no leader: Lease released ({state.describe()}){consequence}"
             findings.append(finding("KPD-121", f"kube-system/{name}", msg, component=name))
             return Base(Status.DOWN, "no leader", evidence), ""
+        if not state.fresh and idx.writes_stalled:
+            return Base(Status.UNKNOWN, "Lease not renewable: writes failing cluster-wide", evidence), None
         if not state.fresh:
             msg = f"{name} leader is not renewing: {state.describe()}{consequence}"
             findings.append(finding("KPD-120", f"kube-system/{name}", msg, component=name))

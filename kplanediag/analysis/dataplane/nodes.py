@@ -95,12 +95,15 @@ def assess_node(
     ready_msg = (ready_cond.message or ready_cond.reason) if ready_cond else ""
     evidence = ["Node object", f"Ready={ready}"]
 
-    lease_txt, lease_stale = "", False
+    lease_txt, lease_stale, stalled = "", False, False
     if idx.leases_seen("kube-node-lease"):
         lease = idx.lease("kube-node-lease", name)
         if lease is not None:
             heartbeat = lease_state(lease, idx.now)
             lease_stale = not heartbeat.fresh
+            # with writes failing cluster-wide, no kubelet can renew its Lease: no evidence about this node
+            stalled = lease_stale and bool(idx.writes_stalled)
+            lease_stale = lease_stale and not stalled
             lease_txt = f"heartbeat Lease {heartbeat.describe()}"
             evidence.append(f"Lease kube-node-lease/{name}: {heartbeat.describe()}")
         elif any(ns == "kube-node-lease" for ns, _ in idx.leases):
@@ -176,6 +179,8 @@ def assess_node(
         else ""
     )
     kubelet_status = Status.DEGRADED if runtime_down or network_down else Status.DOWN if failing else Status.HEALTHY
+    if stalled and kubelet_status is Status.HEALTHY:
+        kubelet_status, reason = Status.UNKNOWN, "heartbeat not recordable: writes failing cluster-wide"
     # the network check is the runtime's own answer: a runtime that answers it is up
     runtime_status = (
         Status.DOWN

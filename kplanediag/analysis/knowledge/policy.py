@@ -40,6 +40,67 @@ POLICY: dict[str, Threshold] = {
             "From Kubernetes 1.20 the scheduler and controller-manager lock leader election with Leases; "
             "before, with Endpoints or ConfigMaps, which kplanediag does not read.",
         ),
+        Threshold(
+            "writes_stalled",
+            60,
+            "s",
+            "No Lease in kube-system or kube-node-lease renewed for this long, the API server's identity Lease "
+            "included (it renews it every 10 s), while the API server answers: its writes fail (etcd full).",
+        ),
+        Threshold(
+            "certificate_warn_days",
+            30,
+            "days",
+            "The API server's serving certificate expires within this many days: a warning (time to renew "
+            "in a maintenance window).",
+        ),
+        Threshold(
+            "certificate_critical_days",
+            7,
+            "days",
+            "The serving certificate expires within this many days: critical (every client that verifies it "
+            "will fail).",
+        ),
+        Threshold(
+            "csr_pending",
+            900,
+            "s",
+            "A CertificateSigningRequest pending this long was not approved by any approver: the node that "
+            "asked cannot renew its certificate (node client CSRs are approved within seconds).",
+        ),
+        Threshold(
+            "etcd_warn_ratio",
+            0.80,
+            "of quota",
+            "etcd's database reaches this share of its quota: a warning (compact and defragment, or raise the "
+            "quota, before writes stop).",
+        ),
+        Threshold(
+            "etcd_critical_ratio",
+            0.95,
+            "of quota",
+            "etcd's database reaches this share of its quota: critical (the NOSPACE alarm, after which every "
+            "write fails, is close or active).",
+        ),
+        Threshold(
+            "slo_get_seconds",
+            1.0,
+            "s",
+            "Kubernetes API call latency SLO for single-object calls (p99 <= 1 s): the median of kplanediag's "
+            "own single GETs (/version, /livez, /readyz) above it means a slow API server.",
+        ),
+        Threshold(
+            "slo_namespaced_list_seconds",
+            5.0,
+            "s",
+            "SLO for namespace-scoped LIST calls (p99 <= 5 s): any page of kplanediag's namespaced lists above it.",
+        ),
+        Threshold(
+            "slo_cluster_list_seconds",
+            30.0,
+            "s",
+            "SLO for cluster-scoped LIST calls (p99 <= 30 s): any page of kplanediag's cluster-wide lists above it.",
+        ),
     )
 }
 

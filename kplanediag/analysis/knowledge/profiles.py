@@ -61,6 +61,9 @@ class Profile:
     dns_pods: tuple[PodRule, ...] = ()
     dns_service: tuple[str, str] = ("kube-system", "kube-dns")
     notes: str = ""
+    etcd_quota: int | None = None  # bytes; None: not known or no etcd (the database size is then not judged)
+    certificates: str = ""  # how the API server's certificates are renewed here, for the expiry finding
+    rotated: bool = False  # the provider renews certificates itself: a near expiry is info, not a warning
 
     def hidden(self, component: str) -> str:
         """Why a component is not visible on this profile ('' if it should be)."""
@@ -88,7 +91,26 @@ OPENSHIFT_PODS = (
 )
 
 
-def _managed(name: str, title: str, signals: tuple[Signal, ...], notes: str, dns: Expect = Expect.REQUIRED) -> Profile:
+GIB = 2**30
+KUBEADM_CERTS = (
+    "kubeadm issues the API server, etcd, front-proxy and component kubeconfig certificates together, for one "
+    "year: `kubeadm certs check-expiration` on a control-plane node lists them, `kubeadm certs renew all` "
+    "(then a restart of the control-plane static pods) renews them; `kubeadm upgrade` renews them too"
+)
+RANCHER_CERTS = (
+    "{} renews its certificates when it starts and they expire within 90 days (120 on recent releases): "
+    "restart the {} service on each server, or run `{} certificate rotate`"
+)
+
+
+def _managed(
+    name: str,
+    title: str,
+    signals: tuple[Signal, ...],
+    notes: str,
+    dns: Expect = Expect.REQUIRED,
+    etcd_quota: int | None = None,
+) -> Profile:
     return Profile(
         name,
         title,
@@ -100,6 +122,9 @@ def _managed(name: str, title: str, signals: tuple[Signal, ...], notes: str, dns
         kube_proxy=Expect.OPTIONAL,
         dns=dns,
         notes=notes,
+        etcd_quota=etcd_quota,
+        certificates=f"{title} renews the control plane's certificates itself",
+        rotated=True,
     )
 
 
@@ -116,6 +141,9 @@ PROFILES: tuple[Profile, ...] = (
         kube_proxy=Expect.EMBEDDED,
         dns_pods=(PodRule("cluster-dns", "openshift-dns", (("dns.operator.openshift.io/daemonset-dns", "default"),)),),
         dns_service=("openshift-dns", "dns-default"),
+        etcd_quota=8 * GIB,
+        certificates="the OpenShift operators rotate the control plane's certificates themselves",
+        rotated=True,
         notes="Leader locks are ConfigMaps or Leases in the openshift-* namespaces depending on the version: "
         "judged by effects. openshift-sdn and OVN-Kubernetes proxy Services (no kube-proxy). "
         "DNS is CoreDNS as the DaemonSet openshift-dns/dns-default.",
@@ -130,6 +158,7 @@ PROFILES: tuple[Profile, ...] = (
         cloud_controller=True,
         kube_proxy=Expect.EMBEDDED,
         cni=Expect.EMBEDDED,
+        certificates=RANCHER_CERTS.format("k3s", "k3s", "k3s"),
         notes="With its default sqlite/kine datastore k3s runs the scheduler and controller-manager without "
         "leader election (no leader Leases); with embedded etcd (node role etcd) it elects leaders with "
         "Leases. kube-proxy, flannel and a cloud-controller-manager run inside the k3s process.",
@@ -142,6 +171,8 @@ PROFILES: tuple[Profile, ...] = (
         "static pods in kube-system (tier=control-plane)",
         pods=_static(),
         cloud_controller=True,
+        etcd_quota=2 * GIB,
+        certificates=RANCHER_CERTS.format("RKE2", "rke2-server", "rke2"),
         notes="kube-proxy is a static pod (component=kube-proxy); CNI canal, calico or cilium; etcd a static pod.",
     ),
     Profile(
@@ -190,7 +221,9 @@ PROFILES: tuple[Profile, ...] = (
             Signal("node-label", "eks.amazonaws.com/compute-type"),
             Signal("kubelet-version", "-eks-"),
         ),
-        "Nodes of EKS Auto Mode have no kube-proxy or aws-node DaemonSet (built into the node).",
+        "Nodes of EKS Auto Mode have no kube-proxy or aws-node DaemonSet (built into the node). etcd's "
+        "database is limited to 8 GiB.",
+        etcd_quota=8 * GIB,
     ),
     _managed(
         "gke",
@@ -219,6 +252,8 @@ PROFILES: tuple[Profile, ...] = (
         (Signal("node-label", "minikube.k8s.io/name"),),
         "static pods in kube-system (tier=control-plane)",
         pods=_static(),
+        etcd_quota=2 * GIB,
+        certificates=KUBEADM_CERTS,
     ),
     Profile(
         "kind",
@@ -227,6 +262,8 @@ PROFILES: tuple[Profile, ...] = (
         (Signal("provider-id", "kind://"), Signal("daemon", "kindnet")),
         "static pods in kube-system (tier=control-plane)",
         pods=_static(),
+        etcd_quota=2 * GIB,
+        certificates=KUBEADM_CERTS,
         notes="kubeadm inside Docker containers; kindnet as CNI.",
     ),
     Profile(
@@ -239,6 +276,8 @@ PROFILES: tuple[Profile, ...] = (
         ),
         "static pods in kube-system (tier=control-plane)",
         pods=_static(),
+        etcd_quota=2 * GIB,
+        certificates=KUBEADM_CERTS,
     ),
 )
 UNKNOWN = Profile(
@@ -254,30 +293,3 @@ UNKNOWN = Profile(
     notes="Cautious: static pods are looked for the kubeadm way; a missing Lease, kube-proxy, CNI or DNS is "
     "unknown, never a finding.",
 )
-
-
-def profiles_markdown() -> str:
-    """The profiles and policy tables as Markdown, for docs/profiles.md."""
-    from kplanediag.analysis.knowledge.policy import POLICY  # noqa: PLC0415 - docs only
-
-    lines = [
-        "# Distribution profiles",
-        "",
-        "Generated from `kplanediag/analysis/knowledge/profiles.py` and `policy.py` by `make docs`; do not edit.",
-        "The first profile whose signals match is used; the report names it (`cluster.profile`) and the",
-        "evidence (`cluster.profileEvidence`). What a profile says is not visible is reported `unknown`, never",
-        "down and never a warning. Absent: *required* is a finding, *embedded* and *optional* are unknown.",
-        "",
-        "| profile | recognised by | control plane | leader Leases | kube-proxy | CNI | DNS | notes |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for p in (*PROFILES, UNKNOWN):
-        signals = "; ".join(f"{s.field} `{s.value}`" for s in p.signals) or "(default)"
-        dns = "; ".join(r.describe() for r in p.dns_pods or KUBE_DNS)
-        lines.append(
-            f"| {p.name} ({p.mode}) | {signals} | {p.control_plane} | {p.leader_leases.value} | {p.kube_proxy.value} "
-            f"| {p.cni.value} | {p.dns.value}: {dns} | {p.notes} |"
-        )
-    lines += ["", "## Policy thresholds", "", "| name | value | why |", "| --- | --- | --- |"]
-    lines += [f"| {t.name} | {t.value:g} {t.unit} | {t.why} |" for t in POLICY.values()]
-    return "\n".join(lines) + "\n"
