@@ -10,8 +10,10 @@ cache answers in one response whatever the limit), by as many threads as kplaned
 page asked for as soon as the previous one's continue token is read from its first bytes. With
 ``--wire protobuf`` (``Accept: application/vnd.kubernetes.protobuf``) each page is decoded by
 kplanediag's own protobuf decoder (``decode_list``) into the same typed objects, all kept until the
-end, as kplanediag keeps them for its analysis; with ``--no-parse`` the bodies are only read (the
-continue token excepted). No /version, no health probes, no analysis, no output.
+end, as kplanediag keeps them for its analysis (the API's own low-volume kinds, webhook
+configurations and the like, are asked for and decoded as JSON, as kplanediag does); with
+``--no-parse`` the bodies are only read (the continue token excepted). No /version, no health
+probes, no analysis, no output.
 
 The client is minimal on purpose: kubeconfig read with PyYAML, TLS with the standard library, one
 keep-alive ``http.client`` connection per thread; the official client is not imported. Prints one
@@ -42,8 +44,9 @@ from urllib.parse import urlencode, urlsplit
 
 import yaml
 
-from kplanediag.collect.lists import LISTS, ListCall, protobuf_continue
+from kplanediag.collect.lists import LISTS, ListCall, PageDecoder, protobuf_continue
 from kplanediag.snapshot.decode import BadItems
+from kplanediag.snapshot.kinds import Resource
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 JSON = "application/json"
@@ -122,14 +125,15 @@ class Fetcher:
     rv0: bool = False
     local: threading.local = field(default_factory=threading.local)
 
-    def get(self, path: str, fields: dict[str, str]) -> tuple[bytes, str]:
+    def get(self, path: str, fields: dict[str, str], accept: str | None = None) -> tuple[bytes, str]:
         conn: http.client.HTTPSConnection | None = getattr(self.local, "conn", None)
         if conn is None:
             conn = http.client.HTTPSConnection(
                 self.endpoint.host, self.endpoint.port, context=self.endpoint.context, timeout=self.timeout
             )
             self.local.conn = conn
-        conn.request("GET", f"{path}?{urlencode(fields)}", headers={**self.endpoint.headers, "Accept": self.accept})
+        headers = {**self.endpoint.headers, "Accept": accept or self.accept}
+        conn.request("GET", f"{path}?{urlencode(fields)}", headers=headers)
         response = conn.getresponse()
         body = response.read()
         if response.status != 200:
@@ -148,7 +152,7 @@ class Fetcher:
         token = ""
         while True:
             t0 = time.perf_counter()
-            body, content_type = self.get(call.path, self.fields(token))
+            body, content_type = self.get(call.path, self.fields(token), JSON if call.json_only else None)
             counts.seconds += time.perf_counter() - t0
             counts.pages += 1
             counts.bytes += len(body)
@@ -188,6 +192,7 @@ def run(
     counts = {call.path: Counts(call.path) for call in LISTS}
     kept: list[object] = []  # every decoded object stays alive, as in kplanediag until its analysis
     bad = {call.resource: BadItems(call.resource) for call in LISTS}
+    json_pages = PageDecoder()
     t0 = time.perf_counter()
     with endpoint(kubeconfig) as ep:
         fetcher = Fetcher(ep, accept, page_size, timeout, rv0)
@@ -208,6 +213,13 @@ def run(
                     continue
                 call, body, content_type = page
                 if not parse:
+                    continue
+                if call.json_only:  # the API's own kinds, JSON as kplanediag reads them (lists.py)
+                    if not upb_only:
+                        objects: list[Resource] = []
+                        json_pages.decode(call.kind, body, content_type, objects, bad[call.resource])
+                        counts[call.path].items += len(objects)
+                        kept.extend(objects)
                     continue
                 if content_type != PROTOBUF:
                     raise LimitError(f"{call.path}: parsing is measured for protobuf only, got {content_type}")

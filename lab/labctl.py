@@ -467,6 +467,9 @@ def up(lab: Lab) -> None:
     if lab.cluster_dir.exists() and not audited(lab):
         log("existing lab cluster has no audit log or another audit policy (made before it had one); recreating it")
         down(lab)
+    if lab.cluster_dir.exists() and not configured(lab):
+        log("existing lab cluster was made from another lab/kwokctl.yaml.in; recreating it")
+        down(lab)
     if lab.cluster_dir.exists():
         start_supervisor(lab)
         if wait_for_quietly(lambda: api_ready(lab), 30):
@@ -488,6 +491,15 @@ def audited(lab: Lab) -> bool:
         return lab.audit_policy.read_text() == AUDIT_POLICY
     except OSError:
         return False
+
+
+def configured(lab: Lab) -> bool:
+    """The cluster was created from the kwokctl configuration this checkout would write."""
+    try:
+        used = (lab.root / "kwokctl.yaml").read_text()
+    except OSError:
+        return False
+    return used == kwokctl_config(lab, lab.root / "audit-policy.yaml")
 
 
 def wait_for_quietly(probe: Callable[[], bool], timeout: float) -> bool:
