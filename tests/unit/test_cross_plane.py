@@ -20,7 +20,7 @@ from kplanediag.analysis.model import Plane, Report, Severity, Status
 from kplanediag.analysis.report import analyze
 from kplanediag.collect.certificate import parse_certificate
 from kplanediag.collect.metrics import parse_metrics
-from kplanediag.snapshot import Snapshot, load_bytes
+from kplanediag.snapshot import Snapshot, load_bytes, load_snapshot
 from tests.unit.factories import snap
 
 REAL = Path(__file__).parent / "data" / "real"
@@ -57,7 +57,7 @@ def test_fail_webhook_without_endpoints_is_critical_and_names_what_stops() -> No
     assert report.status == "critical"
     (f,) = [f for f in report.findings if f.code == "KPD-400"]
     assert f.plane is Plane.CROSS and f.severity is Severity.CRITICAL
-    assert "Service kpd-webhook-fail/kpd-webhook has no ready endpoint" in f.message
+    assert "Service kpd-webhook-fail/kpd-webhook has no ready endpoint (no pod matches its selector)" in f.message
     assert "CREATE, UPDATE of configmaps, pods in namespaces with kpd-test=kpd-webhook-fail" in f.message
     (entry,) = [b for b in report.blast_radius if b.plane is Plane.CROSS]
     assert entry.scope == "cluster"
@@ -101,6 +101,25 @@ def test_webhook_whose_only_endpoint_is_on_a_failing_node_is_in_that_nodes_blast
     assert "only ready endpoints are on failing node(s) kplanediag-worker" in f.message
     node = next(b for b in report.blast_radius if b.scope == "node")
     assert any("webhook kpd-test-fail/" in b and "rejected cluster-wide" in b for b in node.breaks), node.breaks
+
+
+def test_the_backing_pods_state_is_named() -> None:
+    """Derived: a pod of the webhook's Deployment back, crash-looping (a real pod of the capture,
+    web's, relabelled into the webhook's namespace and selector)."""
+
+    def edit(items: list[dict[str, Any]]) -> None:
+        pod = next(i for i in items if i["kind"] == "Pod" and i["metadata"]["namespace"] == "shop")
+        pod = json.loads(json.dumps(pod))
+        pod["metadata"].update(namespace="kpd-webhook-fail", name="kpd-webhook-7d9f", labels={"app": "kpd-webhook"})
+        pod["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+        pod["status"]["containerStatuses"] = [
+            {"name": "webhook", "ready": False, "restartCount": 5, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
+        ]
+        items.append(pod)
+
+    report = analyze(webhook_case("fail-validating", edit))
+    f = next(f for f in report.findings if f.code == "KPD-400")
+    assert "(its pods: kpd-webhook-7d9f (Running, CrashLoopBackOff, not ready))" in f.message, f.message
 
 
 def test_webhook_served_again_is_healthy() -> None:
@@ -312,3 +331,55 @@ def test_objects_per_resource_from_the_current_metric_family() -> None:
         )
     )
     assert legacy.objects == metrics.objects  # the same counts, from the deprecated family
+
+
+# --- a slow API server: kplanediag's own request timings (lab-metrics/snapshot.json, a live run) -----
+
+LIVE = REAL / "lab-metrics" / "snapshot.json"
+
+
+def slowed(factor: float, which: tuple[str, ...] = ("version", "livez", "readyz")) -> Snapshot:
+    """Derived: the live run's own timings, those of ``which`` multiplied by ``factor``."""
+    base = load_snapshot(LIVE)
+    requests = tuple(
+        msgspec.structs.replace(
+            r,
+            seconds=r.seconds * factor,
+            slowest_page=r.slowest_page * factor if r.slowest_page is not None else None,
+        )
+        if r.source in which
+        else r
+        for r in base.requests
+    )
+    return msgspec.structs.replace(base, requests=requests)
+
+
+def test_a_live_snapshot_keeps_certificate_metrics_and_timings() -> None:
+    snap_ = load_snapshot(LIVE)
+    assert snap_.serving_certificate is not None and snap_.serving_certificate.not_after is not None
+    assert snap_.metrics is not None and snap_.metrics.storage and snap_.metrics.priority_levels
+    assert {r.source for r in snap_.requests} >= {"version", "livez", "readyz", "metrics", "pods", "apiservices"}
+    report = analyze(snap_)
+    assert report.status == "healthy", report.findings
+
+
+def test_single_gets_slower_than_the_slo_are_a_slow_api_server_not_an_outage() -> None:
+    normal = analyze(slowed(1))
+    assert "KPD-440" not in codes(normal)
+    slow = min(r.seconds for r in load_snapshot_requests() if r.source in ("version", "livez", "readyz"))
+    report = analyze(slowed(2.0 / slow))  # every single GET now takes at least 2 s
+    (f,) = [f for f in report.findings if f.code == "KPD-440"]
+    assert "single GETs took" in f.message and "SLO 1s" in f.message
+    assert report.status == "warning"
+    entry = next(b for b in report.blast_radius if b.failure == "API server slow or saturated")
+    assert any("kubectl, deploys, scaling and controllers are slow" in b for b in entry.breaks)
+    assert any("does not break running applications" in s for s in entry.still_works)
+
+
+def test_a_cluster_wide_list_page_over_30s_is_slow() -> None:
+    report = analyze(slowed(31 / 0.001, which=("pods",)))
+    assert any("a page of the pods list took" in f.message for f in report.findings if f.code == "KPD-440")
+
+
+def load_snapshot_requests() -> tuple[Any, ...]:
+    return load_snapshot(LIVE).requests

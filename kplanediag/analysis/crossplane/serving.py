@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from kplanediag.analysis.dataplane.nodes import NodeState
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.objects import pod_ready
 from kplanediag.snapshot.api_kinds import ServiceReference
+from kplanediag.snapshot.kinds import Pod
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class Backends:
     ready: tuple[tuple[str, str], ...] = ()  # (pod or address, node) of ready endpoints
     on_failing_nodes: tuple[str, ...] = ()  # nodes of ready endpoints that are failing
     external: str = ""  # an ExternalName Service: the host it names (never has endpoints)
+    pods: tuple[str, ...] | None = None  # its selector's pods, with their state; None: not known
 
     @property
     def serving(self) -> int:
@@ -32,6 +35,13 @@ class Backends:
     def nodes(self) -> tuple[str, ...]:
         return tuple(sorted({node for _, node in self.ready if node}))
 
+    def _pods(self) -> str:
+        if self.pods is None:
+            return ""
+        if not self.pods:
+            return " (no pod matches its selector)"
+        return f" (its pods: {', '.join(self.pods[:5])}{' ...' if len(self.pods) > 5 else ''})"
+
     def describe(self) -> str:
         if not self.known:
             return f"Service {self.service}: endpoints not observed"
@@ -40,7 +50,7 @@ class Backends:
         if self.external:
             return f"ExternalName Service {self.service} -> {self.external} (outside the cluster: not verifiable)"
         if not self.ready:
-            return f"Service {self.service} has no ready endpoint"
+            return f"Service {self.service} has no ready endpoint{self._pods()}"
         if not self.serving:
             return (
                 f"Service {self.service}: its only ready endpoints are on failing node(s) "
@@ -68,4 +78,21 @@ def backends(idx: ClusterIndex, ref: ServiceReference, nodes: dict[str, NodeStat
             who = ep.target_ref.name if ep.target_ref else (ep.addresses[0] if ep.addresses else "?")
             ready.append((who, ep.node_name))
     failing = tuple(sorted({n for _, n in ready if n and nodes.get(n) is not None and nodes[n].failing}))
-    return Backends(name, known=True, exists=exists, ready=tuple(sorted(set(ready))), on_failing_nodes=failing)
+    pods = None
+    if svc is not None and svc.spec.selector and idx.has("pods"):
+        wanted = svc.spec.selector.items()
+        pods = tuple(_pod_state(p) for p in idx.pods_by_namespace.get(ref.namespace, []) if wanted <= p.labels.items())
+    return Backends(
+        name, known=True, exists=exists, ready=tuple(sorted(set(ready))), on_failing_nodes=failing, pods=pods
+    )
+
+
+def _pod_state(pod: Pod) -> str:
+    """``name (phase[, waiting reason][, not ready])``."""
+    reasons = [
+        s.state.waiting.reason for s in pod.status.container_statuses if s.state.waiting and s.state.waiting.reason
+    ]
+    parts = [pod.status.phase or "unknown phase", *reasons[:1]]
+    if not pod_ready(pod):
+        parts.append("not ready")
+    return f"{pod.metadata.name} ({', '.join(parts)})"
