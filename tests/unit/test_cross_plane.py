@@ -383,3 +383,12 @@ def test_a_cluster_wide_list_page_over_30s_is_slow() -> None:
 
 def load_snapshot_requests() -> tuple[Any, ...]:
     return load_snapshot(LIVE).requests
+
+
+def test_writes_failing_with_etcd_checks_failing_is_not_called_nospace() -> None:
+    """Derived: the aged capture with the /readyz of the lab's etcd-down capture (etcd killed)."""
+    down = snap("lab-etcd-down")
+    report = analyze(msgspec.structs.replace(aged(2), readyz=down.readyz, livez=down.livez))
+    f = next(f for f in report.findings if f.code == "KPD-422")
+    assert "etcd's own checks fail too (KPD-110)" in f.message and "NOSPACE" not in f.message
+    assert "KPD-110" in codes(report)

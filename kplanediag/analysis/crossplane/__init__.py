@@ -18,6 +18,11 @@ from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.model import Component, Finding
 
 
+def etcd_checks_fail(idx: ClusterIndex) -> bool:
+    probes = (idx.snapshot.livez, idx.snapshot.readyz)
+    return any(c.name.startswith("etcd") for p in probes if p is not None for c in p.failed_checks)
+
+
 @dataclass(frozen=True)
 class CrossPlane:
     components: tuple[Component, ...]
@@ -58,7 +63,7 @@ def assess_cross_plane(
         findings=(
             *hook_findings,
             *api_findings,
-            *storage_findings(storage, stalled),
+            *storage_findings(storage, stalled, etcd_checks_fail(idx)),
             *certificate_findings(idx, dist.profile, expiry),
             *saturation_findings,
         ),

@@ -66,18 +66,19 @@ def storage_states(idx: ClusterIndex, profile: Profile, quota: int | None) -> li
     return [Storage(size, quota, source, tuple(counts)) for size in metrics.storage if size.bytes > 0]
 
 
-def storage_findings(states: list[Storage], stalled: WritesStalled | None = None) -> list[Finding]:
+def storage_findings(
+    states: list[Storage], stalled: WritesStalled | None = None, etcd_checks_fail: bool = False
+) -> list[Finding]:
     findings = []
     if stalled is not None:
         sizes = "; ".join(s.describe() for s in states) or "etcd's database size not known (/metrics not read)"
-        findings.append(
-            finding(
-                "KPD-422",
-                "etcd",
-                f"{stalled.describe()}. /readyz passing with writes failing is what etcd's NOSPACE alarm looks like "
-                f"('mvcc: database space exceeded'): {sizes}; check `etcdctl alarm list` on a control-plane node",
-            )
+        cause = (
+            "etcd's own checks fail too (KPD-110): etcd is down or has lost quorum"
+            if etcd_checks_fail
+            else "/readyz passing with writes failing is what etcd's NOSPACE alarm looks like ('mvcc: database "
+            f"space exceeded'): {sizes}; check `etcdctl alarm list` on a control-plane node"
         )
+        findings.append(finding("KPD-422", "etcd", f"{stalled.describe()}. {cause}"))
     for state in states:
         ratio = state.ratio
         if ratio is None or ratio < policy("etcd_warn_ratio"):
