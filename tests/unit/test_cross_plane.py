@@ -392,3 +392,5 @@ def test_writes_failing_with_etcd_checks_failing_is_not_called_nospace() -> None
     f = next(f for f in report.findings if f.code == "KPD-422")
     assert "etcd's own checks fail too (KPD-110)" in f.message and "NOSPACE" not in f.message
     assert "KPD-110" in codes(report)
+    assert not [b for b in report.blast_radius if b.failure.startswith("writes failing")]  # etcd's entry says it
+    assert [b for b in report.blast_radius if b.failure.startswith("etcd")]

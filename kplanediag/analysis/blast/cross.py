@@ -4,7 +4,7 @@ control plane's early warnings (etcd near its quota, certificate expiry, a slow 
 from __future__ import annotations
 
 from kplanediag.analysis.blast.text import running_elsewhere
-from kplanediag.analysis.crossplane import CrossPlane
+from kplanediag.analysis.crossplane import CrossPlane, etcd_checks_fail
 from kplanediag.analysis.crossplane.apiservices import APIServiceState
 from kplanediag.analysis.crossplane.webhooks import WebhookState
 from kplanediag.analysis.index import ClusterIndex
@@ -112,7 +112,7 @@ def etcd_full_entry(idx: ClusterIndex, failure: str, summary: str, full: bool) -
 def cross_plane_entries(idx: ClusterIndex, cross: CrossPlane) -> list[BlastEntry]:
     entries = [webhook_entry(idx, h) for h in cross.webhooks if h.failing]
     entries += [apiservice_entry(idx, a) for a in cross.apiservices if a.failing]
-    if cross.stalled is not None:
+    if cross.stalled is not None and not etcd_checks_fail(idx):  # else etcd's own entry says it
         entries.append(
             etcd_full_entry(idx, "writes failing cluster-wide (etcd refusing writes)", cross.stalled.describe(), True)
         )
