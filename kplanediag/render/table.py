@@ -100,7 +100,18 @@ def heading(title: str) -> str:
     return f"\n== {title} " + "=" * max(0, WIDTH - len(title) - 4)
 
 
-def render_table(report: Report, sections: Iterable[str] = SECTIONS, all_nodes: bool = False) -> str:
+def evidence_text(report: Report) -> str:
+    """-o wide: how each component was found and judged (Lease holders and ages, checks, pods)."""
+    lines: list[str] = []
+    for c in report.components:
+        where = f" on {c.node}" if c.node else (f" {c.detail}" if c.plane is Plane.CROSS else "")
+        lines += wrap(f"  {c.name}{where}: ", "; ".join(c.evidence) or "(no evidence recorded)")
+    return "\n".join(lines) or "  (no component observed)"
+
+
+def render_table(
+    report: Report, sections: Iterable[str] = SECTIONS, all_nodes: bool = False, wide: bool = False
+) -> str:
     wanted = set(sections)
     c = report.cluster
     out = wrap("", report.summary)
@@ -120,6 +131,8 @@ def render_table(report: Report, sections: Iterable[str] = SECTIONS, all_nodes: 
             heading("Cross-plane: admission webhooks, aggregated APIs"),
             cross_plane_table(report),
         ]
+        if wide:
+            out += [heading("Evidence"), evidence_text(report)]
     if "findings" in wanted:
         out += [heading("Findings"), findings_table(report)]
     if "blastRadius" in wanted:

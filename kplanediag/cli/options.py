@@ -1,28 +1,23 @@
-"""Command line: ``kplanediag check | components | health | blast-radius | snapshot save``.
-
-Exit codes follow the Nagios plugin convention: 0 healthy, 1 warning, 2 critical, 3 could not
-assess (bad kubeconfig, authentication failure, unreadable input, usage error).
-"""
+"""The options every command shares (where the data comes from, how the report is given), the
+exit codes, and the one exception that ends a run with exit 3."""
 
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from kplanediag import __version__
-from kplanediag.render import SECTIONS
-
 if TYPE_CHECKING:
     from kplanediag.snapshot import Snapshot
 
 # Everything else is imported where it is used: `--version` and `--help` load click alone, an
+# offline `--from` analysis never loads the API client or protobuf (see test_cold_start).
+
 # offline `--from` analysis never loads the API client or protobuf (see test_cold_start).
 
 EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN = 0, 1, 2, 3
@@ -133,9 +128,8 @@ class Source:
             raise CannotAssess(str(exc), exc.kind) from exc
 
 
-def source_options(func: F) -> F:
-    """The options that say where data comes from, passed to the command as one ``source: Source``."""
-    options = [
+def _source_option_list() -> list[Callable[[F], F]]:
+    return [
         click.option(
             "--kubeconfig",
             type=click.Path(dir_okay=False),
@@ -177,6 +171,38 @@ def source_options(func: F) -> F:
         click.option("-v", "--verbose", is_flag=True, help="Print what is collected, with timings, to stderr."),
     ]
 
+
+SOURCE_PARAMS = ("kubeconfig", "context", "request_timeout", "deadline", "from_file", "at", "verbose")
+
+
+def global_options(func: F) -> F:
+    """The same options on the command group, as kubectl users type them: ``kplanediag --context
+    prod check``. A subcommand's own option wins; the group's fills what the subcommand left at its
+    default (or took from $KUBECONFIG)."""
+    for option in reversed(_source_option_list()):
+        func = option(func)
+    return func
+
+
+def _inherited(name: str, value: Any) -> Any:
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.parent is None:
+        return value
+    root = ctx.find_root()
+    mine = ctx.get_parameter_source(name)
+    theirs = root.get_parameter_source(name)
+    typed = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    if mine == click.core.ParameterSource.COMMANDLINE or theirs not in typed:
+        return value
+    if mine == click.core.ParameterSource.ENVIRONMENT and theirs != click.core.ParameterSource.COMMANDLINE:
+        return value
+    return root.params.get(name, value)
+
+
+def source_options(func: F) -> F:
+    """The options that say where data comes from, passed to the command as one ``source: Source``."""
+    options = _source_option_list()
+
     @functools.wraps(func)
     def wrapper(
         *args: Any,
@@ -189,7 +215,16 @@ def source_options(func: F) -> F:
         verbose: bool,
         **kwargs: Any,
     ) -> Any:
-        source = Source(kubeconfig, context, request_timeout, deadline, from_file, at, verbose)
+        given = dict(
+            kubeconfig=kubeconfig,
+            context=context,
+            request_timeout=request_timeout,
+            deadline=deadline,
+            from_file=from_file,
+            at=at,
+            verbose=verbose,
+        )
+        source = Source(**{name: _inherited(name, value) for name, value in given.items()})
         return func(*args, source=source, **kwargs)
 
     for option in reversed(options):
@@ -197,24 +232,49 @@ def source_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+OUTPUTS = ("table", "wide", "json", "yaml", "markdown", "junit")
+
+
 def report_options(func: F) -> F:
+    return _report_options(func, fail_on=True)
+
+
+def output_options(func: F) -> F:
+    """-o and --etcd-quota, without --fail-on (``wait`` exits by its own condition)."""
+    return _report_options(func, fail_on=False)
+
+
+def _report_options(func: F, fail_on: bool) -> F:
     options = [
-        click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True),
         click.option(
-            "--fail-on",
-            type=click.Choice(["warning", "critical", "never"]),
-            default="warning",
+            "-o",
+            "--output",
+            type=click.Choice(OUTPUTS),
+            default="table",
             show_default=True,
-            help="Lowest finding severity that makes the exit code non-zero.",
-        ),
+            help="table; wide (every node, with the evidence); json (docs/output.md) or yaml, the same "
+            "document; markdown (tickets, CI step summaries); junit (a testcase per component and finding).",
+        )
+    ]
+    if fail_on:
+        options.append(
+            click.option(
+                "--fail-on",
+                type=click.Choice(["warning", "critical", "never"]),
+                default="warning",
+                show_default=True,
+                help="Lowest finding severity that makes the exit code non-zero.",
+            )
+        )
+    options.append(
         click.option(
             "--etcd-quota",
             callback=byte_size,
             metavar="BYTES",
             help="etcd's --quota-backend-bytes (e.g. 8Gi), which etcd does not tell the API server. "
             "Default: the distribution's known default (2Gi on kubeadm, kind and RKE2), else the size is not judged.",
-        ),
-    ]
+        )
+    )
     for option in reversed(options):
         func = option(func)
     return func
@@ -237,137 +297,3 @@ def byte_size(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     if suffix not in UNITS or not (0 < number < 2**60):  # also False for nan
         raise click.BadParameter(f"{value!r} is not a size in bytes (e.g. 8Gi, 2147483648)")
     return int(number * UNITS[suffix])
-
-
-def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
-    def command(source: Source, output: str, fail_on: str, etcd_quota: int | None) -> int:
-        from kplanediag.analysis.report import analyze  # noqa: PLC0415
-        from kplanediag.render.as_json import render_json  # noqa: PLC0415
-        from kplanediag.render.table import render_table  # noqa: PLC0415
-
-        try:
-            snapshot, now = source.load()
-        except CannotAssess as exc:
-            if output == "json":
-                click.echo(exc.document(), nl=False)
-            raise
-        report = analyze(snapshot, now, etcd_quota=etcd_quota)
-        text = render_json(report, sections) if output == "json" else render_table(report, sections)
-        click.echo(text, nl=False)
-        return THRESHOLDS[fail_on].get(report.status, EXIT_OK)
-
-    return command
-
-
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="kplanediag")
-@click.pass_context
-def cli(ctx: click.Context) -> int | None:
-    """Which plane of this Kubernetes cluster is failing, what that breaks, and what still works.
-
-    Without a command, runs `check`. Exit codes: 0 healthy, 1 warning, 2 critical, 3 could not assess.
-    """
-    if ctx.invoked_subcommand is None:
-        result: int = ctx.invoke(check)
-        return result
-    return None
-
-
-def report_command(name: str, sections: tuple[str, ...], short: str, help_text: str) -> click.Command:
-    body = run_report(sections)
-
-    @functools.wraps(body)
-    def wrapper(**kwargs: Any) -> int:
-        return body(**kwargs)
-
-    wrapper.__doc__ = help_text
-    return cli.command(name, short_help=short)(source_options(report_options(wrapper)))
-
-
-check = report_command(
-    "check",
-    SECTIONS,
-    "Everything in one report (the default).",
-    "Components, findings and blast radius in one report (the default).",
-)
-report_command(
-    "components",
-    ("components",),
-    "Every component, its plane and status.",
-    "Every component with its plane, node, version, status and the evidence it was found by.",
-)
-report_command(
-    "health", ("findings",), "Findings by plane.", "Findings (code, severity, component, subject, message) by plane."
-)
-report_command(
-    "blast-radius",
-    ("blastRadius",),
-    "What each failure breaks.",
-    "One entry per current failure: what breaks, what still works.",
-)
-
-
-@cli.group()
-def snapshot() -> None:
-    """Save what kplanediag collects, to analyse later with --from."""
-
-
-@snapshot.command("save")
-@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-@source_options
-def snapshot_save(file: Path, source: Source) -> int:
-    """Collect the cluster (or read --from) and write the snapshot to FILE."""
-    from kplanediag.snapshot import save_snapshot  # noqa: PLC0415
-
-    snap, _ = source.load()
-    try:
-        save_snapshot(snap, file)
-    except OSError as exc:
-        raise CannotAssess(f"cannot write {file}: {exc.strerror}") from exc
-    counts = ", ".join(f"{n} {k}" for k, n in snap.counts().items())
-    click.echo(
-        f"saved {file} ({counts or 'no lists'}; {len(snap.gaps)} gap(s)) at "
-        f"{snap.collected_at.astimezone(UTC).isoformat()}",
-        err=True,
-    )
-    return EXIT_OK if snap.reachable else EXIT_CRITICAL
-
-
-def _terminated(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM ends the run like Ctrl-C: at once, exit 3
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the CLI with Nagios exit codes: click's usage errors become 3 instead of 2; Ctrl-C and
-    SIGTERM end it at once with 3; an unexpected error is one line and 3 (its traceback with -v)."""
-    import signal  # noqa: PLC0415
-
-    args = sys.argv[1:] if argv is None else argv
-    if threading_main():
-        signal.signal(signal.SIGTERM, _terminated)
-    try:
-        code = cli.main(args=args, prog_name="kplanediag", standalone_mode=False)
-    except click.exceptions.Exit as exc:  # --help, --version
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("kplanediag: interrupted before the check completed: nothing was assessed", err=True)
-        sys.exit(EXIT_UNKNOWN)
-    except click.UsageError as exc:
-        exc.show()
-        sys.exit(EXIT_UNKNOWN)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # the last guard: never a bare traceback and exit 1 at 3 a.m.
-        if "-v" in args or "--verbose" in args:
-            raise
-        click.echo(f"kplanediag: internal error: {type(exc).__name__}: {exc} (-v shows the traceback)", err=True)
-        sys.exit(EXIT_UNKNOWN)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
-
-
-def threading_main() -> bool:
-    """Signal handlers can only be set from the main thread (tests may call main from others)."""
-    import threading  # noqa: PLC0415
-
-    return threading.current_thread() is threading.main_thread()

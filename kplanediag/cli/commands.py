@@ -1,0 +1,101 @@
+"""The report commands (``check``, ``components``, ``health``, ``blast-radius``) and ``snapshot save``."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kplanediag.cli.group import cli
+from kplanediag.cli.options import (
+    EXIT_CRITICAL,
+    EXIT_OK,
+    THRESHOLDS,
+    CannotAssess,
+    Source,
+    report_options,
+    source_options,
+)
+from kplanediag.render import SECTIONS
+
+
+def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
+    def command(source: Source, output: str, fail_on: str, etcd_quota: int | None) -> int:
+        from kplanediag.analysis.report import analyze  # noqa: PLC0415
+        from kplanediag.render.formats import render  # noqa: PLC0415
+
+        try:
+            snapshot, now = source.load()
+        except CannotAssess as exc:
+            if output == "json":
+                click.echo(exc.document(), nl=False)
+            raise
+        report = analyze(snapshot, now, etcd_quota=etcd_quota)
+        click.echo(render(report, output, sections), nl=False)
+        return THRESHOLDS[fail_on].get(report.status, EXIT_OK)
+
+    return command
+
+
+def report_command(name: str, sections: tuple[str, ...], short: str, help_text: str) -> click.Command:
+    body = run_report(sections)
+
+    @functools.wraps(body)
+    def wrapper(**kwargs: Any) -> int:
+        return body(**kwargs)
+
+    wrapper.__doc__ = help_text
+    return cli.command(name, short_help=short)(source_options(report_options(wrapper)))
+
+
+check = report_command(
+    "check",
+    SECTIONS,
+    "Everything in one report (the default).",
+    "Components, findings and blast radius in one report (the default).",
+)
+report_command(
+    "components",
+    ("components",),
+    "Every component, its plane and status.",
+    "Every component with its plane, node, version, status and the evidence it was found by.",
+)
+report_command(
+    "health", ("findings",), "Findings by plane.", "Findings (code, severity, component, subject, message) by plane."
+)
+report_command(
+    "blast-radius",
+    ("blastRadius",),
+    "What each failure breaks.",
+    "One entry per current failure: what breaks, what still works.",
+)
+
+
+@cli.group()
+def snapshot() -> None:
+    """Save what kplanediag collects, to analyse later with --from."""
+
+
+@snapshot.command("save")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@source_options
+def snapshot_save(file: Path, source: Source) -> int:
+    """Collect the cluster (or read --from) and write the snapshot to FILE."""
+    from kplanediag.snapshot import save_snapshot  # noqa: PLC0415
+
+    snap, _ = source.load()
+    try:
+        save_snapshot(snap, file)
+    except OSError as exc:
+        raise CannotAssess(f"cannot write {file}: {exc.strerror}") from exc
+    counts = ", ".join(f"{n} {k}" for k, n in snap.counts().items())
+    click.echo(
+        f"saved {file} ({counts or 'no lists'}; {len(snap.gaps)} gap(s)) at "
+        f"{snap.collected_at.astimezone(UTC).isoformat()}",
+        err=True,
+    )
+    return EXIT_OK if snap.reachable else EXIT_CRITICAL

@@ -1,0 +1,93 @@
+"""``kplanediag wait --for healthy``: the CI step right after ``kind create cluster`` or an upgrade.
+Checks until the condition holds or the timeout passes, a progress line per check on stderr, then
+prints the last report and exits with its code (0 once the condition holds)."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from kplanediag.cli.group import cli
+from kplanediag.cli.options import Source, output_options, source_options
+from kplanediag.cli.poll import Tick, poll
+from kplanediag.render import SECTIONS
+
+CONDITIONS = ("healthy", "no-critical")
+PLANES = {"control": "control-plane", "data": "data-plane", "all": None}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
+
+
+def duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    """``90``, ``30s``, ``5m``, ``1h``, ``500ms``: seconds, between 0.1 and a day."""
+    m = _DURATION.match(value)
+    seconds = float(m.group(1)) * _UNIT[m.group(2)] if m else -1
+    if not 0.1 <= seconds <= 86400:
+        raise click.BadParameter(f"{value!r} is not a duration between 0.1s and 24h (e.g. 30s, 5m)")
+    return seconds
+
+
+def plane_status(tick: Tick, plane: str | None) -> str:
+    """The check's status over one plane's findings (all planes: the report's own status)."""
+    report = tick.report
+    if report is None:
+        return "unknown"
+    if plane is None:
+        return report.status
+    ranks = [f.severity.rank for f in report.findings if f.plane.value == plane]
+    down = any(c.status.value == "down" for c in report.components if c.plane.value == plane)
+    worst = max([*ranks, 2 if down else 0], default=0)
+    return ("healthy", "warning", "critical")[worst]
+
+
+def satisfied(status: str, condition: str) -> bool:
+    return status == "healthy" if condition == "healthy" else status in ("healthy", "warning")
+
+
+@cli.command("wait", short_help="Wait until the cluster is healthy (CI).")
+@click.option(
+    "--for", "condition", type=click.Choice(CONDITIONS), default="healthy", show_default=True,
+    help="healthy: no warning or critical finding; no-critical: no critical finding.",
+)  # fmt: skip
+@click.option("--plane", type=click.Choice(tuple(PLANES)), default="all", show_default=True)
+@click.option("--timeout", callback=duration, default="5m", show_default=True, help="Give up after this long.")
+@click.option("--interval", callback=duration, default="5s", show_default=True, help="Time between checks.")
+@source_options
+@output_options
+def wait_command(
+    source: Source,
+    output: str,
+    etcd_quota: int | None,
+    condition: str,
+    plane: str,
+    timeout: float,
+    interval: float,
+) -> int:
+    """Check until the cluster (or one plane) is healthy, or until --timeout; progress on stderr.
+
+    Prints the last check's report and exits with its code: 0 once the condition holds, else the
+    last check's (2 critical or unreachable, 1 warning, 3 could not assess)."""
+    scope = PLANES[plane]
+    where = f"the {scope}" if scope else "the cluster"
+
+    def done(tick: Tick) -> bool:
+        status = plane_status(tick, scope)
+        ok = satisfied(status, condition)
+        text = tick.report.summary if tick.report else f"could not assess: {tick.error}"
+        verdict = "done" if ok else f"waiting for {where} to be {condition}"
+        click.echo(f"kplanediag wait: check {tick.number} at {tick.elapsed:.0f}s: {text} ({verdict})", err=True)
+        return ok
+
+    last = poll(source, interval, timeout, done, etcd_quota)
+    status = plane_status(last, scope)
+    if last.report is None:
+        assert last.error is not None
+        raise last.error
+    from kplanediag.render.formats import render  # noqa: PLC0415
+
+    click.echo(render(last.report, output, SECTIONS), nl=False)
+    if satisfied(status, condition):
+        return 0
+    click.echo(f"kplanediag wait: {where} not {condition} after {last.elapsed:.0f}s", err=True)
+    return {"warning": 1, "critical": 2}.get(status, 3)

@@ -1,0 +1,68 @@
+"""JUnit XML (the Ant/Jenkins format CI systems read): one testsuite per plane, one testcase per
+component instance and one per finding no component carries. A component down or degraded fails
+with its findings' messages; an unknown one is skipped (not observed is not a failure); a warning
+or critical finding fails its testcase, an info one passes with its message as output."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from kplanediag.analysis.model import Component, Finding, Plane, Report, Severity, Status
+
+
+def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
+    return ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
+
+
+def _fail(case: ET.Element, message: str, kind: str, text: str) -> None:
+    ET.SubElement(case, "failure", message=message[:500], type=kind).text = text
+
+
+def _belongs(f: Finding, c: Component) -> bool:
+    return f.component == c.name and (c.node is None or f.subject in (c.node, c.name) or c.node in f.subject)
+
+
+def render_junit(report: Report) -> str:
+    root = ET.Element("testsuites", name="kplanediag")
+    used: set[int] = set()
+    totals = {"tests": 0, "failures": 0, "skipped": 0}
+    for plane in (Plane.CONTROL, Plane.CROSS, Plane.DATA):
+        suite = ET.SubElement(root, "testsuite", name=plane.value)
+        counts = {"tests": 0, "failures": 0, "skipped": 0}
+        for c in (x for x in report.components if x.plane is plane):
+            name = f"{c.name} on {c.node}" if c.node else (f"{c.name} {c.detail}" if c.plane is Plane.CROSS else c.name)
+            case = _case(suite, f"{plane.value}.{c.name}", name)
+            mine = [(i, f) for i, f in enumerate(report.findings) if _belongs(f, c)]
+            used.update(i for i, _ in mine)
+            counts["tests"] += 1
+            if c.status in (Status.DOWN, Status.DEGRADED):
+                messages = [f"{f.code}: {f.message}" for _, f in mine] or [c.detail or c.status.value]
+                _fail(case, messages[0], c.status.value, "\n".join(messages))
+                counts["failures"] += 1
+            elif c.status is Status.UNKNOWN:
+                ET.SubElement(case, "skipped", message=(c.detail or "not observed")[:500])
+                counts["skipped"] += 1
+        for i, f in enumerate(report.findings):
+            if i in used or f.plane is not plane:
+                continue
+            case = _case(suite, f"{plane.value}.{f.component}", f"{f.code} {f.subject}")
+            counts["tests"] += 1
+            if f.severity in (Severity.WARNING, Severity.CRITICAL):
+                _fail(case, f"{f.code}: {f.message}", f.severity.value, f.message)
+                counts["failures"] += 1
+            else:
+                ET.SubElement(case, "system-out").text = f.message
+        if not counts["tests"]:
+            root.remove(suite)  # a plane with nothing observed and nothing found: no empty suite
+            continue
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("errors", "0")
+        suite.set("time", "0")
+        suite.set("timestamp", report.cluster.evaluated_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("errors", "0")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,73 @@
+"""Markdown for incident tickets and a CI job's step summary: the summary line, one table per
+plane, the findings, and each failure's blast radius as lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kplanediag.analysis.model import Component, Plane, Report, Status
+from kplanediag.render import SECTIONS
+
+ICON = {Status.HEALTHY: "ok", Status.DEGRADED: "**degraded**", Status.DOWN: "**DOWN**", Status.UNKNOWN: "unknown"}
+TITLES = {
+    Plane.CONTROL: "Control plane",
+    Plane.CROSS: "Cross-plane (webhooks, aggregated APIs)",
+    Plane.DATA: "Data plane",
+}
+
+
+def cell(text: str) -> str:
+    """Table-safe: no pipe or newline breaks a row."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _components(components: list[Component]) -> list[str]:
+    rows = ["| component | node | status | detail | version |", "| --- | --- | --- | --- | --- |"]
+    for c in components:
+        role = f" ({c.role})" if c.role else ""
+        rows.append(
+            f"| {cell(c.name)} | {cell((c.node or '-') + role)} | {ICON[c.status]} | {cell(c.detail or '')} "
+            f"| {cell(c.version or '-')} |"
+        )
+    return rows
+
+
+def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
+    wanted = set(sections)
+    c = report.cluster
+    out = [
+        f"## kplanediag: {report.status.upper()}",
+        "",
+        f"**{cell(report.summary)}**",
+        "",
+        f"- cluster `{c.server or '-'}`, version {c.version or 'unknown'}, control plane {c.control_plane_mode}, "
+        f"profile {c.profile}",
+        f"- evaluated at {c.evaluated_at.strftime('%Y-%m-%d %H:%M:%SZ')}",
+        *(f"- {cell(o)}" for o in c.observations),
+    ]
+    if "components" in wanted:
+        for plane in (Plane.CONTROL, Plane.CROSS, Plane.DATA):
+            mine = [x for x in report.components if x.plane is plane]
+            if mine:
+                out += ["", f"### {TITLES[plane]}", "", *_components(mine)]
+    if "findings" in wanted:
+        out += ["", "### Findings", ""]
+        if report.findings:
+            out += ["| severity | code | plane | component | message |", "| --- | --- | --- | --- | --- |"]
+            out += [
+                f"| {f.severity.value} | {f.code} | {f.plane.value} | {cell(f.component)} | {cell(f.message)} |"
+                for f in report.findings
+            ]
+        else:
+            out.append("No findings.")
+    if "blastRadius" in wanted:
+        out += ["", "### Blast radius", ""]
+        if not report.blast_radius:
+            out.append("No current failure.")
+        for i, b in enumerate(report.blast_radius, 1):
+            out += [f"{i}. **{cell(b.summary)}** ({b.plane.value}, scope {b.scope})"]
+            out += [f"   - breaks: {cell(x)}" for x in b.breaks]
+            out += [f"   - still works: {cell(x)}" for x in b.still_works]
+    if report.gaps:
+        out += ["", "### Not observed", "", *(f"- {cell(g)}" for g in report.gaps)]
+    return "\n".join(out) + "\n"
