@@ -59,9 +59,10 @@ lint: venv ## ruff, mypy --strict, import-linter contracts, docs in sync
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-docs: venv ## regenerate docs/codes.md and docs/profiles.md from their tables
+docs: venv ## regenerate docs/codes.md, docs/profiles.md and docs/components.md from their tables
 	$(PY) -c 'from kplanediag.analysis.knowledge.codes import codes_markdown; print(codes_markdown(), end="")' > docs/codes.md
 	$(PY) -c 'from kplanediag.analysis.knowledge.docs import profiles_markdown; print(profiles_markdown(), end="")' > docs/profiles.md
+	$(PY) -c 'from kplanediag.analysis.knowledge.components import components_markdown; print(components_markdown(), end="")' > docs/components.md
 
 PROTO_DIR := kplanediag/collect/protobuf
 proto: venv ## regenerate kplanediag/collect/protobuf/k8s_pb2.py(i) from k8s.proto
