@@ -19,12 +19,13 @@ from kplanediag.cli.options import (
     Source,
     report_options,
     source_options,
+    use_colour,
 )
 from kplanediag.render import SECTIONS
 
 
 def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
-    def command(source: Source, output: str, fail_on: str, etcd_quota: int | None) -> int:
+    def command(source: Source, output: str, fail_on: str, etcd_quota: int | None, colour: str, no_colour: bool) -> int:
         from kplanediag.analysis.report import analyze  # noqa: PLC0415
         from kplanediag.render.formats import render  # noqa: PLC0415
 
@@ -35,7 +36,8 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
                 click.echo(exc.document(), nl=False)
             raise
         report = analyze(snapshot, now, etcd_quota=etcd_quota)
-        click.echo(render(report, output, sections), nl=False)
+        coloured = use_colour(colour, no_colour)
+        click.echo(render(report, output, sections, coloured), nl=False, color=coloured)
         return THRESHOLDS[fail_on].get(report.status, EXIT_OK)
 
     return command

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -118,7 +119,10 @@ class Source:
 
             transport = connect(self.kubeconfig, self.context, self.request_timeout, deadline)
             preload_analysis()  # while collect mostly waits for the server
-            return collect(transport, verbose=self.verbose), None
+            from kplanediag.cli.progress import progress  # noqa: PLC0415
+
+            with progress(f"checking {transport.server} ...") if not self.verbose else nullcontext():
+                return collect(transport, verbose=self.verbose), None
         except CollectError as exc:
             if self.verbose:
                 import traceback  # noqa: PLC0415
@@ -170,6 +174,18 @@ def _source_option_list() -> list[Callable[[F], F]]:
         ),
         click.option("-v", "--verbose", is_flag=True, help="Print what is collected, with timings, to stderr."),
     ]
+
+
+def use_colour(choice: str, no_colour: bool) -> bool:
+    """--color always|never, --no-color, else on a terminal unless NO_COLOR is set (no-color.org)."""
+    import os  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    if no_colour or choice == "never":
+        return False
+    if choice == "always":
+        return True
+    return bool(sys.stdout.isatty()) and not os.environ.get("NO_COLOR")
 
 
 SOURCE_PARAMS = ("kubeconfig", "context", "request_timeout", "deadline", "from_file", "at", "verbose")
@@ -266,6 +282,17 @@ def _report_options(func: F, fail_on: bool) -> F:
                 help="Lowest finding severity that makes the exit code non-zero.",
             )
         )
+    options.append(
+        click.option(
+            "--color",
+            "colour",
+            type=click.Choice(["auto", "always", "never"]),
+            default="auto",
+            show_default=True,
+            help="Colour severities and statuses in table output: auto is on a terminal unless NO_COLOR is set.",
+        )
+    )
+    options.append(click.option("--no-color", "no_colour", is_flag=True, help="Same as --color never."))
     options.append(
         click.option(
             "--etcd-quota",

@@ -9,7 +9,7 @@ import re
 import click
 
 from kplanediag.cli.group import cli
-from kplanediag.cli.options import Source, output_options, source_options
+from kplanediag.cli.options import Source, output_options, source_options, use_colour
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.render import SECTIONS
 
@@ -58,6 +58,8 @@ def satisfied(status: str, condition: str) -> bool:
 def wait_command(
     source: Source,
     output: str,
+    colour: str,
+    no_colour: bool,
     etcd_quota: int | None,
     condition: str,
     plane: str,
@@ -86,7 +88,8 @@ def wait_command(
         raise last.error
     from kplanediag.render.formats import render  # noqa: PLC0415
 
-    click.echo(render(last.report, output, SECTIONS), nl=False)
+    coloured = use_colour(colour, no_colour)
+    click.echo(render(last.report, output, SECTIONS, coloured), nl=False, color=coloured)
     if satisfied(status, condition):
         return 0
     click.echo(f"kplanediag wait: {where} not {condition} after {last.elapsed:.0f}s", err=True)

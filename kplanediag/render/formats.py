@@ -9,7 +9,8 @@ from kplanediag.analysis.model import Report
 from kplanediag.render import SECTIONS
 
 
-def render(report: Report, output: str, sections: Iterable[str] = SECTIONS) -> str:
+def render(report: Report, output: str, sections: Iterable[str] = SECTIONS, colour: bool = False) -> str:
+    """``colour``: escape codes for a terminal, in the table outputs only (never in documents)."""
     wanted = tuple(sections)
     if output == "json":
         from kplanediag.render.as_json import render_json  # noqa: PLC0415
@@ -32,4 +33,9 @@ def render(report: Report, output: str, sections: Iterable[str] = SECTIONS) -> s
         return render_junit(report)
     from kplanediag.render.table import render_table  # noqa: PLC0415
 
-    return render_table(report, wanted, all_nodes=output == "wide", wide=output == "wide")
+    text = render_table(report, wanted, all_nodes=output == "wide", wide=output == "wide")
+    if colour:
+        from kplanediag.render.colour import colourise  # noqa: PLC0415
+
+        return colourise(text)
+    return text
