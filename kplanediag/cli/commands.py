@@ -29,6 +29,14 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         from kplanediag.analysis.report import analyze  # noqa: PLC0415
         from kplanediag.render.formats import render  # noqa: PLC0415
 
+        if source.fleet:
+            from kplanediag.cli.fleet import check_fleet, render_fleet  # noqa: PLC0415
+
+            members = check_fleet(source, etcd_quota)
+            coloured = use_colour(colour, no_colour)
+            click.echo(render_fleet(members, output, sections, fail_on, coloured), nl=False, color=coloured)
+            return max(m.code(fail_on) for m in members)
+
         try:
             snapshot, now = source.load()
         except CannotAssess as exc:
@@ -89,6 +97,8 @@ def snapshot_save(file: Path, source: Source) -> int:
     """Collect the cluster (or read --from) and write the snapshot to FILE."""
     from kplanediag.snapshot import save_snapshot  # noqa: PLC0415
 
+    if source.fleet:
+        raise click.UsageError("snapshot save writes one cluster: give one --context")
     snap, _ = source.load()
     try:
         save_snapshot(snap, file)

@@ -80,6 +80,18 @@ class Source:
     from_file: Path | None
     at: str | None
     verbose: bool
+    contexts: tuple[str, ...] = ()  # a fleet: several --context, or every one (all_contexts)
+    all_contexts: bool = False
+
+    @property
+    def fleet(self) -> bool:
+        return self.all_contexts or len(self.contexts) > 1
+
+    def one(self, context: str | None) -> Source:
+        """This source for one cluster of a fleet."""
+        from dataclasses import replace  # noqa: PLC0415
+
+        return replace(self, context=context, contexts=(), all_contexts=False)
 
     def load(self) -> tuple[Snapshot, datetime | None]:
         """The snapshot, and the "now" to judge it at (None: its capture time)."""
@@ -140,7 +152,14 @@ def _source_option_list() -> list[Callable[[F], F]]:
             envvar="KUBECONFIG",
             help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).",
         ),
-        click.option("--context", help="Kubeconfig context (default: the current context)."),
+        click.option(
+            "--context",
+            multiple=True,
+            help="Kubeconfig context (default: the current context); repeat it to check several clusters.",
+        ),
+        click.option(
+            "--all-contexts", is_flag=True, help="Check every context of the kubeconfig, concurrently (a fleet)."
+        ),
         click.option(
             "--request-timeout",
             type=float,
@@ -188,7 +207,7 @@ def use_colour(choice: str, no_colour: bool) -> bool:
     return bool(sys.stdout.isatty()) and not os.environ.get("NO_COLOR")
 
 
-SOURCE_PARAMS = ("kubeconfig", "context", "request_timeout", "deadline", "from_file", "at", "verbose")
+SOURCE_PARAMS = ("kubeconfig", "context", "all_contexts", "request_timeout", "deadline", "from_file", "at", "verbose")
 
 
 def global_options(func: F) -> F:
@@ -223,7 +242,8 @@ def source_options(func: F) -> F:
     def wrapper(
         *args: Any,
         kubeconfig: str | None,
-        context: str | None,
+        context: tuple[str, ...],
+        all_contexts: bool,
         request_timeout: float,
         deadline: float,
         from_file: Path | None,
@@ -234,13 +254,19 @@ def source_options(func: F) -> F:
         given = dict(
             kubeconfig=kubeconfig,
             context=context,
+            all_contexts=all_contexts,
             request_timeout=request_timeout,
             deadline=deadline,
             from_file=from_file,
             at=at,
             verbose=verbose,
         )
-        source = Source(**{name: _inherited(name, value) for name, value in given.items()})
+        values = {name: _inherited(name, value) for name, value in given.items()}
+        contexts: tuple[str, ...] = tuple(values.pop("context") or ())
+        values["context"] = contexts[0] if len(contexts) == 1 else None
+        source = Source(**values, contexts=contexts)
+        if source.fleet and source.from_file is not None:
+            raise click.UsageError("--from reads one input: it cannot be combined with several contexts")
         return func(*args, source=source, **kwargs)
 
     for option in reversed(options):

@@ -16,7 +16,7 @@ FRAMES = "|/-\\"
 @contextmanager
 def progress(what: str, stream: TextIO | None = None, delay: float = DELAY) -> Iterator[None]:
     out = stream or sys.stderr
-    if not out.isatty():
+    if not out.isatty() or threading.current_thread() is not threading.main_thread():  # fleets: no spinners
         yield
         return
     stop = threading.Event()

@@ -70,6 +70,8 @@ def wait_command(
 
     Prints the last check's report and exits with its code: 0 once the condition holds, else the
     last check's (2 critical or unreachable, 1 warning, 3 could not assess)."""
+    if source.fleet:
+        raise click.UsageError("wait watches one cluster: give one --context")
     scope = PLANES[plane]
     where = f"the {scope}" if scope else "the cluster"
 

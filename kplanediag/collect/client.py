@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import ssl
 import sys
+import threading
 import types
 from typing import Any
 
@@ -41,8 +42,16 @@ def _bare_package(name: str) -> types.ModuleType:
     return module
 
 
+_LOADING = threading.Lock()  # a fleet connects to several clusters at once: one import at a time
+
+
 def load() -> tuple[Any, Any, Any]:
     """(Configuration class, ``kubernetes.config`` module, ``kubernetes.config.kube_config`` module)."""
+    with _LOADING:
+        return _load()
+
+
+def _load() -> tuple[Any, Any, Any]:
     if "kubernetes" not in sys.modules:
         root = _bare_package("kubernetes")
         client_package = _bare_package("kubernetes.client")

@@ -260,3 +260,21 @@ def connect(
     except (OSError, ValueError) as exc:
         raise CredentialError(f"cannot use the credentials of {where}: {exc}") from exc
     return Transport(configuration, pool, timeout, deadline)
+
+
+def context_names(kubeconfig_path: str | None) -> list[str]:
+    """Every context of the kubeconfig (or of $KUBECONFIG's files, merged as kubectl merges them:
+    the first file that names a context wins), for ``--all-contexts``."""
+    import yaml  # noqa: PLC0415
+
+    _, k8s_config, kube_config = client.load()
+    where = kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
+    try:
+        merged = kube_config.KubeConfigMerger(where).config
+        contexts = merged["contexts"] if "contexts" in merged else []  # noqa: SIM401 - a ConfigNode: no .get
+        names = [str(c["name"]) for c in contexts or [] if "name" in c]
+    except (kube_config.ConfigException, OSError, ValueError, TypeError, KeyError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"cannot list the contexts of kubeconfig {where}: {exc}") from exc
+    if not names:
+        raise ConfigurationError(f"kubeconfig {where} has no context")
+    return list(dict.fromkeys(names))

@@ -23,11 +23,40 @@ def _belongs(f: Finding, c: Component) -> bool:
 
 
 def render_junit(report: Report) -> str:
+    root = _suites(report, "")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render_junit_fleet(members: list[tuple[str, Report | None, str]]) -> str:
+    """Several clusters in one document: each cluster's suites named ``context/plane``; a cluster
+    that could not be assessed is one suite with one erroring testcase."""
+    root = ET.Element("testsuites", name="kplanediag")
+    totals = {"tests": 0, "failures": 0, "skipped": 0, "errors": 0}
+    for context, report, error in members:
+        if report is None:
+            suite = ET.SubElement(root, "testsuite", name=context, tests="1", failures="0", errors="1", skipped="0")
+            case = _case(suite, context, "assess the cluster")
+            ET.SubElement(case, "error", message=error[:500], type="could-not-assess").text = error
+            totals["tests"] += 1
+            totals["errors"] += 1
+            continue
+        for suite in _suites(report, f"{context}/"):
+            root.append(suite)
+            for key in totals:
+                totals[key] += int(suite.get(key, "0"))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suites(report: Report, prefix: str) -> ET.Element:
     root = ET.Element("testsuites", name="kplanediag")
     used: set[int] = set()
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for plane in (Plane.CONTROL, Plane.CROSS, Plane.DATA):
-        suite = ET.SubElement(root, "testsuite", name=plane.value)
+        suite = ET.SubElement(root, "testsuite", name=prefix + plane.value)
         counts = {"tests": 0, "failures": 0, "skipped": 0}
         for c in (x for x in report.components if x.plane is plane):
             name = f"{c.name} on {c.node}" if c.node else (f"{c.name} {c.detail}" if c.plane is Plane.CROSS else c.name)
@@ -64,5 +93,4 @@ def render_junit(report: Report) -> str:
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("errors", "0")
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return root

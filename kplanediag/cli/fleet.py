@@ -1,0 +1,116 @@
+"""Several clusters in one run (``--context A --context B``, ``--all-contexts``): each checked
+concurrently with a client of its own and nothing shared, then one report per cluster and a
+summary table (JSON and YAML: a list of reports). The exit code is the worst one. A cluster that
+cannot be assessed is reported as such (exit 3 for that cluster) and never hides the others."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kplanediag.cli.options import EXIT_UNKNOWN, THRESHOLDS, CannotAssess, Source
+from kplanediag.cli.poll import check_once
+
+if TYPE_CHECKING:
+    from kplanediag.analysis.model import Report
+
+MAX_AT_ONCE = 8
+
+
+@dataclass(frozen=True)
+class Member:
+    context: str
+    report: Report | None
+    error: CannotAssess | None
+
+    def code(self, fail_on: str) -> int:
+        return EXIT_UNKNOWN if self.report is None else THRESHOLDS[fail_on].get(self.report.status, 0)
+
+    @property
+    def status(self) -> str:
+        return self.report.status if self.report is not None else "unknown"
+
+    @property
+    def summary(self) -> str:
+        return self.report.summary if self.report is not None else f"could not assess: {self.error}"
+
+
+def contexts_of(source: Source) -> list[str]:
+    if not source.all_contexts:
+        return list(dict.fromkeys(source.contexts))
+    from kplanediag.collect.errors import CollectError  # noqa: PLC0415
+    from kplanediag.collect.transport import context_names  # noqa: PLC0415
+
+    try:
+        return context_names(source.kubeconfig)
+    except CollectError as exc:
+        raise CannotAssess(str(exc), exc.kind) from exc
+
+
+def check_fleet(source: Source, etcd_quota: int | None) -> list[Member]:
+    names = contexts_of(source)
+    slots = threading.Semaphore(MAX_AT_ONCE)
+    futures: list[Future[Member]] = []
+    for name in names:
+        future: Future[Member] = Future()
+
+        def run(name: str = name, future: Future[Member] = future) -> None:
+            with slots:
+                try:
+                    report, error = check_once(source.one(name), etcd_quota)
+                    future.set_result(Member(name, report, error))
+                except BaseException as exc:  # a cluster's failure is its own, never the fleet's
+                    future.set_result(Member(name, None, CannotAssess(f"internal error: {exc}")))
+
+        threading.Thread(target=run, daemon=True).start()  # Ctrl-C ends the run at once
+        futures.append(future)
+    return [f.result() for f in futures]
+
+
+def render_fleet(members: list[Member], output: str, sections: tuple[str, ...], fail_on: str, colour: bool) -> str:
+    from kplanediag.render.formats import render  # noqa: PLC0415
+
+    if output in ("json", "yaml"):
+        from kplanediag.render.as_json import report_dict  # noqa: PLC0415
+
+        docs: list[dict[str, Any]] = []
+        for m in members:
+            if m.report is not None:
+                docs.append({"context": m.context, **report_dict(m.report, sections)})
+            else:
+                assert m.error is not None
+                docs.append({"context": m.context, **json.loads(m.error.document())})
+        if output == "json":
+            return json.dumps(docs, indent=2) + "\n"
+        import yaml  # noqa: PLC0415
+
+        text: str = yaml.safe_dump(docs, sort_keys=False, allow_unicode=True, width=100)
+        return text
+    if output == "junit":
+        from kplanediag.render.junit import render_junit_fleet  # noqa: PLC0415
+
+        return render_junit_fleet([(m.context, m.report, str(m.error or "")) for m in members])
+    parts = []
+    markdown = output == "markdown"
+    for m in members:
+        title = f"# context {m.context}" if markdown else f"######## context {m.context} ########"
+        body = render(m.report, output, sections, colour) if m.report is not None else f"kplanediag: error: {m.error}\n"
+        parts.append(f"{title}\n\n{body}" if markdown else f"{title}\n{body}")
+    rows = [(m.context, m.status.upper(), str(m.code(fail_on)), m.summary) for m in members]
+    if markdown:
+        table = ["| context | status | exit | summary |", "| --- | --- | --- | --- |"]
+        table += [f"| {c} | {s} | {e} | {t.replace('|', chr(92) + '|')} |" for c, s, e, t in rows]
+        parts.append("# Fleet\n\n" + "\n".join(table) + "\n")
+    else:
+        from tabulate import tabulate  # noqa: PLC0415
+
+        text = tabulate(rows, headers=["CONTEXT", "STATUS", "EXIT", "SUMMARY"], maxcolwidths=[24, 8, 4, 60])
+        if colour:
+            from kplanediag.render.colour import colourise  # noqa: PLC0415
+
+            text = colourise(text)
+        parts.append(f"######## fleet: {len(members)} cluster(s) ########\n{text}\n")
+    return "\n".join(parts)
