@@ -85,3 +85,16 @@ def test_one_cluster_commands_refuse_a_fleet(tmp_path: Path) -> None:
     for args in (("wait", "--timeout", "1s"), ("snapshot", "save", str(tmp_path / "s.json"))):
         proc = kpd(*args, "--kubeconfig", str(config), "--all-contexts")
         assert proc.returncode == 3 and "one --context" in proc.stderr, proc.stderr
+
+
+def test_kubeconfig_files_are_merged_for_a_single_check(tmp_path: Path) -> None:
+    """$KUBECONFIG with two files: a context of the second file is found and used (its server is
+    closed: unreachable, exit 2), as kubectl would use it; an unknown context is exit 3."""
+    one = kubeconfig(tmp_path / "one", "a")
+    two = kubeconfig(tmp_path / "two", "b")
+    env = {"KUBECONFIG": f"{one}:{two}", "PATH": "/usr/bin:/bin"}
+    run = [sys.executable, "-m", "kplanediag", "check", "-o", "json", "--request-timeout", "1"]
+    proc = subprocess.run([*run, "--context", "b"], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 2 and "KPD-100" in proc.stdout, proc.stderr
+    proc = subprocess.run([*run, "--context", "zz"], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 3 and "zz" in proc.stdout, proc.stdout
