@@ -152,7 +152,10 @@ class Fetcher:
         token = ""
         while True:
             t0 = time.perf_counter()
-            body, content_type = self.get(call.path, self.fields(token), JSON if call.json_only else None)
+            fields = {**self.fields(token), **dict(call.query)}
+            if call.page_size:
+                fields["limit"] = str(call.page_size)
+            body, content_type = self.get(call.path, fields, JSON if call.json_only else None)
             counts.seconds += time.perf_counter() - t0
             counts.pages += 1
             counts.bytes += len(body)
@@ -162,7 +165,7 @@ class Fetcher:
                 match = _JSON_CONTINUE.search(body, 0, 4096)
                 token = match.group(1).decode() if match else ""
             out.put((call, body, content_type))
-            if not token:
+            if not token or (call.max_pages is not None and counts.pages >= call.max_pages):
                 return
 
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kplanediag.analysis.lastknown import LastKnown
+    from kplanediag.analysis.timeline import Entry
 
 
 class Plane(StrEnum):
@@ -61,6 +66,7 @@ class Finding:
     component: str
     subject: str
     message: str
+    since: datetime | None = None  # when the state it reports began, where an object says it
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,9 @@ class ClusterInfo:
 
 @dataclass(frozen=True)
 class Report:
+    """``last_known``: with the API server unreachable, the state of the last successful check
+    (analysis/lastknown.py); None otherwise."""
+
     cluster: ClusterInfo
     components: tuple[Component, ...]
     findings: tuple[Finding, ...]
@@ -121,3 +130,5 @@ class Report:
     status: str  # "healthy" | "warning" | "critical": the worst finding
     summary: str
     gaps: tuple[str, ...]
+    last_known: LastKnown | None = None
+    timeline: tuple[Entry, ...] = ()  # oldest first (analysis/timeline.py)

@@ -16,7 +16,9 @@ from kplanediag.analysis.dataplane.nodes import assess_nodes
 from kplanediag.analysis.distribution import recognise
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
+from kplanediag.analysis.lastknown import last_known
 from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Report, Severity, Status
+from kplanediag.analysis.timeline import since, timeline
 from kplanediag.snapshot import Snapshot
 
 PLANE_ORDER = {Plane.CONTROL: 0, Plane.CROSS: 1, Plane.DATA: 2}
@@ -83,9 +85,15 @@ def summarize(
     return f"{status.upper()}: control plane ({mode}) {words[Plane.CONTROL]}; {data}{where}"
 
 
-def analyze(snapshot: Snapshot, now: datetime | None = None, etcd_quota: int | None = None) -> Report:
+def analyze(
+    snapshot: Snapshot,
+    now: datetime | None = None,
+    etcd_quota: int | None = None,
+    baseline: tuple[Snapshot, str] | None = None,
+) -> Report:
     """``etcd_quota``: etcd's --quota-backend-bytes where the user knows it (etcd does not tell the
-    API server); else the profile's default, if it has one."""
+    API server); else the profile's default, if it has one. ``baseline``: an earlier snapshot of the
+    same cluster and where it came from, used only when the API server is unreachable now."""
     now = now or snapshot.collected_at
     idx = ClusterIndex.build(snapshot, now)
     dist = recognise(idx)
@@ -121,6 +129,7 @@ def analyze(snapshot: Snapshot, now: datetime | None = None, etcd_quota: int | N
             key=lambda f: (SEVERITY_ORDER[f.severity], PLANE_ORDER[f.plane], f.code, f.subject),
         )
     )
+    findings = tuple(replace(f, since=since(idx, f)) for f in findings)
     blast = blast_radius(idx, components, findings, node_states, cp.redundancy, dist)
     failed_nodes = {n for n, s in node_states.items() if s.failing}
     blast = tuple(
@@ -141,7 +150,23 @@ def analyze(snapshot: Snapshot, now: datetime | None = None, etcd_quota: int | N
         single_node=dist.single_node,
         observations=cross.observations,
     )
+    known = last_known(baseline[0], now, baseline[1]) if baseline is not None and not snapshot.reachable else None
+    if known is not None:  # the API server's entry says what was running, dated
+        blast = tuple(
+            replace(
+                b,
+                summary=b.summary.replace(
+                    "(not counted: pods not observed)", f"({known.pods_running} when last seen, {known.when})"
+                ),
+                still_works=(*known.lines(), *(x for x in b.still_works if "not counted" not in x)),
+            )
+            if b.failure.startswith("kube-apiserver")
+            else b
+            for b in blast
+        )
     return Report(
+        timeline=tuple(timeline(idx)),
+        last_known=known,
         cluster=cluster,
         components=components,
         findings=findings,

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -23,9 +23,23 @@ from kplanediag.cli.options import (
 )
 from kplanediag.render import SECTIONS
 
+if TYPE_CHECKING:
+    from kplanediag.snapshot import Snapshot
+
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
-    def command(source: Source, output: str, fail_on: str, etcd_quota: int | None, colour: str, no_colour: bool) -> int:
+    def command(
+        source: Source,
+        output: str,
+        fail_on: str,
+        etcd_quota: int | None,
+        colour: str,
+        no_colour: bool,
+        baseline: Path | None,
+        no_last_known: bool,
+    ) -> int:
         from kplanediag.analysis.report import analyze  # noqa: PLC0415
         from kplanediag.render.formats import render  # noqa: PLC0415
 
@@ -43,12 +57,56 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
             if output == "json":
                 click.echo(exc.document(), nl=False)
             raise
-        report = analyze(snapshot, now, etcd_quota=etcd_quota)
+        from kplanediag.cli import memory  # noqa: PLC0415
+
+        keep = memory.enabled(no_last_known)
+        earlier = None
+        if not snapshot.reachable:
+            earlier = (
+                load_baseline(baseline)
+                if baseline
+                else memory.recall(snapshot.server, source.context)
+                if keep
+                else None
+            )
+        report = analyze(snapshot, now, etcd_quota=etcd_quota, baseline=earlier)
         coloured = use_colour(colour, no_colour)
         click.echo(render(report, output, sections, coloured), nl=False, color=coloured)
+        if keep and source.from_file is None:
+            memory.remember(snapshot, source.context)
         return THRESHOLDS[fail_on].get(report.status, EXIT_OK)
 
     return command
+
+
+def load_baseline(path: Path) -> tuple[Snapshot, str]:
+    from kplanediag.snapshot import SnapshotError, load_snapshot  # noqa: PLC0415
+
+    try:
+        return load_snapshot(path), f"baseline {path}"
+    except SnapshotError as exc:
+        raise CannotAssess(f"--baseline: {exc}") from exc
+
+
+def memory_options(func: F) -> F:
+    options = [
+        click.option(
+            "--baseline",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="With the API server unreachable: the snapshot to report the last known state from "
+            "(default: the last successful check's, kept in the cache directory).",
+        ),
+        click.option(
+            "--no-last-known",
+            is_flag=True,
+            help="Neither keep this check's snapshot as the last known state nor read it "
+            "(also KPLANEDIAG_NO_LAST_KNOWN=1).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def report_command(name: str, sections: tuple[str, ...], short: str, help_text: str) -> click.Command:
@@ -59,7 +117,7 @@ def report_command(name: str, sections: tuple[str, ...], short: str, help_text: 
         return body(**kwargs)
 
     wrapper.__doc__ = help_text
-    return cli.command(name, short_help=short)(source_options(report_options(wrapper)))
+    return cli.command(name, short_help=short)(source_options(report_options(memory_options(wrapper))))
 
 
 check = report_command(

@@ -91,7 +91,7 @@ def fetch_pages(
     accept = call.accept
     try:
         while not stop.is_set():
-            response = transport.get(call.path, page_fields(token, server), accept)
+            response = transport.get(call.path, page_fields(token, server, call), accept)
             timings.saw(response)
             count += 1
             seconds += response.seconds
@@ -104,8 +104,8 @@ def fetch_pages(
                 raise ListFailed(response.reason())
             token = continue_token(response.body, response.content_type)
             _put(pages, Page(call, response), stop)
-            if not token:
-                break
+            if not token or (call.max_pages is not None and count >= call.max_pages):
+                break  # done, or a bounded read (events) has what it may take
             if token in seen:
                 raise ListFailed(f"the server repeated a continue token after {count} pages")
             if count >= MAX_PAGES:

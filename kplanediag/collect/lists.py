@@ -38,6 +38,7 @@ from kplanediag.collect.errors import ListFailed
 from kplanediag.snapshot.api_kinds import (
     APIService,
     CertificateSigningRequest,
+    Event,
     MutatingWebhookConfiguration,
     ValidatingAdmissionPolicy,
     ValidatingWebhookConfiguration,
@@ -70,6 +71,9 @@ class ListCall:
     kind: type[Resource]
     json_only: bool = False  # the API's own low-volume kinds (module docstring)
     optional: bool = False  # 404 (the API is not served) reads as an empty list
+    query: tuple[tuple[str, str], ...] = ()  # extra query parameters (a fieldSelector)
+    page_size: int | None = None  # None: PAGE_SIZE
+    max_pages: int | None = None  # a bounded read: at most this many pages, the rest is not read
 
     @property
     def accept(self) -> str:
@@ -79,11 +83,15 @@ class ListCall:
     def label(self) -> str:
         """How a gap names this call: the resource, with the namespace for namespaced calls."""
         parts = self.path.split("/")
-        return f"{self.resource} ({parts[parts.index('namespaces') + 1]})" if "namespaces" in parts else self.resource
+        if "namespaces" in parts:
+            return f"{self.resource} ({parts[parts.index('namespaces') + 1]})"
+        return f"{self.resource} (warnings)" if ("fieldSelector", "type=Warning") in self.query else self.resource
 
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/{}/leases"
 ADMISSION = "/apis/admissionregistration.k8s.io/v1"
+EVENTS = "/apis/events.k8s.io/v1/events"
+EVENT_PAGE, EVENT_PAGES = 500, 2  # per events call: the timeline needs the recent ones, not a million
 LISTS = (
     ListCall("nodes", "/api/v1/nodes", Node),
     ListCall("pods", "/api/v1/pods", Pod),
@@ -116,6 +124,24 @@ LISTS = (
         optional=True,
     ),
     ListCall("apiservices", "/apis/apiregistration.k8s.io/v1/apiservices", APIService, json_only=True),
+    # Events for the timeline, bounded (EVENT_PAGES of EVENT_PAGE): Warnings everywhere, and every
+    # event of the namespaces where node and control-plane events are recorded
+    *(
+        ListCall(
+            "events",
+            path,
+            Event,
+            json_only=True,
+            query=query,
+            page_size=EVENT_PAGE,
+            max_pages=EVENT_PAGES,
+        )
+        for path, query in (
+            (EVENTS, (("fieldSelector", "type=Warning"),)),
+            ("/apis/events.k8s.io/v1/namespaces/default/events", ()),
+            ("/apis/events.k8s.io/v1/namespaces/kube-system/events", ()),
+        )
+    ),
     ListCall(
         "certificatesigningrequests",
         "/apis/certificates.k8s.io/v1/certificatesigningrequests",
@@ -135,13 +161,16 @@ def accept_header() -> str:
 SNAPSHOT_CACHE = (1, 34)  # first version whose watch cache serves paginated lists (ListFromCacheSnapshot)
 
 
-def page_fields(token: str, server: tuple[int, int] | None) -> dict[str, str]:
-    """Query parameters of a list page: the first one (no token) or a continuation."""
+def page_fields(token: str, server: tuple[int, int] | None, call: ListCall | None = None) -> dict[str, str]:
+    """Query parameters of a list page: the first one (no token) or a continuation (a continuation
+    repeats the call's own selector, as the API requires)."""
+    extra = dict(call.query) if call is not None else {}
+    limit = str(call.page_size if call is not None and call.page_size else PAGE_SIZE)
     if token:
-        return {"limit": str(PAGE_SIZE), "continue": token}  # a token carries its own resourceVersion
+        return {"limit": limit, "continue": token, **extra}  # a token carries its own resourceVersion
     if server is not None and server >= SNAPSHOT_CACHE:
-        return {"limit": str(PAGE_SIZE), "resourceVersion": "1", "resourceVersionMatch": "NotOlderThan"}
-    return {"limit": str(PAGE_SIZE), "resourceVersion": "0"}
+        return {"limit": limit, "resourceVersion": "1", "resourceVersionMatch": "NotOlderThan", **extra}
+    return {"limit": limit, "resourceVersion": "0", **extra}
 
 
 def _varint(buf: memoryview, pos: int) -> tuple[int, int]:

@@ -35,6 +35,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "component": f.component,
         "subject": f.subject,
         "message": f.message,
+        "since": format_time(f.since) if f.since else None,
     }
 
 
@@ -114,6 +115,19 @@ def report_dict(report: Report, sections: Iterable[str] = SECTIONS) -> dict[str,
         },
     }
     doc["gaps"] = list(report.gaps)
+    known = report.last_known
+    if known is not None:
+        doc["lastKnown"] = {
+            "collectedAt": format_time(known.collected_at),
+            "ageSeconds": round(known.age_seconds),
+            "source": known.source,
+            "podsRunning": known.pods_running,
+            "nodes": known.nodes,
+            "nodesReady": known.nodes_ready,
+            "servicesServing": list(known.services_serving),
+            "singleReplicaWorkloads": list(known.single_replica),
+            "lines": list(known.lines()),
+        }
     return doc
 
 

@@ -68,6 +68,8 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
             out += [f"{i}. **{cell(b.summary)}** ({b.plane.value}, scope {b.scope})"]
             out += [f"   - breaks: {cell(x)}" for x in b.breaks]
             out += [f"   - still works: {cell(x)}" for x in b.still_works]
+    if report.last_known is not None:
+        out += ["", "### Last known state (not current)", "", *(f"- {cell(x)}" for x in report.last_known.lines())]
     if report.gaps:
         out += ["", "### Not observed", "", *(f"- {cell(g)}" for g in report.gaps)]
     return "\n".join(out) + "\n"

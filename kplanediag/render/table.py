@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from tabulate import tabulate
 
-from kplanediag.analysis.model import STATUS_RANK, Component, Plane, Report, Status
+from kplanediag.analysis.model import STATUS_RANK, Component, Finding, Plane, Report, Status
+from kplanediag.analysis.timeline import ago
 from kplanediag.render import SECTIONS
 
 WIDTH = 100
@@ -68,12 +69,23 @@ def cross_plane_table(report: Report) -> str:
     return table(rows, ["KIND", "NAME", "STATUS", "SERVED BY"], [18, 30, 9, 40])
 
 
+def since_text(f: Finding, report: Report) -> str:
+    if f.since is None:
+        return ""
+    seconds = (report.cluster.evaluated_at - f.since).total_seconds()
+    return f" (since {f.since.strftime('%H:%M:%SZ')}, {ago(seconds)})"
+
+
 def findings_table(report: Report) -> str:
     if not report.findings:
         return "  no findings"
     blocks = []
     for plane in (Plane.CONTROL, Plane.CROSS, Plane.DATA):
-        rows = [[f.severity.value.upper(), f.code, f.component, f.message] for f in report.findings if f.plane is plane]
+        rows = [
+            [f.severity.value.upper(), f.code, f.component, f.message + since_text(f, report)]
+            for f in report.findings
+            if f.plane is plane
+        ]
         if rows:
             blocks.append(
                 f"[{plane.value}]\n" + table(rows, ["SEVERITY", "CODE", "COMPONENT", "MESSAGE"], [8, 7, 23, 54])
@@ -137,6 +149,9 @@ def render_table(
         out += [heading("Findings"), findings_table(report)]
     if "blastRadius" in wanted:
         out += [heading("Blast radius"), blast_text(report)]
+    if report.last_known is not None:
+        out += [heading("Last known state (not current)")]
+        out += [line for item in report.last_known.lines() for line in wrap("  ", item)]
     if report.gaps:
         out += [heading("Not observed")] + [line for g in report.gaps for line in wrap("  - ", g)]
     return "\n".join(out) + "\n"

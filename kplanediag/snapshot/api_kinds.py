@@ -1,16 +1,16 @@
-"""Kinds about the API itself, read for failures that cross the planes: admission webhooks and
-policies (configured in the control plane, served by pods), aggregated APIServices, and
-CertificateSigningRequests (nodes renewing their certificates). Same conventions as kinds.py.
-
-These lists hold tens of objects, so they are read as JSON (lists.py says why): no protobuf
-declaration follows them.
+"""Kinds read as JSON (lists.py says why): about the API itself, for failures that cross the
+planes (admission webhooks and policies, aggregated APIServices, CertificateSigningRequests of
+nodes renewing their certificates), and Events, for the timeline, read bounded. Same conventions
+as kinds.py; no protobuf declaration follows them.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
-from kplanediag.snapshot.kinds import Base, Condition, LabelSelector, Resource
+from kplanediag.snapshot.kinds import Base, Condition, LabelSelector, ObjectReference, Resource, Time
 
 
 class ServiceReference(Base, frozen=True):
@@ -97,10 +97,40 @@ class CertificateSigningRequest(Resource, frozen=True):
     status: CertificateSigningRequestStatus = msgspec.field(default_factory=CertificateSigningRequestStatus)
 
 
+class EventSeries(Base, frozen=True):
+    count: int = 0
+    last_observed_time: Time | None = None
+
+
+class Event(Resource, frozen=True):
+    """An events.k8s.io/v1 Event: what happened to ``regarding``, when, said by whom."""
+
+    event_time: Time | None = None
+    series: EventSeries | None = None
+    reporting_controller: str = ""
+    reason: str = ""
+    regarding: ObjectReference | None = None
+    note: str = ""
+    type: str = ""
+    deprecated_last_timestamp: Time | None = None
+    deprecated_count: int = 0
+
+    @property
+    def when(self) -> datetime | None:
+        """The last time it happened (a series' last observation, else its own time)."""
+        last = self.series.last_observed_time if self.series else None
+        return last or self.event_time or self.deprecated_last_timestamp or self.metadata.creation_timestamp
+
+    @property
+    def count(self) -> int:
+        return self.series.count if self.series and self.series.count else max(1, self.deprecated_count)
+
+
 API_KINDS: tuple[type[Resource], ...] = (
     ValidatingWebhookConfiguration,
     MutatingWebhookConfiguration,
     ValidatingAdmissionPolicy,
     APIService,
     CertificateSigningRequest,
+    Event,
 )

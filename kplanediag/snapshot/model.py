@@ -13,6 +13,7 @@ from kplanediag.snapshot.api_kinds import (
     API_KINDS,
     APIService,
     CertificateSigningRequest,
+    Event,
     MutatingWebhookConfiguration,
     ValidatingAdmissionPolicy,
     ValidatingWebhookConfiguration,
@@ -105,6 +106,7 @@ class Resources(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     validatingadmissionpolicies: tuple[ValidatingAdmissionPolicy, ...] | None = None
     apiservices: tuple[APIService, ...] | None = None
     certificatesigningrequests: tuple[CertificateSigningRequest, ...] | None = None
+    events: tuple[Event, ...] | None = None
 
 
 def plural(kind: str) -> str:
@@ -206,6 +208,10 @@ class Snapshot(Record, frozen=True):
     @property
     def csrs(self) -> tuple[CertificateSigningRequest, ...]:
         return self.resources.certificatesigningrequests or ()
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return self.resources.events or ()
 
 
 def parse_health_body(body: str) -> tuple[HealthCheck, ...]:

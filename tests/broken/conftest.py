@@ -406,6 +406,7 @@ def child_env(tmpdir: Path | None = None, **extra: str) -> dict[str, str]:
     """The environment of a run: no kubeconfig or in-cluster hints leak in from the caller's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "KPLANEDIAG_"))}
     env["PYTHONPATH"] = str(ROOT)
+    env["KPLANEDIAG_NO_LAST_KNOWN"] = "1"  # the fake servers' snapshots are no cluster's last known state
     env.pop("PYTHONWARNINGS", None)
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)

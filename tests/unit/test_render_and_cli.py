@@ -44,7 +44,7 @@ def test_json_contract_shape() -> None:
         "cni",
         "coredns",
     }
-    assert set(doc["findings"][0]) == {"code", "severity", "plane", "component", "subject", "message"}
+    assert set(doc["findings"][0]) == {"code", "severity", "plane", "component", "subject", "message", "since"}
     blast = doc["blastRadius"][0]
     assert set(blast) == {"failure", "plane", "scope", "summary", "affected", "breaks", "stillWorks"}
     assert set(blast["affected"]) == {"nodes", "pods", "workloads", "services", "namespaces", "podDisruptionBudgets"}

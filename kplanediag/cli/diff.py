@@ -1,0 +1,55 @@
+"""``kplanediag diff OLD NEW``: what changed between two snapshots of a cluster (saved snapshots or
+kubectl Lists): status, findings, components, blast radius, nodes and workloads. Each is judged at
+its own capture time. Exits with NEW's status code (0 healthy, 1 warning, 2 critical)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from kplanediag.cli.group import cli
+from kplanediag.cli.options import EXIT_OK, THRESHOLDS, CannotAssess
+
+
+def _load(path: Path) -> object:
+    from kplanediag.snapshot import SnapshotError, load_snapshot  # noqa: PLC0415
+
+    try:
+        return load_snapshot(path)
+    except SnapshotError as exc:
+        raise CannotAssess(str(exc)) from exc
+
+
+@cli.command("diff", short_help="What changed between two snapshots.")
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--fail-on", type=click.Choice(["warning", "critical", "never"]), default="warning", show_default=True)
+def diff_command(old: Path, new: Path, output: str, fail_on: str) -> int:
+    """Findings that appeared, cleared or got worse, components whose status changed, failures
+    whose blast radius changed, nodes and workloads that came, went or changed their ready count."""
+    from kplanediag.analysis.changes import changes, inventory_changes  # noqa: PLC0415
+    from kplanediag.analysis.report import analyze  # noqa: PLC0415
+    from kplanediag.snapshot import Snapshot, format_time  # noqa: PLC0415
+
+    before, after = _load(old), _load(new)
+    assert isinstance(before, Snapshot) and isinstance(after, Snapshot)
+    a, b = analyze(before), analyze(after)
+    found = [*changes(a, b), *inventory_changes(before, after)]
+    if output == "json":
+        doc = {
+            "old": {"file": str(old), "collectedAt": format_time(before.collected_at), "status": a.status},
+            "new": {"file": str(new), "collectedAt": format_time(after.collected_at), "status": b.status},
+            "changes": [{"kind": c.kind, "change": c.what, "subject": c.subject, "text": c.text} for c in found],
+        }
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        click.echo(f"{old} ({format_time(before.collected_at)}, {a.status.upper()}) -> "
+                   f"{new} ({format_time(after.collected_at)}, {b.status.upper()})")  # fmt: skip
+        for c in found:
+            click.echo(f"  {c.line()}")
+        if not found:
+            click.echo("  no change")
+    return THRESHOLDS[fail_on].get(b.status, EXIT_OK)

@@ -1,0 +1,69 @@
+"""``kplanediag watch``: re-checks every --interval until interrupted and prints only what changed,
+timestamped (a finding appeared, cleared or got worse; a component changed status; a failure's
+blast radius appeared, grew, shrank or cleared), with a one-line status heartbeat per check. Plain
+lines, for a terminal or a pipe. Ctrl-C (or SIGTERM) exits at once with the last status's code."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from kplanediag.cli.group import cli
+from kplanediag.cli.options import EXIT_UNKNOWN, THRESHOLDS, Source, report_options, source_options
+from kplanediag.cli.poll import Tick, poll
+from kplanediag.cli.wait import duration
+
+
+def stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@cli.command("watch", short_help="Re-check until interrupted; print what changes.")
+@click.option("--interval", callback=duration, default="10s", show_default=True, help="Time between checks.")
+@click.option("--count", type=click.IntRange(min=1), help="Stop after this many checks (default: until Ctrl-C).")
+@source_options
+@report_options
+def watch_command(
+    source: Source,
+    output: str,
+    fail_on: str,
+    etcd_quota: int | None,
+    colour: str,
+    no_colour: bool,
+    interval: float,
+    count: int | None,
+) -> int:
+    """Check every --interval until interrupted, printing only what changed (timestamped) and a
+    status line per check. Exits with the last check's code (--fail-on), at Ctrl-C too."""
+    from kplanediag.analysis.changes import changes  # noqa: PLC0415
+
+    if source.fleet:
+        raise click.UsageError("watch follows one cluster: give one --context")
+    if output not in ("table", "wide"):
+        raise click.UsageError("watch prints lines: -o table (the default)")
+    last: list[Tick] = []
+
+    def done(tick: Tick) -> bool:
+        previous = last[-1].report if last else None
+        last.append(tick)
+        if tick.report is None:
+            click.echo(f"{stamp()} could not assess: {tick.error}")
+        else:
+            if previous is None:
+                click.echo(f"{stamp()} watching {tick.report.cluster.server or 'the cluster'} every {interval:g}s")
+                for f in tick.report.findings:
+                    click.echo(f"{stamp()} finding present: {f.code} ({f.severity.value}) {f.message}")
+            else:
+                for change in changes(previous, tick.report):
+                    click.echo(f"{stamp()} {change.line()}")
+            click.echo(f"{stamp()} · {tick.report.summary} (check {tick.number})")
+        return count is not None and tick.number >= count
+
+    try:
+        poll(source, interval, None, done, etcd_quota)
+    except KeyboardInterrupt:
+        click.echo(f"{stamp()} stopped after {len(last)} check(s)", err=True)
+    if not last or last[-1].report is None:
+        return EXIT_UNKNOWN
+    return THRESHOLDS[fail_on].get(last[-1].report.status, 0)
