@@ -4,7 +4,6 @@ its own capture time. Exits with NEW's status code (0 healthy, 1 warning, 2 crit
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -30,6 +29,8 @@ def _load(path: Path) -> object:
 def diff_command(old: Path, new: Path, output: str, fail_on: str) -> int:
     """Findings that appeared, cleared or got worse, components whose status changed, failures
     whose blast radius changed, nodes and workloads that came, went or changed their ready count."""
+    import json  # noqa: PLC0415 (not on the --version path)
+
     from kplanediag.analysis.changes import changes, inventory_changes  # noqa: PLC0415
     from kplanediag.analysis.report import analyze  # noqa: PLC0415
     from kplanediag.snapshot import Snapshot, format_time  # noqa: PLC0415

@@ -3,8 +3,6 @@ and relative times (node conditions, Leases and leader changes, pods turning not
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from kplanediag.cli.group import cli
@@ -20,6 +18,8 @@ def timeline_command(source: Source, output: str, fail_on: str) -> int:
     pods turning not ready or unschedulable, and recent Events (Warnings everywhere, every event of
     default and kube-system; at most 1,000 of each, read once), oldest first. Exits with the
     check's code."""
+    import json  # noqa: PLC0415 (not on the --version path)
+
     from kplanediag.analysis.report import analyze  # noqa: PLC0415
     from kplanediag.analysis.timeline import ago  # noqa: PLC0415
     from kplanediag.snapshot import format_time  # noqa: PLC0415
