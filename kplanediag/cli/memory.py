@@ -41,7 +41,7 @@ def remember(snapshot: Snapshot, context: str | None) -> Path | None:
 
     if not snapshot.reachable or snapshot.source != "live":
         return None
-    data = encode_snapshot(snapshot) + b"\n"
+    data = encode_snapshot(snapshot)
     if len(data) > MAX_BYTES:
         return None
     target = path_for(snapshot.server, context)
@@ -51,6 +51,7 @@ def remember(snapshot: Snapshot, context: str | None) -> Path | None:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.write(b"\n")
         partial.replace(target)  # a reader never sees half a file
         files = sorted(target.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in files[MAX_FILES:]:
