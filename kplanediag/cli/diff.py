@@ -22,8 +22,8 @@ def _load(path: Path) -> object:
 
 
 @cli.command("diff", short_help="What changed between two snapshots.")
-@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("old", type=click.Path(path_type=Path))  # any --from input: a snapshot, a List, a bundle
+@click.argument("new", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--fail-on", type=click.Choice(["warning", "critical", "never"]), default="warning", show_default=True)
 def diff_command(old: Path, new: Path, output: str, fail_on: str) -> int:

@@ -54,6 +54,7 @@ class _Body(Record, frozen=True):
 
     collected_at: str
     source: str = "snapshot"
+    collected_at_from: str = ""
     server: str | None = None
     reachable: bool = True
     version: VersionInfo | None = None
@@ -112,6 +113,7 @@ def _from_body(data: bytes) -> Snapshot:
     return Snapshot(
         collected_at=collected_at,
         source=body.source,
+        collected_at_from=body.collected_at_from,
         server=body.server,
         reachable=body.reachable,
         version=body.version,
@@ -156,25 +158,22 @@ def _from_list(data: bytes, page: ListPage) -> Snapshot:
     resources, bad = _typed(by_resource)
     gaps = [Gap(source=p, reason="not in a kubectl List") for p in PROBES]
     gaps += [Gap(source=r, reason="not in the input List") for r in RESOURCES if r not in by_resource]
-    return Snapshot(collected_at=newest, source="kubectl-list", resources=resources, gaps=(*gaps, *bad))
+    return Snapshot(
+        collected_at=newest,
+        collected_at_from="the newest timestamp in the List",
+        source="kubectl-list",
+        resources=resources,
+        gaps=(*gaps, *bad),
+    )
 
 
 def _yaml_to_json(data: bytes, where: str) -> bytes:
-    """YAML (``kubectl get -o yaml``) as JSON. Aliases are refused: kubectl never writes them, and
-    each level of them multiplies the size of the expanded document ("billion laughs")."""
-    try:
-        import yaml  # noqa: PLC0415 (PyYAML is msgspec's YAML backend)
+    """YAML (``kubectl get -o yaml``, one document or several) as JSON; several documents become one
+    List. Aliases are refused: kubectl never writes them, and each level of them multiplies the
+    size of the expanded document ("billion laughs")."""
+    from kplanediag.snapshot.bundles.documents import yaml_as_one  # noqa: PLC0415
 
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        if any(isinstance(token, yaml.AliasToken) for token in yaml.scan(data, Loader=loader)):
-            raise SnapshotError(f"{where}: YAML aliases (*name) are not read: kubectl never writes them")
-        return msgspec.json.encode(msgspec.yaml.decode(data))
-    except ImportError as exc:
-        raise SnapshotError(f"{where} is not JSON, and reading YAML needs PyYAML") from exc
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise SnapshotError(f"{where} is not JSON or YAML: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise SnapshotError(f"{where} is not JSON or YAML: {exc}") from exc
+    return yaml_as_one(data, where)
 
 
 def load_bytes(data: bytes, where: str = "input") -> Snapshot:
@@ -217,16 +216,33 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def load_snapshot(path: Path) -> Snapshot:
-    """Read a saved snapshot or a kubectl List (JSON or YAML) from a file. Binary data (a device
-    such as /dev/urandom, an archive) is refused from its first bytes, not read to the size limit."""
+    """Read a saved snapshot, a kubectl List (JSON or YAML), or a bundle (a directory or archive:
+    kplanediag/snapshot/bundles) from a path. Binary data that is no archive (a device such as
+    /dev/urandom) is refused from its first bytes, not read to the size limit."""
+    from kplanediag.snapshot import bundles  # noqa: PLC0415
+
+    if path.is_dir():
+        return bundles.read_bundle(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
-            if _looks_binary(head):
-                raise SnapshotError(f"{path} is binary data, not a snapshot or a kubectl List (JSON or YAML)")
-            data = head + handle.read(MAX_FILE_BYTES + 1 - len(head))
+            archive = bundles.is_archive(head)
+            if not archive and _looks_binary(head):
+                raise SnapshotError(
+                    f"{path} is binary data, not a snapshot or a kubectl List (JSON or YAML) nor an archive "
+                    f"(tar, tar.gz, tar.xz). kplanediag reads: {bundles.FORMATS}"
+                )
+            pretty = head[:1] == b"{" and head[1:2] in (b"\n", b"\r")
+            data = b"" if archive or pretty else head + handle.read(MAX_FILE_BYTES + 1 - len(head))
     except OSError as exc:
         raise SnapshotError(f"cannot read {path}: {exc.strerror}") from exc
+    if archive:
+        return bundles.read_bundle(path)
+    if pretty:  # one pretty-printed document, or kubectl cluster-info dump's stream of them
+        read = bundles.read_stream(path)
+        if isinstance(read, Snapshot):
+            return read
+        data = read
     if len(data) > MAX_FILE_BYTES:
         raise SnapshotError(f"{path} is larger than {MAX_FILE_BYTES // 2**30} GiB: not a snapshot kplanediag reads")
     return load_bytes(data, str(path))

@@ -35,6 +35,7 @@ from kplanediag.snapshot.kinds import (
 from kplanediag.snapshot.server import Certificate, Record, RequestTime, ServerMetrics
 
 PROBES = ("version", "livez", "readyz")
+INPUT_LIMIT = "not in "  # the reason of a gap that only says what a file's format holds: "not in a kubectl List"
 _CHECK_LINE = re.compile(r"^\[(?P<mark>[+-])\](?P<name>[^ ]+)\s*(?P<rest>.*)$")
 
 
@@ -77,6 +78,11 @@ class Gap(Record, frozen=True):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.reason}"
+
+    @property
+    def input_limit(self) -> bool:
+        """What the input file's format does not hold ("not in the must-gather"), not a failed read."""
+        return self.reason.startswith(INPUT_LIMIT)
 
 
 class VersionInfo(Record, frozen=True):
@@ -129,6 +135,7 @@ class Snapshot(Record, frozen=True):
 
     collected_at: datetime
     source: str
+    collected_at_from: str = ""  # how a file's capture time was told ("" live: the API server's Date)
     server: str | None = None
     reachable: bool = True
     version: VersionInfo | None = None

@@ -255,7 +255,7 @@ def test_the_fuzzer_reaches_analysis() -> None:
     """The generators are no good if nothing they make loads: some of each kind must."""
     loaded = 0
 
-    @settings(FUZZ, max_examples=100)
+    @settings(FUZZ, max_examples=400)
     @given(doc=st.one_of(snapshots(), kubectl_lists()))
     def count(doc: dict[str, Any]) -> None:
         nonlocal loaded
@@ -266,7 +266,7 @@ def test_the_fuzzer_reaches_analysis() -> None:
             pass
 
     count()
-    assert loaded >= 10, f"only {loaded} of 100 generated documents load"
+    assert loaded >= 10, f"only {loaded} of 400 generated documents load"
 
 
 # --- the lab captures, damaged: real clusters, so that every rule has something to judge ---------
