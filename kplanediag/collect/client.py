@@ -18,7 +18,11 @@ import ssl
 import sys
 import threading
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from kplanediag.collect.proxy import Proxy
 
 
 class _NoApiClient:
@@ -64,8 +68,9 @@ def _load() -> tuple[Any, Any, Any]:
     return sys.modules["kubernetes.client.configuration"].Configuration, config, kube_config
 
 
-def pool_manager(configuration: Any) -> Any:
-    """A urllib3 pool for the Configuration, with the options RESTClientObject gives it."""
+def pool_manager(configuration: Any, proxy: Proxy | None = None) -> Any:
+    """A urllib3 pool for the Configuration, with the options RESTClientObject gives it, through
+    ``proxy`` (chosen as kubectl chooses it: proxy.py) when there is one."""
     import urllib3  # noqa: PLC0415
 
     pool_args: dict[str, Any] = {
@@ -77,25 +82,24 @@ def pool_manager(configuration: Any) -> Any:
     }
     if configuration.assert_hostname is not None:
         pool_args["assert_hostname"] = configuration.assert_hostname
-    if configuration.tls_server_name:
+    if configuration.tls_server_name:  # the name the certificate is verified against, and the SNI
         pool_args["server_hostname"] = configuration.tls_server_name
     if configuration.socket_options is not None:
         pool_args["socket_options"] = configuration.socket_options
     if configuration.connection_pool_maxsize is not None:
         pool_args["maxsize"] = configuration.connection_pool_maxsize
-    if configuration.proxy and not _bypass_proxy(str(configuration.host), configuration.no_proxy or ""):
-        pool_args["proxy_url"] = configuration.proxy
-        pool_args["proxy_headers"] = configuration.proxy_headers
-        return urllib3.ProxyManager(**pool_args)
-    return urllib3.PoolManager(**pool_args)
-
-
-def _bypass_proxy(host: str, no_proxy: str) -> bool:
-    """The kubeconfig's ``proxy-url`` is skipped for hosts in its no-proxy list (suffix match, ``*``)."""
-    from urllib.parse import urlsplit  # noqa: PLC0415
-
-    name = (urlsplit(host).hostname or "").lower()
-    for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
-        if entry == "*" or (entry and (name == entry or name.endswith("." + entry))):
-            return True
-    return False
+    if proxy is None:
+        return urllib3.PoolManager(**pool_args)
+    parts = urlsplit(proxy.url)
+    if parts.scheme == "socks5":
+        try:
+            from urllib3.contrib.socks import SOCKSProxyManager  # noqa: PLC0415 (needs PySocks)
+        except ImportError as exc:
+            raise ValueError(f"a socks5 proxy-url needs the PySocks package: {exc}") from exc
+        # socks5h: the proxy resolves the server's name, as client-go's SOCKS5 dialer lets it
+        return SOCKSProxyManager(proxy.url.replace("socks5://", "socks5h://", 1), **pool_args)
+    headers = dict(configuration.proxy_headers or {})
+    if parts.username is not None:
+        credentials = unquote(parts.username) + ":" + unquote(parts.password or "")
+        headers.update(urllib3.make_headers(proxy_basic_auth=credentials))
+    return urllib3.ProxyManager(proxy.url, proxy_headers=headers or None, **pool_args)

@@ -141,6 +141,8 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
 
     timings = Timings()
     local_start = datetime.now(UTC)
+    if transport.via is not None:
+        say(f"every request goes through the proxy {transport.via.url} (from {transport.via.origin})")
     try:
         version_response = transport.get("/version")
     except UnreachableError as exc:

@@ -99,3 +99,39 @@ def check_server(host: str, where: str) -> None:
         raise ConfigurationError(f"{where}: the cluster's server {host!r} is not a valid URL: {exc}") from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigurationError(f"{where}: the cluster's server {host!r} is not an http(s) URL with a host")
+
+
+# auth-provider names the official client implements (kube_config.py): oidc (the id-token, refreshed
+# with the refresh-token from the issuer) and gcp (an access-token, refreshed with cmd-path or
+# google-auth). kubectl since 1.26 implements only oidc; azure is implemented by neither.
+AUTH_PROVIDERS = ("oidc", "gcp")
+_REPLACEMENTS = {
+    "azure": "the kubelogin exec plugin (`kubelogin convert-kubeconfig`)",
+    "gcp": "the gke-gcloud-auth-plugin exec plugin",
+}
+
+
+def check_auth_provider(user: dict[str, Any], where: str) -> None:
+    """A user's ``auth-provider`` must be one the official client implements: the client skips any
+    other silently, and the run would end in a 401 that does not say why."""
+    provider = user.get("auth-provider")
+    if not provider:
+        return
+    name = str(provider.get("name") or "") if isinstance(provider, dict) else ""
+    config = provider.get("config") or {}
+    if name == "gcp" and not (isinstance(config, dict) and (config.get("access-token") or config.get("cmd-path"))):
+        import importlib.util  # noqa: PLC0415
+
+        if importlib.util.find_spec("google.auth") is None:
+            raise CredentialError(
+                f"{where}: the gcp auth-provider has no access-token or cmd-path, and the google-auth "
+                f"package it would refresh with is not installed: use {_REPLACEMENTS['gcp']} instead"
+            )
+    if name in AUTH_PROVIDERS:
+        return
+    instead = _REPLACEMENTS.get(name, "an exec credential plugin")
+    raise CredentialError(
+        f"{where}: the user's auth-provider {name or '(unnamed)'!r} is not supported (kplanediag supports "
+        f"{' and '.join(AUTH_PROVIDERS)}, as the official Python client does; kubectl removed azure and gcp "
+        f"in 1.26): use {instead} instead"
+    )

@@ -20,7 +20,7 @@ from typing import Any
 
 import urllib3
 
-from kplanediag.collect import client, kubeconfig
+from kplanediag.collect import client, exec_plugin, impersonation, kubeconfig, kubeconfig_files, proxy
 from kplanediag.collect.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -29,6 +29,8 @@ from kplanediag.collect.errors import (
     TLSError,
     UnreachableError,
 )
+from kplanediag.collect.impersonation import Impersonation
+from kplanediag.collect.proxy import Proxy
 
 JSON = "application/json"
 CHUNK = 1 << 20
@@ -68,13 +70,14 @@ class Response:
 _CUT_OFF = ("UNEXPECTED_EOF_WHILE_READING", "EOF occurred in violation of protocol", "Connection reset by peer")
 
 
-def classify_ssl(server: str, exc: Exception) -> Exception:
+def classify_ssl(server: str, exc: Exception, tls_server_name: str | None = None) -> Exception:
     text = str(exc)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         detail = text.split("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0].strip(" :)")
+        named = f"the cluster's tls-server-name {tls_server_name!r}" if tls_server_name else "this server"
         return TLSError(
             f"cannot verify the certificate of {server} ({detail or 'verification failed'}): it is not signed "
-            "by the kubeconfig's certificate-authority, or does not name this server"
+            f"by the kubeconfig's certificate-authority, or does not name {named}"
         )
     if any(s in text for s in _BAD_CLIENT_CREDENTIAL):
         return CredentialError(f"the kubeconfig's client certificate or key cannot be used for {server}: {text}")
@@ -96,19 +99,31 @@ def classify_ssl(server: str, exc: Exception) -> Exception:
 class Transport:
     """GETs against one API server. Thread-safe: the urllib3 pool is."""
 
-    def __init__(self, configuration: Any, pool: Any, timeout: float, deadline: float | None = None) -> None:
+    def __init__(
+        self,
+        configuration: Any,
+        pool: Any,
+        timeout: float,
+        deadline: float | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        via: Proxy | None = None,
+    ) -> None:
         self._config = configuration
         self._pool = pool
+        self._extra_headers = headers  # Impersonate-*: on every request (lists, probes, /metrics, /version)
+        self.via = via  # the proxy every request goes through, if any
         self.server: str = str(self._config.host).rstrip("/")
         self.timeout = timeout
         self.deadline = deadline  # time.monotonic() by which the whole run must end; None: no limit
         self.peer_certificate: bytes | None = None  # DER of the server's leaf certificate, once seen
 
-    def _headers(self, accept: str) -> dict[str, str]:
-        headers = {"Accept": accept, "User-Agent": "kplanediag"}
+    def _headers(self, accept: str) -> urllib3.HTTPHeaderDict:
+        headers = urllib3.HTTPHeaderDict({"Accept": accept, "User-Agent": "kplanediag"})
         for auth in self._config.auth_settings().values():
             if auth.get("in") == "header" and auth.get("value"):
                 headers[auth["key"]] = auth["value"]
+        for name, value in self._extra_headers:
+            headers.add(name, value)  # a repeated name (Impersonate-Group) stays a repeated header
         return headers
 
     def remaining(self) -> float:
@@ -150,7 +165,7 @@ class Transport:
             finally:
                 raw.release_conn()
         except urllib3.exceptions.SSLError as exc:
-            raise classify_ssl(self.server, exc) from exc
+            raise classify_ssl(self.server, exc, self._config.tls_server_name) from exc
         except urllib3.exceptions.LocationParseError as exc:
             raise ConfigurationError(f"the kubeconfig's server {self.server!r} is not a valid URL: {exc}") from exc
         except urllib3.exceptions.TimeoutError as exc:
@@ -214,34 +229,47 @@ def _peer_certificate(raw: Any) -> bytes | None:
 
 
 def connect(
-    kubeconfig_path: str | None, context: str | None, timeout: float, deadline: float | None = None
+    kubeconfig_path: str | None,
+    context: str | None,
+    timeout: float,
+    deadline: float | None = None,
+    impersonate: Impersonation | None = None,
 ) -> Transport:
-    """A Transport for the kubeconfig (or $KUBECONFIG, ~/.kube/config, in-cluster) and context."""
+    """A Transport for the kubeconfig (or $KUBECONFIG's files merged as kubectl merges them,
+    ~/.kube/config, in-cluster) and context, impersonating as ``impersonate`` (--as, over the user's
+    ``as`` fields), through the proxy kubectl would use (proxy.py)."""
     import yaml  # noqa: PLC0415 (the client's own dependency; only its error class is needed)
 
     configuration_class, k8s_config, kube_config = client.load()
+    kube_config.ExecProvider = exec_plugin.ExecPlugin  # interactiveMode and provideClusterInfo as kubectl
     config_exception = kube_config.ConfigException
     configuration = configuration_class()
     configuration.host = ""  # the client's default is http://localhost: a missing server must show
-    where = "kubeconfig " + (kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)
-    where += f" (context {context!r})" if context else ""
+    paths = kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
+    where = "kubeconfig " + paths + (f" (context {context!r})" if context else "")
     in_cluster = (
         kubeconfig_path is None
         and context is None
         and "KUBERNETES_SERVICE_HOST" in os.environ
+        and not os.environ.get("KUBECONFIG")
         and not os.path.exists(os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION))
     )
+    cluster: dict[str, Any] = {}
+    identity = Impersonation()
     try:
         if in_cluster:
             where = "the in-cluster service account"
             k8s_config.load_incluster_config(client_configuration=configuration)
         else:
+            merged = kubeconfig_files.read(paths)
+            cluster = merged.cluster_of(context)
+            user = merged.user_of(context)
+            kubeconfig.check_auth_provider(user, where)
+            identity = impersonation.from_user(user, where)
+            tree = merged.as_config_node(kube_config.ConfigNode)
             kubeconfig.load(
-                lambda: k8s_config.load_kube_config(
-                    config_file=kubeconfig_path,
-                    context=context,
-                    client_configuration=configuration,
-                    persist_config=False,
+                lambda: k8s_config.load_kube_config_from_dict(
+                    config_dict=tree, context=context, client_configuration=configuration, persist_config=False
                 ),
                 kube_config,
                 where,
@@ -252,29 +280,25 @@ def connect(
     except (config_exception, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:
         raise ConfigurationError(f"cannot use {where}: {exc}") from exc
     kubeconfig.check_server(str(configuration.host), where)
+    identity = (impersonate or Impersonation()).over(identity)
+    identity.check(where)
+    route = proxy.choose(str(configuration.host), cluster.get("proxy-url"), os.environ)
     configuration.retries = False
     if not configuration.verify_ssl:
         warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     try:
-        pool = client.pool_manager(configuration)
+        pool = client.pool_manager(configuration, route)
     except (OSError, ValueError) as exc:
         raise CredentialError(f"cannot use the credentials of {where}: {exc}") from exc
-    return Transport(configuration, pool, timeout, deadline)
+    return Transport(configuration, pool, timeout, deadline, tuple(identity.headers()), route)
 
 
 def context_names(kubeconfig_path: str | None) -> list[str]:
     """Every context of the kubeconfig (or of $KUBECONFIG's files, merged as kubectl merges them:
     the first file that names a context wins), for ``--all-contexts``."""
-    import yaml  # noqa: PLC0415
-
-    _, k8s_config, kube_config = client.load()
+    _, k8s_config, _ = client.load()
     where = kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
-    try:
-        merged = kube_config.KubeConfigMerger(where).config
-        contexts = merged["contexts"] if "contexts" in merged else []  # noqa: SIM401 - a ConfigNode: no .get
-        names = [str(c["name"]) for c in contexts or [] if "name" in c]
-    except (kube_config.ConfigException, OSError, ValueError, TypeError, KeyError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"cannot list the contexts of kubeconfig {where}: {exc}") from exc
+    names = kubeconfig_files.read(where).context_names()
     if not names:
         raise ConfigurationError(f"kubeconfig {where} has no context")
-    return list(dict.fromkeys(names))
+    return names
