@@ -4,6 +4,9 @@ durations, grace periods, tolerations) are never here: they are read from the ob
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -105,5 +108,20 @@ POLICY: dict[str, Threshold] = {
 }
 
 
+_OVERRIDES: ContextVar[Mapping[str, float] | None] = ContextVar("policy_overrides", default=None)
+
+
 def policy(name: str) -> float:
-    return POLICY[name].value
+    """The threshold's value: the table's, or the one a cluster's config sets for this analysis."""
+    values = _OVERRIDES.get()
+    return values[name] if values and name in values else POLICY[name].value
+
+
+@contextmanager
+def overridden(values: Mapping[str, float]) -> Iterator[None]:
+    """Thresholds a cluster's config sets (docs/config.md), for one analysis in this thread/context."""
+    token = _OVERRIDES.set({**(_OVERRIDES.get() or {}), **values})
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)

@@ -1,0 +1,304 @@
+"""The per-cluster config file (``--config``, docs/config.md): read with line numbers, validated
+(exit 3 naming FILE:LINE), and the sections that fit one run chosen; plus ``--ignore CODE``."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from kplanediag.cli.options import CannotAssess, Source
+
+if TYPE_CHECKING:
+    import yaml
+
+    from kplanediag.analysis.fit import Accept, ExpectedAbsent, Fit
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT = "default"
+SECTION_KEYS = ("accept", "expected_absent", "policy")
+ACCEPT_KEYS = ("code", "component", "node", "namespace", "reason")
+ABSENT_KEYS = ("component", "reason")
+STR = "tag:yaml.org,2002:str"
+NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "kplanediag" / "config.yaml"
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    accept: tuple[Accept, ...] = ()
+    absent: tuple[ExpectedAbsent, ...] = ()
+    policy: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    sections: dict[str, Section]
+
+
+class ConfigError(CannotAssess):
+    def __init__(self, path: Path, node: yaml.Node | None, message: str) -> None:
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        super().__init__(f"config {path}{line}: {message}", "configuration")
+
+
+def load_config(path: Path) -> Config:
+    """The file parsed and checked: every key known, every type right, every code in codes.table."""
+    import yaml  # noqa: PLC0415
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CannotAssess(f"cannot read config {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CannotAssess(f"config {path}{where}: not valid YAML: {problem}", "configuration") from exc
+    reader = _Reader(path)
+    if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null"):
+        return Config(path, {})
+    sections = {name: reader.section(name, node) for name, node in reader.mapping(root, "the file")}
+    return Config(path, sections)
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, node: yaml.Node, message: str) -> ConfigError:
+        return ConfigError(self.path, node, message)
+
+    def mapping(self, node: yaml.Node, what: str) -> Iterator[tuple[str, yaml.Node]]:
+        import yaml  # noqa: PLC0415
+
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, f"{what} must be a mapping")
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = self.scalar(key, f"a key of {what}")
+            if name in seen:
+                raise self.fail(key, f"{name!r} given twice in {what}")
+            seen.add(name)
+            yield name, value
+
+    def scalar(self, node: yaml.Node, what: str) -> str:
+        import yaml  # noqa: PLC0415
+
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in (STR, *NUMBERS):
+            raise self.fail(node, f"{what} must be a string")
+        return str(node.value)
+
+    def items(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        import yaml  # noqa: PLC0415
+
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, f"{what} must be a list")
+        return list(node.value)
+
+    def section(self, name: str, node: yaml.Node) -> Section:
+        import yaml  # noqa: PLC0415
+
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return Section(name)
+        accept: list[Accept] = []
+        absent: list[ExpectedAbsent] = []
+        policy: dict[str, float] = {}
+        for key, value in self.mapping(node, f"section {name!r}"):
+            if key == "accept":
+                accept += [self.accept(item, name) for item in self.items(value, f"{name}.accept")]
+            elif key == "expected_absent":
+                absent += [self.absent(item, name) for item in self.items(value, f"{name}.expected_absent")]
+            elif key == "policy":
+                policy.update(self.policy(value, name))
+            else:
+                raise self.fail(
+                    node_of(node, key), f"unknown key {key!r} in section {name!r} (known: {', '.join(SECTION_KEYS)})"
+                )
+        return Section(name, tuple(accept), tuple(absent), policy)
+
+    def fields(self, node: yaml.Node, what: str, known: tuple[str, ...], short: str) -> dict[str, str]:
+        """A mapping of string fields (only ``known`` keys), or a bare string for field ``short``."""
+        import yaml  # noqa: PLC0415
+
+        if isinstance(node, yaml.ScalarNode):
+            return {short: self.scalar(node, what)}
+        out: dict[str, str] = {}
+        for key, value in self.mapping(node, what):
+            if key not in known:
+                raise self.fail(node_of(node, key), f"unknown key {key!r} in {what} (known: {', '.join(known)})")
+            out[key] = self.scalar(value, f"{what}.{key}")
+        if short not in out:
+            raise self.fail(node, f"{what} needs a {short!r}")
+        return out
+
+    def accept(self, node: yaml.Node, section: str) -> Accept:
+        from kplanediag.analysis.fit import Accept  # noqa: PLC0415
+        from kplanediag.analysis.knowledge.codes import CODES  # noqa: PLC0415
+
+        values = self.fields(node, f"{section}.accept entry", ACCEPT_KEYS, "code")
+        code = values.pop("code").strip().upper()
+        if code not in CODES:
+            raise self.fail(node, f"unknown finding code {code!r} (docs/codes.md lists them)")
+        return Accept(code, **values, origin=f"{self.path}:{node.start_mark.line + 1}")
+
+    def absent(self, node: yaml.Node, section: str) -> ExpectedAbsent:
+        from kplanediag.analysis.fit import ExpectedAbsent  # noqa: PLC0415
+        from kplanediag.analysis.knowledge.components import COMPONENTS  # noqa: PLC0415
+
+        values = self.fields(node, f"{section}.expected_absent entry", ABSENT_KEYS, "component")
+        if values["component"] not in COMPONENTS:
+            known = ", ".join(COMPONENTS)
+            raise self.fail(node, f"unknown component {values['component']!r} (known: {known})")
+        return ExpectedAbsent(**values, origin=f"{self.path}:{node.start_mark.line + 1}")
+
+    def policy(self, node: yaml.Node, section: str) -> dict[str, float]:
+        import yaml  # noqa: PLC0415
+
+        from kplanediag.analysis.knowledge.policy import POLICY  # noqa: PLC0415
+
+        out: dict[str, float] = {}
+        for key, value in self.mapping(node, f"{section}.policy"):
+            if key not in POLICY:
+                raise self.fail(node_of(node, key), f"unknown policy threshold {key!r} (docs/profiles.md lists them)")
+            threshold = POLICY[key]
+            integer = threshold.unit in ("minor", "days")
+            wanted = "a whole number" if integer else "a number"
+            if not isinstance(value, yaml.ScalarNode) or value.tag not in (NUMBERS[:1] if integer else NUMBERS):
+                raise self.fail(value, f"{section}.policy.{key} must be {wanted} ({threshold.unit})")
+            number = float(yaml.safe_load(value.value))
+            ratio = threshold.unit == "of quota"
+            if not math.isfinite(number) or number <= 0 or (ratio and number > 1):
+                bound = "between 0 and 1" if ratio else "positive"
+                raise self.fail(value, f"{section}.policy.{key} must be {bound}, not {value.value}")
+            out[key] = number
+        return out
+
+
+def node_of(mapping: yaml.Node, key: str) -> yaml.Node:
+    """The key's own node, for its line."""
+    return next((k for k, _ in mapping.value if getattr(k, "value", None) == key), mapping)
+
+
+def section_names(source: Source) -> tuple[list[str], str]:
+    """The names a run's section is looked up by, most specific last, and how they were found.
+    Live: the context (given or current) and its cluster, from the kubeconfig. --from: an explicit
+    --context only."""
+    if source.from_file is not None:
+        return ([source.context] if source.context else []), "--context"
+    context, cluster = kubeconfig_names(source.kubeconfig, source.context)
+    return [n for n in (cluster, context) if n], "kubeconfig"
+
+
+def kubeconfig_names(path: str | None, context: str | None) -> tuple[str | None, str | None]:
+    """The context name and its cluster name, merged over $KUBECONFIG's files as kubectl does (the
+    first file to set a name wins). Unreadable: what could be read (connect reports the error)."""
+    import yaml  # noqa: PLC0415
+
+    files = (path or os.environ.get("KUBECONFIG") or "~/.kube/config").split(os.pathsep)
+    current, clusters = context, dict[str, object]()
+    for name in files:
+        try:
+            doc = yaml.safe_load(Path(os.path.expanduser(name)).read_text(encoding="utf-8")) if name else None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if not isinstance(doc, dict):
+            continue
+        current = current or doc.get("current-context") or None
+        for entry in doc.get("contexts") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("context"), dict):
+                clusters.setdefault(str(entry.get("name")), entry["context"].get("cluster"))
+    cluster = clusters.get(str(current)) if current else None
+    return (str(current) if current else None), (str(cluster) if cluster else None)
+
+
+def choose_fit(config: Config | None, names: list[str], how: str, ignore: tuple[str, ...]) -> Fit | None:
+    """``default``, then each named section found (cluster, then context): accept and expected_absent
+    entries add up, a later policy value wins. ``--ignore`` codes are accepted on top."""
+    from kplanediag.analysis.fit import Accept, Fit  # noqa: PLC0415
+
+    if config is None and not ignore:
+        return None
+    chosen: list[Section] = []
+    if config is not None:
+        if how == "--context" and names and names[0] not in config.sections:
+            have = ", ".join(sorted(config.sections)) or "none"
+            raise CannotAssess(
+                f"config {config.path} has no section {names[0]!r} (--context with --from; sections: {have})"
+            )
+        chosen = [config.sections[n] for n in dict.fromkeys([DEFAULT, *names]) if n in config.sections]
+    policy: dict[str, float] = {}
+    for s in chosen:
+        policy.update(s.policy)
+    where = (
+        f"config {config.path} "
+        + (f"[{', '.join(s.name for s in chosen)}]" if chosen else "(no section for this cluster)")
+        if config
+        else ""
+    )
+    ignored = tuple(Accept(code, origin="--ignore") for code in ignore)
+    return Fit(
+        source=" + ".join(x for x in (where, "--ignore " + ",".join(ignore) if ignore else "") if x),
+        accept=(*(a for s in chosen for a in s.accept), *ignored),
+        absent=tuple({a.component: a for s in chosen for a in s.absent}.values()),
+        policy=tuple(policy.items()),
+    )
+
+
+def read_fit(source: Source, config_path: Path | None, ignore: tuple[str, ...]) -> Fit | None:
+    """The fit for this run: --config (must exist), else the default file if it exists."""
+    path = config_path if config_path is not None else default_path()
+    if config_path is None and not path.is_file():
+        config = None
+    else:
+        if not path.is_file():
+            raise CannotAssess(f"--config {path}: no such file", "configuration")
+        config = load_config(path)
+    names, how = section_names(source) if config is not None and config.sections.keys() - {DEFAULT} else ([], "")
+    return choose_fit(config, names, how, ignore)
+
+
+def ignore_codes(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from kplanediag.analysis.knowledge.codes import CODES  # noqa: PLC0415
+
+    codes = tuple(dict.fromkeys(v.strip().upper() for v in value))
+    unknown = [c for c in codes if c not in CODES]
+    if unknown:
+        raise click.BadParameter(f"unknown finding code(s) {', '.join(unknown)} (docs/codes.md lists them)")
+    return codes
+
+
+def fit_options(func: F) -> F:
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="Per-cluster config: accepted findings, components expected absent, policy thresholds "
+            "(docs/config.md). Default: $XDG_CONFIG_HOME/kplanediag/config.yaml (~/.config/...), if it exists.",
+        ),
+        click.option(
+            "--ignore",
+            multiple=True,
+            metavar="CODE",
+            callback=ignore_codes,
+            help="Accept every finding with this code for this run (repeatable): counted apart, not in the exit code.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
