@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import click
 
-from kplanediag import __version__
 from kplanediag.cli.options import global_options
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from kplanediag.buildinfo import version_line  # noqa: PLC0415
+
+    click.echo(version_line())
+    ctx.exit()
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="kplanediag")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and the commit it was built from, and exit.",
+)
 @global_options
 @click.pass_context
 def cli(ctx: click.Context, /, **source: object) -> int | None:

@@ -74,6 +74,28 @@ class Cluster:
         pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last summary: {doc.get('summary')}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def installed_copy() -> None:
+    """KPLANEDIAG_INSTALLED=1 (make install-check, E2E_FROM=wheel): this process's ``kplanediag`` and
+    every ``python -m kplanediag`` it starts must be the installed wheel's, never the source tree's."""
+    if os.environ.get("KPLANEDIAG_INSTALLED") != "1":
+        return
+    import kplanediag  # noqa: PLC0415
+
+    source = Path(__file__).resolve().parents[2] / "kplanediag"
+    probe = subprocess.run(
+        [sys.executable, "-c", "import kplanediag; print(kplanediag.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for where, path in (("pytest", kplanediag.__file__ or ""), ("a subprocess", probe.stdout.strip())):
+        resolved = Path(path).resolve()
+        if source in resolved.parents or Path(sys.prefix).resolve() not in resolved.parents:
+            pytest.exit(f"KPLANEDIAG_INSTALLED=1 but {where} imports kplanediag from {path}", returncode=3)
+
+
 def fail_or_skip(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"e2e cluster unavailable in CI: {reason}", pytrace=False)

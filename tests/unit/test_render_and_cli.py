@@ -142,7 +142,7 @@ def test_snapshot_save_converts_a_list(tmp_path: Path) -> None:
 
 def test_version_and_help() -> None:
     runner = CliRunner()
-    assert "kplanediag, version" in runner.invoke(cli, ["--version"]).output
+    assert runner.invoke(cli, ["--version"]).output.startswith("kplanediag 0.1.0 (commit ")
     help_text = runner.invoke(cli, ["--help"]).output
     for command in ("check", "components", "health", "blast-radius", "snapshot"):
         assert command in help_text
