@@ -64,5 +64,7 @@ def codes_markdown() -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for c in CODES.values():
-        lines.append(f"| {c.code} | {c.severity.value} | {c.plane.value} | {c.component} | {c.title} | {c.meaning} |")
+        anchor = f'<a id="{c.code.lower()}"></a>'  # runbook_url of the alert rules (deploy/prometheus)
+        row = f"| {anchor}{c.code} | {c.severity.value} | {c.plane.value} | {c.component} | {c.title} | {c.meaning} |"
+        lines.append(row)
     return "\n".join(lines) + "\n"
