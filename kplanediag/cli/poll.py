@@ -1,7 +1,7 @@
-"""The one polling loop of every command that checks again and again (``wait`` today): collect,
-analyse, hand each result to the caller, sleep the interval, until the caller is satisfied or the
-timeout passes. Each check is a whole run with its own deadline; a check that cannot assess the
-cluster (exit 3) is a result like any other, not the end of the loop."""
+"""The one polling loop of every command that checks again and again (``wait``, ``watch``,
+``serve``): collect, analyse, hand each result to the caller, sleep the interval, until the caller
+is satisfied or the timeout passes. Each check is a whole run with its own deadline; a check that
+cannot assess the cluster (exit 3) is a result like any other, not the end of the loop."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from kplanediag.cli.options import CannotAssess, Source
 
 if TYPE_CHECKING:
     from kplanediag.analysis.model import Report
+    from kplanediag.snapshot.server import RequestTime
 
 
 @dataclass(frozen=True)
@@ -24,20 +25,46 @@ class Tick:
     elapsed: float  # seconds since the loop started
     report: Report | None
     error: CannotAssess | None = None
+    seconds: float = 0.0  # how long this check took
+    reachable: bool = True  # False: the API server gave no answer (the report says it is unreachable)
+    requests: tuple[RequestTime, ...] = ()  # the check's own API requests (a live check's)
 
     @property
     def status(self) -> str:
         return self.report.status if self.report is not None else "unknown"
 
 
-def check_once(source: Source, etcd_quota: int | None) -> tuple[Report | None, CannotAssess | None]:
+@dataclass(frozen=True)
+class Outcome:
+    report: Report | None
+    error: CannotAssess | None
+    reachable: bool = True
+    requests: tuple[RequestTime, ...] = ()
+
+
+def check(source: Source, etcd_quota: int | None) -> Outcome:
     from kplanediag.analysis.report import analyze  # noqa: PLC0415
 
     try:
         snapshot, now = source.load()
     except CannotAssess as exc:
-        return None, exc
-    return analyze(snapshot, now, etcd_quota=etcd_quota), None
+        return Outcome(None, exc)
+    report = analyze(snapshot, now, etcd_quota=etcd_quota)
+    return Outcome(report, None, snapshot.reachable, snapshot.requests)
+
+
+def check_once(source: Source, etcd_quota: int | None) -> tuple[Report | None, CannotAssess | None]:
+    outcome = check(source, etcd_quota)
+    return outcome.report, outcome.error
+
+
+def guarded(source: Source, etcd_quota: int | None) -> Outcome:
+    """``check``, with any unexpected error a result (class ``internal``), for a loop that must
+    outlive every check (``serve``)."""
+    try:
+        return check(source, etcd_quota)
+    except Exception as exc:  # one check's failure, never the process's
+        return Outcome(None, CannotAssess(f"internal error: {type(exc).__name__}: {exc}", "internal"))
 
 
 def poll(
@@ -46,18 +73,26 @@ def poll(
     timeout: float | None,
     done: Callable[[Tick], bool],
     etcd_quota: int | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
+    survive: bool = False,
 ) -> Tick:
     """Check until ``done(tick)`` is true (that tick is returned) or ``timeout`` seconds have passed
-    (the last tick is returned; the last check is cut to end by then)."""
+    (the last tick is returned; the last check is cut to end by then). One check at a time; the
+    next starts ``interval`` after the last ended. ``survive``: an unexpected error in a check is
+    that check's result, not the end of the loop."""
     start = time.monotonic()
     number, left = 0, timeout
+    run = guarded if survive else check
     while True:
         number += 1
         # a check that starts near the timeout is cut to end with it (what it misses is a gap)
         bounded = source if left is None else replace(source, deadline=max(0.1, min(source.deadline, left)))
-        report, error = check_once(bounded, etcd_quota)
-        tick = Tick(number, time.monotonic() - start, report, error)
+        began = time.monotonic()
+        outcome = run(bounded, etcd_quota)
+        ended = time.monotonic()
+        tick = Tick(
+            number, ended - start, outcome.report, outcome.error, ended - began, outcome.reachable, outcome.requests
+        )
         if done(tick):
             return tick
         left = None if timeout is None else timeout - (time.monotonic() - start)

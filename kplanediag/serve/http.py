@@ -1,0 +1,257 @@
+"""``serve``'s HTTP side: /metrics, / (the status page), /report.json, /healthz and /readyz over a
+threading HTTP server (TLS when given a certificate), with an optional bearer token for every path
+but the two probes. Each answer is rendered once per check (cached by the state's generation)."""
+
+from __future__ import annotations
+
+import hmac
+import html
+import json
+import socket
+import ssl
+import sys
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kplanediag.serve.state import READY_INTERVALS, State, View
+
+if TYPE_CHECKING:
+    from kplanediag.render.metrics import RunStats
+
+OPEN_PATHS = ("/healthz", "/readyz")  # kubelet probes send no token; they tell only up / ready
+TEXT = "text/plain; charset=utf-8"
+CONNECTION_TIMEOUT = 30.0  # seconds a client may take to send its request: no slow client holds a thread
+
+
+def log(line: str) -> None:
+    print(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} kplanediag serve: {line}", file=sys.stderr, flush=True)
+
+
+def stamp(seconds: float | None) -> str:
+    return "never" if seconds is None else datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_stats(view: View, interval: float) -> RunStats:
+    from kplanediag.render.metrics import RunStats  # noqa: PLC0415
+
+    return RunStats(
+        checks_total=view.checks,
+        failures_total=view.failures,
+        last_success_timestamp=view.last_success,
+        last_duration_seconds=view.last_duration,
+        stale=view.stale,
+        api_requests=view.api_requests,
+        api_errors=view.api_errors,
+        interval_seconds=interval,
+    )
+
+
+def banner(view: View) -> str | None:
+    """The status page's warning when the report shown is not the last check's."""
+    failure = view.last_failure
+    if not view.stale or failure is None:
+        return None
+    return (
+        f"Stale: the last check failed at {stamp(failure.at)} ({failure.kind}: {failure.message}). "
+        f"Shown: the report of the last successful check, {stamp(view.last_success)}."
+    )
+
+
+def waiting_page(view: View, refresh: int) -> str:
+    failure = view.last_failure
+    why = f"the last check failed ({failure.kind}: {failure.message})" if failure else "the first check is running"
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="{refresh}"><title>kplanediag: no report yet</title></head>'
+        f'<body><h1>kplanediag: no report yet</h1><p role="alert">{html.escape(why)}.</p></body></html>\n'
+    )
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True  # a stuck client never keeps the process from exiting
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], state: State, token: bytes | None, family: int) -> None:
+        self.address_family = family
+        self.state = state
+        self.token = token
+        self._cache: dict[str, tuple[int, bytes]] = {}
+        self._cache_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        log(f"request from {client_address[0] if client_address else '?'} failed: {type(exc).__name__}: {exc}")
+
+    def rendered(self, path: str, view: View, render: Any) -> bytes:
+        """The answer for ``path`` at this generation, rendered once."""
+        with self._cache_lock:
+            hit = self._cache.get(path)
+            if hit is not None and hit[0] == view.generation:
+                return hit[1]
+        body: bytes = render()
+        with self._cache_lock:
+            self._cache[path] = (view.generation, body)
+        return body
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Server
+    protocol_version = "HTTP/1.1"
+    timeout = CONNECTION_TIMEOUT
+    server_version = "kplanediag"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # one line per check is logged; a line per scrape would drown it
+
+    def do_HEAD(self) -> None:
+        self.answer(head=True)
+
+    def do_GET(self) -> None:
+        self.answer(head=False)
+
+    def authorised(self) -> bool:
+        token = self.server.token
+        if token is None or self.path.split("?", 1)[0] in OPEN_PATHS:
+            return True
+        given = self.headers.get("Authorization", "")
+        scheme, _, value = given.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token)
+
+    def answer(self, head: bool) -> None:
+        path = self.path.split("?", 1)[0]
+        if not self.authorised():
+            self.send(401, TEXT, b"unauthorized: send Authorization: Bearer <token>\n", head, auth=True)
+            return
+        route = ROUTES.get(path)
+        if route is None:
+            self.send(404, TEXT, b"not found: /, /metrics, /report.json, /healthz, /readyz\n", head)
+            return
+        try:
+            status, content_type, body, extra = route(self.server, self.server.state.view())
+        except Exception as exc:  # a page that cannot be rendered is a 500, never a dead server
+            log(f"{path} could not be rendered: {type(exc).__name__}: {exc}")
+            self.send(500, TEXT, f"internal error: {type(exc).__name__}\n".encode(), head)
+            return
+        self.send(status, content_type, body, head, headers=extra)
+
+    def send(
+        self,
+        status: int,
+        content_type: str,
+        body: bytes,
+        head: bool,
+        auth: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if auth:
+            self.send_header("WWW-Authenticate", 'Bearer realm="kplanediag"')
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+Answer = tuple[int, str, bytes, dict[str, str]]
+
+
+def healthz(server: Server, view: View) -> Answer:
+    return 200, TEXT, b"ok\n", {}
+
+
+def readyz(server: Server, view: View) -> Answer:
+    if server.state.ready(view):
+        return 200, TEXT, b"ok\n", {}
+    window = READY_INTERVALS * server.state.interval
+    failure = view.last_failure
+    why = f"; last failure: {failure.kind}: {failure.message}" if failure else ""
+    text = f"not ready: no successful check within {window:g}s (last success: {stamp(view.last_success)}){why}\n"
+    return 503, TEXT, text.encode(), {}
+
+
+def stale_header(view: View) -> dict[str, str]:
+    return {"X-Kplanediag-Stale": "true" if view.stale else "false"}
+
+
+def metrics(server: Server, view: View) -> Answer:
+    from kplanediag.render.metrics import CONTENT_TYPE, exposition  # noqa: PLC0415
+
+    body = server.rendered("/metrics", view, lambda: exposition(view.report, run_stats(view, server.state.interval)))
+    return 200, CONTENT_TYPE, body, {}
+
+
+def page(server: Server, view: View) -> Answer:
+    refresh = max(1, round(server.state.interval))
+    if view.report is None:
+        return 503, "text/html; charset=utf-8", waiting_page(view, refresh).encode(), stale_header(view)
+    from kplanediag.render.html import render_html  # noqa: PLC0415
+
+    report = view.report
+
+    def render() -> bytes:
+        return render_html(report, refresh_seconds=refresh, banner=banner(view)).encode()
+
+    return 200, "text/html; charset=utf-8", server.rendered("/", view, render), stale_header(view)
+
+
+def report_json(server: Server, view: View) -> Answer:
+    kind = "application/json"
+    if view.report is None:
+        failure = view.last_failure
+        error = {
+            "class": failure.kind if failure else "not-yet",
+            "message": failure.message if failure else "the first check has not completed",
+            "exitCode": 3,
+        }
+        body = json.dumps({"schemaVersion": 1, "error": error}, indent=2) + "\n"
+        return 503, kind, body.encode(), stale_header(view)
+    from kplanediag.render.as_json import render_json  # noqa: PLC0415
+
+    report = view.report
+    return 200, kind, server.rendered("/report.json", view, lambda: render_json(report).encode()), stale_header(view)
+
+
+ROUTES = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics, "/": page, "/report.json": report_json}
+
+
+def parse_listen(listen: str) -> tuple[str, int, int]:
+    """``:8080``, ``0.0.0.0:8080``, ``127.0.0.1:0``, ``[::]:8080``: (host, port, address family)."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{listen!r} is not HOST:PORT (e.g. :8080, 127.0.0.1:9000, [::]:8080)")
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return host, int(port), family
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(cert), str(key))
+    return context
+
+
+def make_server(listen: str, state: State, token: bytes | None, tls: ssl.SSLContext | None) -> Server:
+    host, port, family = parse_listen(listen)
+    server = Server((host, port), state, token, family)
+    if tls is not None:
+        # the handshake happens in the request's own thread (at its first read), not in accept()
+        server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    return server
+
+
+def url(server: Server, tls: bool) -> str:
+    address = server.server_address
+    host, port = str(address[0]), int(address[1])
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
