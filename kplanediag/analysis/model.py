@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kplanediag.analysis.fit import Fitted
     from kplanediag.analysis.lastknown import LastKnown
     from kplanediag.analysis.timeline import Entry
 
@@ -116,6 +117,12 @@ class ClusterInfo:
     profile_evidence: tuple[str, ...] = ()
     single_node: bool = False
     observations: tuple[str, ...] = ()  # facts worth a line: etcd size against quota, certificate expiry
+    collected_at_from: str = ""  # how a file's capture time was told (Snapshot.collected_at_from)
+
+    @property
+    def told_by(self) -> tuple[str, ...]:
+        """How the capture time was told, as zero or one line (none for a live check)."""
+        return (self.collected_at_from,) if self.collected_at_from else ()
 
 
 @dataclass(frozen=True)
@@ -132,3 +139,4 @@ class Report:
     gaps: tuple[str, ...]
     last_known: LastKnown | None = None
     timeline: tuple[Entry, ...] = ()  # oldest first (analysis/timeline.py)
+    fit: Fitted | None = None  # what the cluster's config did: accepted findings, stale entries (fit.py)

@@ -14,8 +14,10 @@ from kplanediag.analysis.dataplane.addons import assess_node_addons
 from kplanediag.analysis.dataplane.dns import assess_dns
 from kplanediag.analysis.dataplane.nodes import assess_nodes
 from kplanediag.analysis.distribution import recognise
+from kplanediag.analysis.fit import Fit, apply_fit
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
+from kplanediag.analysis.knowledge.policy import overridden
 from kplanediag.analysis.lastknown import last_known
 from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Report, Severity, Status
 from kplanediag.analysis.timeline import since, timeline
@@ -23,7 +25,10 @@ from kplanediag.snapshot import Snapshot
 
 PLANE_ORDER = {Plane.CONTROL: 0, Plane.CROSS: 1, Plane.DATA: 2}
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
-INPUT_LIMITS = ("not in a kubectl List", "not in the input List")
+
+
+def component_order(c: Component) -> tuple[int, int, str, str, str]:
+    return (PLANE_ORDER[c.plane], STATUS_RANK[c.status], c.name, c.node or "", c.detail)
 
 
 def gap_findings(snapshot: Snapshot) -> list[Finding]:
@@ -35,7 +40,7 @@ def gap_findings(snapshot: Snapshot) -> list[Finding]:
             f"could not observe {gap.source}: {gap.reason}; what depends on it is reported unknown",
         )
         for gap in snapshot.gaps
-        if gap.reason not in INPUT_LIMITS and snapshot.reachable
+        if not gap.input_limit and snapshot.reachable
     ]
 
 
@@ -90,10 +95,23 @@ def analyze(
     now: datetime | None = None,
     etcd_quota: int | None = None,
     baseline: tuple[Snapshot, str] | None = None,
+    fit: Fit | None = None,
 ) -> Report:
     """``etcd_quota``: etcd's --quota-backend-bytes where the user knows it (etcd does not tell the
     API server); else the profile's default, if it has one. ``baseline``: an earlier snapshot of the
-    same cluster and where it came from, used only when the API server is unreachable now."""
+    same cluster and where it came from, used only when the API server is unreachable now. ``fit``:
+    the cluster's config (analysis/fit.py): its policy thresholds hold for this analysis."""
+    with overridden(dict(fit.policy) if fit is not None else {}):
+        return _analyze(snapshot, now, etcd_quota, baseline, fit)
+
+
+def _analyze(
+    snapshot: Snapshot,
+    now: datetime | None,
+    etcd_quota: int | None,
+    baseline: tuple[Snapshot, str] | None,
+    fit: Fit | None,
+) -> Report:
     now = now or snapshot.collected_at
     idx = ClusterIndex.build(snapshot, now)
     dist = recognise(idx)
@@ -120,7 +138,7 @@ def analyze(
     components = tuple(
         sorted(
             (*cp_components, *node_components, *addon_components, *dns_components, *cross.components),
-            key=lambda c: (PLANE_ORDER[c.plane], STATUS_RANK[c.status], c.name, c.node or "", c.detail),
+            key=component_order,
         )
     )
     findings = tuple(
@@ -130,7 +148,13 @@ def analyze(
         )
     )
     findings = tuple(replace(f, since=since(idx, f)) for f in findings)
-    blast = blast_radius(idx, components, findings, node_states, cp.redundancy, dist)
+    fitted = None
+    judged = findings  # what the blast radius sees: accepted findings still break what they break
+    if fit is not None:
+        components, findings, fitted = apply_fit(fit, components, findings)
+        components = tuple(sorted(components, key=component_order))
+        judged = (*findings, *(a.finding for a in fitted.accepted))
+    blast = blast_radius(idx, components, judged, node_states, cp.redundancy, dist)
     failed_nodes = {n for n, s in node_states.items() if s.failing}
     blast = tuple(
         replace(b, breaks=(*b.breaks, *node_webhook_lines(cross, failed_nodes))) if b.scope == "node" else b
@@ -143,6 +167,7 @@ def analyze(
         version=api_version,
         control_plane_mode=cp.mode,
         collected_at=snapshot.collected_at,
+        collected_at_from=snapshot.collected_at_from,
         evaluated_at=now,
         mode_evidence=cp.mode_evidence,
         profile=dist.profile.name,
@@ -174,6 +199,8 @@ def analyze(
         status=status,
         summary=summarize(
             status, cp.mode, components, findings, len(node_states) if snapshot.has("nodes") else None, failing
-        ),
+        )
+        + (f"; {len(fitted.accepted)} accepted finding(s) not counted" if fitted and fitted.accepted else ""),
+        fit=fitted,
         gaps=tuple(str(g) for g in snapshot.gaps),
     )

@@ -1,5 +1,5 @@
 """Command line: ``kplanediag check | components | health | blast-radius | timeline | wait | watch |
-diff | explain | snapshot save``.
+serve | diff | explain | snapshot save``.
 
 Exit codes follow the Nagios plugin convention: 0 healthy, 1 warning, 2 critical, 3 could not
 assess (bad kubeconfig, authentication failure, unreadable input, usage error).
@@ -14,6 +14,7 @@ import click
 from kplanediag.cli import commands as commands  # registers the commands on the group
 from kplanediag.cli import diff as diff
 from kplanediag.cli import explain as explain
+from kplanediag.cli import serve as serve
 from kplanediag.cli import timeline as timeline
 from kplanediag.cli import wait as wait
 from kplanediag.cli import watch as watch

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kplanediag.cli.config import fit_options, read_fit
 from kplanediag.cli.group import cli
 from kplanediag.cli.options import (
     EXIT_CRITICAL,
@@ -17,6 +18,7 @@ from kplanediag.cli.options import (
     THRESHOLDS,
     CannotAssess,
     Source,
+    redact_option,
     report_options,
     source_options,
     use_colour,
@@ -39,10 +41,19 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         no_colour: bool,
         baseline: Path | None,
         no_last_known: bool,
+        config_path: Path | None = None,
+        ignore: tuple[str, ...] = (),
+        redact: bool = False,
     ) -> int:
         from kplanediag.analysis.report import analyze  # noqa: PLC0415
         from kplanediag.render.formats import render  # noqa: PLC0415
 
+        if source.fleet and (config_path is not None or ignore):
+            raise click.UsageError("--config and --ignore fit one cluster: give one --context")
+        if source.fleet and output == "html":
+            raise click.UsageError("-o html draws one cluster: give one --context")
+        if source.fleet and redact:
+            raise click.UsageError("--redact reports one cluster: give one --context")
         if source.fleet:
             from kplanediag.cli.fleet import check_fleet, render_fleet  # noqa: PLC0415
 
@@ -52,10 +63,16 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
             return max(m.code(fail_on) for m in members)
 
         try:
+            fit = read_fit(source, config_path, ignore)
             snapshot, now = source.load()
         except CannotAssess as exc:
             if output == "json":
-                click.echo(exc.document(), nl=False)
+                document = exc.document()
+                if redact:
+                    from kplanediag.render.redact import Redactor  # noqa: PLC0415
+
+                    document = Redactor().net(document)  # the server's URL and address in the message
+                click.echo(document, nl=False)
             raise
         from kplanediag.cli import memory  # noqa: PLC0415
 
@@ -69,9 +86,18 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
                 if keep
                 else None
             )
-        report = analyze(snapshot, now, etcd_quota=etcd_quota, baseline=earlier)
+        report = analyze(snapshot, now, etcd_quota=etcd_quota, baseline=earlier, fit=fit)
+        finish: Callable[[str], str] = str
+        if redact:
+            from kplanediag.render.redact_apply import redact_run  # noqa: PLC0415
+
+            report, finish = redact_run(report, [snapshot, *([earlier[0]] if earlier else [])])
         coloured = use_colour(colour, no_colour)
-        click.echo(render(report, output, sections, coloured), nl=False, color=coloured)
+        click.echo(finish(render(report, output, sections, coloured)), nl=False, color=coloured)
+        if source.verbose and output in ("table", "wide"):
+            from kplanediag.render.fit import accepted_listing  # noqa: PLC0415
+
+            click.echo(finish(accepted_listing(report)), nl=False)
         if keep and source.from_file is None:
             memory.remember(snapshot, source.context)
         return THRESHOLDS[fail_on].get(report.status, EXIT_OK)
@@ -117,7 +143,8 @@ def report_command(name: str, sections: tuple[str, ...], short: str, help_text: 
         return body(**kwargs)
 
     wrapper.__doc__ = help_text
-    return cli.command(name, short_help=short)(source_options(report_options(memory_options(wrapper))))
+    options = report_options(redact_option(memory_options(fit_options(wrapper))))
+    return cli.command(name, short_help=short)(source_options(options))
 
 
 check = report_command(
@@ -151,13 +178,19 @@ def snapshot() -> None:
 @snapshot.command("save")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @source_options
-def snapshot_save(file: Path, source: Source) -> int:
-    """Collect the cluster (or read --from) and write the snapshot to FILE."""
+@redact_option
+def snapshot_save(file: Path, source: Source, redact: bool) -> int:
+    """Collect the cluster (or read --from) and write the snapshot to FILE (--redact: tokens for
+    names, addresses and URLs; it still loads with --from and analyses the same)."""
     from kplanediag.snapshot import save_snapshot  # noqa: PLC0415
 
     if source.fleet:
         raise click.UsageError("snapshot save writes one cluster: give one --context")
     snap, _ = source.load()
+    if redact:
+        from kplanediag.render.redact_apply import redact_snapshot, redactor_for  # noqa: PLC0415
+
+        snap = redact_snapshot(snap, redactor_for([snap]))
     try:
         save_snapshot(snap, file)
     except OSError as exc:

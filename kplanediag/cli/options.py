@@ -82,6 +82,9 @@ class Source:
     verbose: bool
     contexts: tuple[str, ...] = ()  # a fleet: several --context, or every one (all_contexts)
     all_contexts: bool = False
+    as_user: str | None = None  # --as, --as-group, --as-uid: impersonation, as kubectl's
+    as_groups: tuple[str, ...] = ()
+    as_uid: str | None = None
 
     @property
     def fleet(self) -> bool:
@@ -127,9 +130,11 @@ class Source:
         deadline = time.monotonic() + self.deadline
         try:
             from kplanediag.collect.collector import collect  # noqa: PLC0415 (loads the API client)
+            from kplanediag.collect.impersonation import Impersonation  # noqa: PLC0415
             from kplanediag.collect.transport import connect  # noqa: PLC0415
 
-            transport = connect(self.kubeconfig, self.context, self.request_timeout, deadline)
+            impersonate = Impersonation(self.as_user, self.as_groups, self.as_uid)
+            transport = connect(self.kubeconfig, self.context, self.request_timeout, deadline, impersonate)
             preload_analysis()  # while collect mostly waits for the server
             from kplanediag.cli.progress import progress  # noqa: PLC0415
 
@@ -181,17 +186,25 @@ def _source_option_list() -> list[Callable[[F], F]]:
         click.option(
             "--from",
             "from_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            metavar="FILE",
-            help="Analyse a saved snapshot or a `kubectl get ... -o json` List instead of a live cluster.",
+            type=click.Path(path_type=Path),
+            metavar="PATH",
+            help="Analyse a file or bundle instead of a live cluster, detected by content: a saved snapshot, "
+            "a kubectl List (JSON/YAML), kubectl cluster-info dump (output or directory), an OpenShift "
+            "must-gather, a troubleshoot.sh support bundle or sonobuoy results (directory or .tar[.gz|.xz]). "
+            "See docs/input.md.",
         ),
         click.option(
             "--at",
             "at",
             metavar="TIMESTAMP",
-            help="With --from: the time to judge at (RFC 3339). Default: capture time / newest in List.",
+            help="With --from: the time to judge at (RFC 3339). Default: the capture time (the report says how told).",
         ),
         click.option("-v", "--verbose", is_flag=True, help="Print what is collected, with timings, to stderr."),
+        click.option("--as", "as_user", metavar="USER", help="Impersonate this user (as kubectl --as)."),
+        click.option(
+            "--as-group", "as_groups", multiple=True, metavar="GROUP", help="Impersonate this group; repeatable."
+        ),
+        click.option("--as-uid", "as_uid", metavar="UID", help="Impersonate this UID (with --as)."),
     ]
 
 
@@ -207,7 +220,10 @@ def use_colour(choice: str, no_colour: bool) -> bool:
     return bool(sys.stdout.isatty()) and not os.environ.get("NO_COLOR")
 
 
-SOURCE_PARAMS = ("kubeconfig", "context", "all_contexts", "request_timeout", "deadline", "from_file", "at", "verbose")
+SOURCE_PARAMS = (
+    *("kubeconfig", "context", "all_contexts", "request_timeout", "deadline", "from_file", "at", "verbose"),
+    *("as_user", "as_groups", "as_uid"),
+)
 
 
 def global_options(func: F) -> F:
@@ -249,6 +265,9 @@ def source_options(func: F) -> F:
         from_file: Path | None,
         at: str | None,
         verbose: bool,
+        as_user: str | None,
+        as_groups: tuple[str, ...],
+        as_uid: str | None,
         **kwargs: Any,
     ) -> Any:
         given = dict(
@@ -260,6 +279,9 @@ def source_options(func: F) -> F:
             from_file=from_file,
             at=at,
             verbose=verbose,
+            as_user=as_user,
+            as_groups=tuple(as_groups),
+            as_uid=as_uid,
         )
         values = {name: _inherited(name, value) for name, value in given.items()}
         contexts: tuple[str, ...] = tuple(values.pop("context") or ())
@@ -274,7 +296,7 @@ def source_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-OUTPUTS = ("table", "wide", "json", "yaml", "markdown", "junit")
+OUTPUTS = ("table", "wide", "json", "yaml", "markdown", "junit", "html")
 
 
 def report_options(func: F) -> F:
@@ -295,7 +317,8 @@ def _report_options(func: F, fail_on: bool) -> F:
             default="table",
             show_default=True,
             help="table; wide (every node, with the evidence); json (docs/output.md) or yaml, the same "
-            "document; markdown (tickets, CI step summaries); junit (a testcase per component and finding).",
+            "document; markdown (tickets, CI step summaries); junit (a testcase per component and finding); "
+            "html (a self-contained status page drawing both planes, docs/output.md).",
         )
     ]
     if fail_on:
@@ -331,6 +354,17 @@ def _report_options(func: F, fail_on: bool) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def redact_option(func: F) -> F:
+    """--redact, on the report commands and ``snapshot save`` (render/redact_apply.py)."""
+    return click.option(
+        "--redact",
+        is_flag=True,
+        help="Replace node, pod, namespace, workload and Service names, IPs, hostnames and URLs by "
+        "short tokens (the same name, the same token in one run); components, statuses, codes, counts "
+        "and versions are kept (docs/output.md, Redaction).",
+    )(func)
 
 
 UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}

@@ -94,6 +94,7 @@ def report_dict(report: Report, sections: Iterable[str] = SECTIONS) -> dict[str,
             "singleNode": report.cluster.single_node,
             "observations": list(report.cluster.observations),
             "collectedAt": format_time(report.cluster.collected_at),
+            "collectedAtFrom": report.cluster.collected_at_from or None,
             "evaluatedAt": format_time(report.cluster.evaluated_at),
         },
     }
@@ -112,9 +113,14 @@ def report_dict(report: Report, sections: Iterable[str] = SECTIONS) -> dict[str,
             "info": severities["info"],
             "components": {s: statuses[s] for s in ("healthy", "degraded", "down", "unknown")},
             "failures": len(report.blast_radius),
+            "accepted": len(report.fit.accepted) if report.fit else 0,
         },
     }
     doc["gaps"] = list(report.gaps)
+    if report.fit is not None:
+        from kplanediag.render.fit import fit_dict  # noqa: PLC0415
+
+        doc["fit"] = fit_dict(report)
     known = report.last_known
     if known is not None:
         doc["lastKnown"] = {

@@ -1,5 +1,5 @@
 """Every output format by name (``-o``), all from the same Report: table and wide (table.py),
-json and yaml (the same document, as_json.py), markdown and junit (their own modules)."""
+json and yaml (the same document, as_json.py), markdown, junit and html (their own modules)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def render(report: Report, output: str, sections: Iterable[str] = SECTIONS, colo
         from kplanediag.render.junit import render_junit  # noqa: PLC0415
 
         return render_junit(report)
+    if output == "html":
+        from kplanediag.render.html import render_html  # noqa: PLC0415
+
+        return render_html(report, sections=wanted)
     from kplanediag.render.table import render_table  # noqa: PLC0415
 
     text = render_table(report, wanted, all_nodes=output == "wide", wide=output == "wide")

@@ -43,6 +43,7 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         f"- cluster `{c.server or '-'}`, version {c.version or 'unknown'}, control plane {c.control_plane_mode}, "
         f"profile {c.profile}",
         f"- evaluated at {c.evaluated_at.strftime('%Y-%m-%d %H:%M:%SZ')}",
+        *(f"- captured {c.collected_at.strftime('%Y-%m-%d %H:%M:%SZ')}: told by {cell(w)}" for w in c.told_by),
         *(f"- {cell(o)}" for o in c.observations),
     ]
     if "components" in wanted:
@@ -72,4 +73,8 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         out += ["", "### Last known state (not current)", "", *(f"- {cell(x)}" for x in report.last_known.lines())]
     if report.gaps:
         out += ["", "### Not observed", "", *(f"- {cell(g)}" for g in report.gaps)]
+    if report.fit is not None:
+        from kplanediag.render.fit import footer_lines  # noqa: PLC0415
+
+        out += ["", "### Fitted to this cluster", "", *(f"- {cell(x)}" for x in footer_lines(report))]
     return "\n".join(out) + "\n"

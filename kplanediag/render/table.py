@@ -133,6 +133,8 @@ def render_table(
     )
     single = ", single node: both planes on one machine" if c.single_node else ""
     out += wrap("", f"profile {c.profile} ({'; '.join(c.profile_evidence) or 'no distribution signal'}){single}")
+    if c.collected_at_from:
+        out += wrap("", f"captured {c.collected_at.strftime('%Y-%m-%d %H:%M:%SZ')}: told by {c.collected_at_from}")
     out += [line for note in c.observations for line in wrap("", note)]
     if "components" in wanted:
         out += [
@@ -154,4 +156,8 @@ def render_table(
         out += [line for item in report.last_known.lines() for line in wrap("  ", item)]
     if report.gaps:
         out += [heading("Not observed")] + [line for g in report.gaps for line in wrap("  - ", g)]
+    if report.fit is not None:
+        from kplanediag.render.fit import footer_lines  # noqa: PLC0415
+
+        out += [heading("Fitted to this cluster")] + [line for x in footer_lines(report) for line in wrap("  ", x)]
     return "\n".join(out) + "\n"
