@@ -7,9 +7,12 @@ environment and the two must agree.
 The identities are cluster objects named ``kpd-parity-*`` (a namespace, a ServiceAccount allowed to
 impersonate only the test's own names, a ClusterRole with deploy/rbac.yaml's rules bound to the
 user ``kpd-parity-reader`` and the group ``kpd-parity-readers``), created by the module fixture and
-deleted after it. The impersonator is a ServiceAccount, not the admin, so that the lab's audit log
-records its requests (the admin's are not logged): every request of a check, lists, /version,
-/livez, /readyz and /metrics, must carry the impersonated user and uid.
+deleted after it. Where kubectl runs beside kplanediag with the same kubeconfig, it runs as another
+ServiceAccount (``kpd-parity-kubectl`` in ``default``, its token swapped in), so that the reader's
+identity stays kplanediag's alone, as test_read_only checks. The impersonator is a ServiceAccount,
+not the admin, so that the lab's audit log records its requests (the admin's are not logged): every
+request of a check, lists, /version, /livez, /readyz and /metrics, must carry the impersonated user
+and uid.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class Lab:
     ca: str  # base64 PEM of the cluster's CA
     token: str  # deploy/rbac.yaml's ServiceAccount's token
     san_name: str  # a DNS name of the serving certificate that is not localhost
+    bystander: str  # the token kubectl uses beside kplanediag: another ServiceAccount's
 
     @property
     def port(self) -> int:
@@ -85,6 +89,23 @@ class Lab:
             [kubectl_binary(), "--kubeconfig", str(kubeconfig or self.cluster.kubeconfig), *args],
             capture_output=True, text=True, timeout=60, check=False, env={**clean_env(), **(env or {})},
         )  # fmt: skip
+
+    def kubectl_beside(
+        self, config: Path, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """kubectl with a copy of ``config`` whose tokens are the bystander's: the same cluster entry,
+        proxy and TLS settings, but not kplanediag's identity."""
+        data = yaml.safe_load(config.read_text())
+        for user in data["users"]:
+            if user["user"].get("token") == self.token:
+                user["user"]["token"] = self.bystander
+        twin = config.with_name(config.name + ".kubectl")
+        twin.touch(mode=0o600)
+        twin.write_text(yaml.safe_dump(data))
+        return self.kubectl(*args, env=env, kubeconfig=twin)
+
+
+BYSTANDER = "kpd-parity-kubectl"
 
 
 def kubectl_binary() -> str:
@@ -122,7 +143,7 @@ def serving_names(server: str) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="module")
-def lab(cluster: Cluster) -> Lab:
+def lab(cluster: Cluster) -> Iterator[Lab]:
     reader = yaml.safe_load(cluster.reader.read_text())
     entry = reader["clusters"][0]["cluster"]
     ca = (
@@ -132,7 +153,14 @@ def lab(cluster: Cluster) -> Lab:
     names = [n for n in serving_names(entry["server"]) if n != "localhost" and not n.startswith("*")]
     assert names, "the serving certificate has no DNS name to test tls-server-name and proxies with"
     name = "kubernetes" if "kubernetes" in names else names[0]
-    return Lab(cluster, entry["server"], ca, reader["users"][0]["user"]["token"], name)
+    lab = Lab(cluster, entry["server"], ca, reader["users"][0]["user"]["token"], name, "")
+    lab.kubectl("create", "serviceaccount", BYSTANDER, "-n", "default")  # may be left by a killed run
+    try:
+        bystander = lab.kubectl("create", "token", BYSTANDER, "-n", "default", "--duration", "1h").stdout.strip()
+        assert bystander, f"no token for the ServiceAccount default/{BYSTANDER}"
+        yield Lab(cluster, lab.server, ca, lab.token, name, bystander)
+    finally:
+        lab.kubectl("delete", "serviceaccount", BYSTANDER, "-n", "default", "--ignore-not-found")
 
 
 # --- impersonation -----------------------------------------------------------------------------------
@@ -414,7 +442,7 @@ def test_proxy_url_routes_every_request_and_wins_over_no_proxy(lab: Lab, tunnel:
     assert code in (0, 1, 2) and doc["cluster"]["server"] == named_server(lab)
     assert tunnel.count() >= 1 and set(tunnel.targets) == {f"{lab.san_name}:{lab.port}"}
     before = tunnel.count()
-    assert lab.kubectl("get", "--raw", "/version", kubeconfig=config, env=env).returncode == 0
+    assert lab.kubectl_beside(config, "get", "--raw", "/version", env=env).returncode == 0
     assert tunnel.count() == before + 1  # kubectl: the same tunnel for the same kubeconfig
 
 
@@ -426,7 +454,7 @@ def test_https_proxy_routes_every_request(lab: Lab, tunnel: TunnelProxy, tmp_pat
     assert f"through the proxy {tunnel.url} (from HTTPS_PROXY)" in stderr
     assert tunnel.count() >= 1 and set(tunnel.targets) == {f"{lab.san_name}:{lab.port}"}
     before = tunnel.count()
-    assert lab.kubectl("get", "--raw", "/version", kubeconfig=config, env=env).returncode == 0
+    assert lab.kubectl_beside(config, "get", "--raw", "/version", env=env).returncode == 0
     assert tunnel.count() == before + 1
 
 
@@ -437,7 +465,7 @@ def test_no_proxy_and_loopback_bypass_the_environments_proxy(lab: Lab, tunnel: T
     for env in ({"HTTPS_PROXY": tunnel.url, "NO_PROXY": "127.0.0.1"}, {"HTTPS_PROXY": tunnel.url}):
         _, doc, _ = lab.check(config, env=env)
         assert doc["gaps"] == [], doc["gaps"]
-        assert lab.kubectl("get", "--raw", "/version", kubeconfig=config, env=env).returncode == 0
+        assert lab.kubectl_beside(config, "get", "--raw", "/version", env=env).returncode == 0
         assert tunnel.count() == 0, (env, tunnel.targets)
     # named, not loopback: NO_PROXY of that name would send it directly (where it does not resolve);
     # a NO_PROXY that does not match leaves it on the proxy
@@ -458,8 +486,8 @@ def test_tls_server_name_is_the_name_the_certificate_is_verified_against(lab: La
     assert code == 3 and doc["error"]["class"] == "tls", doc
     assert "tls-server-name 'kpd-parity-wrong.invalid'" in doc["error"]["message"], doc["error"]
     # kubectl: the same two answers
-    assert lab.kubectl("get", "--raw", "/version", kubeconfig=right).returncode == 0
-    refused = lab.kubectl("get", "--raw", "/version", kubeconfig=wrong)
+    assert lab.kubectl_beside(right, "get", "--raw", "/version").returncode == 0
+    refused = lab.kubectl_beside(wrong, "get", "--raw", "/version")
     assert refused.returncode != 0 and "x509" in refused.stderr, refused.stderr
     if "localhost" not in serving_names(lab.server):  # a URL host the certificate does not name
         at_localhost = f"https://localhost:{lab.port}"
@@ -508,8 +536,9 @@ def test_exec_plugin_token_with_the_cluster_info(lab: Lab, tmp_path: Path) -> No
     cluster_info = seen["info"]["spec"]["cluster"]
     assert cluster_info["server"] == lab.server and cluster_info["certificate-authority-data"] == lab.ca
     assert seen["info"]["spec"]["interactive"] is False and seen["stdin_tty"] is False  # no terminal given
-    # kubectl runs the same plugin with the same cluster info
+    # kubectl runs the same plugin with the same cluster info (the plugin hands it the bystander's token)
     record.unlink()
+    (tmp_path / "status.json").write_text(json.dumps({"token": lab.bystander}))
     assert lab.kubectl("get", "--raw", "/version", kubeconfig=config).returncode == 0
     assert json.loads(record.read_text())["info"]["spec"]["cluster"]["server"] == cluster_info["server"]
 
