@@ -36,8 +36,10 @@ FAILURE_CLASSES = (
     "interrupted",
     "list",
     "error",
+    "internal",
 )
-"""The classes of collect/errors.py and CannotAssess.kind: failed checks are counted by these."""
+"""The classes of collect/errors.py and CannotAssess.kind, plus ``internal`` (a check that raised
+no error of that hierarchy, serve/state.py): failed checks are counted by these, each from zero."""
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,9 @@ def _yaml_to_json(data: bytes, where: str) -> bytes:
     return yaml_as_one(data, where)
 
 
+NOT_AN_OBJECT = "expected a JSON or YAML object (a snapshot or a kubectl List)"
+
+
 def load_bytes(data: bytes, where: str = "input") -> Snapshot:
     """A saved snapshot or a kubectl List, from its bytes; every problem is a SnapshotError."""
     if data.lstrip()[:1] not in (b"{", b"["):
@@ -183,7 +186,7 @@ def load_bytes(data: bytes, where: str = "input") -> Snapshot:
     try:
         head = msgspec.json.decode(data, type=_Head)
     except msgspec.ValidationError as exc:
-        raise SnapshotError(f"{where}: expected a JSON or YAML object (a snapshot or a kubectl List)") from exc
+        raise SnapshotError(f"{where}: {NOT_AN_OBJECT}") from exc
     except (msgspec.DecodeError, RecursionError) as exc:
         raise SnapshotError(f"{where} is not JSON: {exc}") from exc
     kind = head.kind
@@ -245,4 +248,9 @@ def load_snapshot(path: Path) -> Snapshot:
         data = read
     if len(data) > MAX_FILE_BYTES:
         raise SnapshotError(f"{path} is larger than {MAX_FILE_BYTES // 2**30} GiB: not a snapshot kplanediag reads")
-    return load_bytes(data, str(path))
+    try:
+        return load_bytes(data, str(path))
+    except SnapshotError as exc:  # a file of text that is none of them: say what would have been read
+        if str(exc).endswith(NOT_AN_OBJECT):
+            raise SnapshotError(f"{exc}. kplanediag reads: {bundles.FORMATS}") from exc
+        raise

@@ -19,6 +19,7 @@ from kplanediag.snapshot import (
     parse_health_body,
     save_snapshot,
 )
+from kplanediag.snapshot.bundles import FORMATS
 from kplanediag.snapshot.kinds import Pod
 from tests.unit.factories import DATA, items, raw, snapshot_from_dict, statuses
 
@@ -177,6 +178,17 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, content: str, message: str) 
     path.write_text(content)
     with pytest.raises(SnapshotError, match=message):
         load_snapshot(path)
+
+
+@pytest.mark.parametrize("content", ["kplanediag-worker\n", "root:x:0:0:root:/root:/bin/bash\n", "", "[1, 2]"])
+def test_text_of_no_format_names_every_format_read(tmp_path: Path, content: str) -> None:
+    """A plain file given to --from (a host name, /etc/passwd, nothing): the error lists the bundle
+    formats too, as the errors for a directory or an archive of none of them do."""
+    path = tmp_path / "hostname"
+    path.write_text(content)
+    with pytest.raises(SnapshotError, match="expected a JSON or YAML object") as raised:
+        load_snapshot(path)
+    assert str(raised.value).endswith(f"kplanediag reads: {FORMATS}")
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:

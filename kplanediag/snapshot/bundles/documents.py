@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from kplanediag.snapshot.files import SnapshotError
+from kplanediag.snapshot.files import NOT_AN_OBJECT, SnapshotError
 
 # An unquoted scalar starting with "*" is a YAML alias; only when this matches is the (slower) exact
 # token scan run, which refuses them (each level of aliases multiplies the document: "billion laughs").
@@ -140,7 +140,7 @@ def yaml_as_one(data: bytes, where: str) -> bytes:
     if len(docs) == 1:
         return msgspec.json.encode(docs[0])
     if not docs:
-        raise SnapshotError(f"{where}: expected a JSON or YAML object (a snapshot or a kubectl List)")
+        raise SnapshotError(f"{where}: {NOT_AN_OBJECT}")
     items: list[Any] = []
     for doc in docs:
         kind = doc.get("kind") if isinstance(doc, dict) else None
