@@ -24,8 +24,9 @@ its own and not this process's; a plain wait4 from here would report this proces
 - the same lists as JSON pages of the same size, bytes only.
 
 Then ``kplanediag --version`` against ``python -c 'import click'``, and at the biggest size a
-page-size sweep of the limit. Nothing is asserted: the targets are printed as PASS/FAIL lines and
-everything is saved as JSON in bench/results/.
+page-size sweep of the limit and ``kplanediag serve``'s series count and memory (bench/serve.py).
+Nothing is asserted: the targets are printed as PASS/FAIL lines and everything is saved as JSON in
+bench/results/.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import measure as honest_measure
+from bench.serve import measure_serve
+from bench.serve import report as report_serve
 from kplanediag import __version__
 from kplanediag.collect.collector import WORKERS
 from kplanediag.collect.lists import PAGE_SIZE
@@ -305,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=PAGE_SIZE, help=f"limit page size (default {PAGE_SIZE})")
     parser.add_argument("--settle", type=float, default=15, help="seconds to let controllers quiet down")
     parser.add_argument("--no-sweep", dest="sweep", action="store_false", help="skip the page-size sweep")
+    parser.add_argument("--no-serve", dest="serve", action="store_false", help="skip serve's series and memory")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept cluster instead of creating one")
     parser.add_argument("--name", default=scale.BENCH, help=f"kwokctl cluster name (default {scale.BENCH})")
@@ -361,6 +365,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"(the limit read {read['requests']} pages, {mb(read['bytes'])} of protobuf: {kinds})")
             if args.sweep and size == sizes[-1]:
                 doc["sweep"] = page_sweep(kubeconfig, size, args.runs, args.warmup)
+            if args.serve and size == sizes[-1]:
+                try:
+                    doc["serve"] = measure_serve(kubeconfig)
+                    report_serve(doc["serve"], size)
+                except RuntimeError as exc:
+                    print(f"bench: serve: {exc}", file=sys.stderr)
+                    doc["serve"] = {"error": str(exc)}
             RESULTS.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(doc, indent=1) + "\n")  # after every size: a partial run keeps its figures
     except labctl.LabError as exc:
