@@ -140,6 +140,11 @@ def test_no_cni_blames_the_network_plugin_not_the_runtime() -> None:
     assert set(statuses(rep, "kubelet")) <= {Status.DOWN, Status.DEGRADED}
     assert statuses(rep, "cni") == [Status.DOWN, Status.DOWN]
     assert "cloud-controller-manager" not in {c.name for c in rep.components}
+    # the capture holds no pods: the CNI's blast radius says they are not counted, never "0 pods"
+    cni = [b for b in rep.blast_radius if b.failure.startswith("cni down on ")]
+    assert len(cni) == 2, [b.failure for b in rep.blast_radius]
+    for entry in cni:
+        assert "0 pods" not in entry.summary and "not counted: pods not observed" in entry.breaks[0], entry
 
 
 def test_ha_kubeadm_with_one_master_lost() -> None:

@@ -75,9 +75,11 @@ def node_entry(idx: ClusterIndex, failed: dict[str, str], kcm_ok: bool, removed:
 
 def addon_entry(idx: ClusterIndex, comp: Component, failed: set[str]) -> BlastEntry:
     node = comp.node or ""
+    counted = idx.has("pods")
     if comp.name == "cni":
-        affected = node_loss(idx, {node})
-        breaks = [f"pod networking on {node}: its {plural(affected.pods, 'pod')} cannot reach or be reached"]
+        affected = node_loss(idx, {node}) if counted else Affected(nodes=(node,))
+        its = f"its {plural(affected.pods, 'pod')}" if counted else "its pods (not counted: pods not observed)"
+        breaks = [f"pod networking on {node}: {its} cannot reach or be reached"]
         still = [running_elsewhere(idx, {node}), f"pods on {node} keep running but are cut off"]
     else:
         pods = idx.pods_by_node.get(node, [])
@@ -88,8 +90,9 @@ def addon_entry(idx: ClusterIndex, comp: Component, failed: set[str]) -> BlastEn
             namespaces=tuple(sorted({p.namespace for p in pods})),
             workloads=tuple(Impacted(k, ns, n, Impact.DEGRADED, 0, 0) for k, ns, n in sorted(work)),
         )
+        its = f"its {plural(len(pods), 'pod')}" if counted else "its pods (not counted: pods not observed)"
         breaks = [
-            f"Service routing from {node}: its {plural(len(pods), 'pod')} cannot reach Services by ClusterIP",
+            f"Service routing from {node}: {its} cannot reach Services by ClusterIP",
             f"NodePort and LoadBalancer traffic arriving at {node} fails",
         ]
         still = [f"pods on {node} keep running and are reachable by pod IP", "Service routing from the other nodes"]
