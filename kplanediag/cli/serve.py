@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,20 +15,26 @@ from kplanediag.cli.options import CannotAssess, Source, byte_size, source_optio
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.cli.wait import duration
 
+if TYPE_CHECKING:
+    from kplanediag.serve.token import TokenFile
+
 # 30s: shorter than the node Lease's 40s and the node-monitor grace period (40-50s), so a silent
 # node shows within one grace period; about the scrape interval Prometheus is usually given; and one
 # check is ~20 requests served from the API server's watch cache, so 2 a minute cost it little.
 DEFAULT_INTERVAL = "30s"
 
 
-def read_token(path: Path) -> bytes:
+def token_file_of(path: Path) -> TokenFile:
+    """The --token-file, read now (a usage error if it cannot be) and re-read when it changes."""
+    from kplanediag.serve.http import log  # noqa: PLC0415
+    from kplanediag.serve.token import TokenFile  # noqa: PLC0415
+
     try:
-        token = path.read_bytes().strip()
+        return TokenFile(path, log)
     except OSError as exc:
         raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="--token-file") from exc
-    if not token:
-        raise click.BadParameter(f"{path} is empty", param_hint="--token-file")
-    return token
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--token-file") from exc
 
 
 @cli.command("serve", short_help="Check every --interval; serve metrics, a status page and the report.")
@@ -46,7 +53,8 @@ def read_token(path: Path) -> bytes:
 )
 @click.option(
     "--token-file", type=click.Path(dir_okay=False, path_type=Path),
-    help="Require 'Authorization: Bearer <the file's content>' on every path but /healthz and /readyz.",
+    help="Require 'Authorization: Bearer <the file's content>' on every path but /healthz and /readyz; "
+    "re-read when the file changes (a rotated Secret).",
 )  # fmt: skip
 @click.option(
     "--etcd-quota", callback=byte_size, metavar="BYTES",
@@ -75,7 +83,7 @@ def serve_command(
         raise click.UsageError("serve follows one cluster: give one --context")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    token = read_token(token_file) if token_file is not None else None
+    token = token_file_of(token_file) if token_file is not None else None
     tls = None
     if tls_cert is not None and tls_key is not None:
         try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kplanediag.serve.state import READY_INTERVALS, State, View
+from kplanediag.serve.token import TokenFile
 
 if TYPE_CHECKING:
     from kplanediag.render.metrics import RunStats
@@ -74,7 +75,7 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True  # a stuck client never keeps the process from exiting
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], state: State, token: bytes | None, family: int) -> None:
+    def __init__(self, address: tuple[str, int], state: State, token: TokenFile | None, family: int) -> None:
         self.address_family = family
         self.state = state
         self.token = token
@@ -115,9 +116,9 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(head=False)
 
     def authorised(self) -> bool:
-        token = self.server.token
-        if token is None or self.path.split("?", 1)[0] in OPEN_PATHS:
+        if self.server.token is None or self.path.split("?", 1)[0] in OPEN_PATHS:
             return True
+        token = self.server.token.current()
         given = self.headers.get("Authorization", "")
         scheme, _, value = given.partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token)
@@ -241,7 +242,7 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
     return context
 
 
-def make_server(listen: str, state: State, token: bytes | None, tls: ssl.SSLContext | None) -> Server:
+def make_server(listen: str, state: State, token: TokenFile | None, tls: ssl.SSLContext | None) -> Server:
     host, port, family = parse_listen(listen)
     server = Server((host, port), state, token, family)
     if tls is not None:

@@ -120,6 +120,35 @@ def test_a_bearer_token_guards_all_but_the_probes(tmp_path: Path) -> None:
         s.proc.kill()
 
 
+def test_a_rotated_token_file_is_used_without_a_restart(tmp_path: Path) -> None:
+    """A Secret volume swaps the file's symlink when the Secret changes: the new token is required
+    from then on; a file emptied or removed meanwhile keeps the last good token, and says so."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "token").write_text("first-token\n")
+    link = tmp_path / "token"
+    link.symlink_to(data / "token")
+    s = start("--from", str(CAPTURES / f"{FAILING}.json"), "--at", AT[FAILING], "--token-file", str(link))
+    try:
+        s.until("the first check", lambda: s.get("/readyz")[0] == 200, 5)
+        assert s.get("/metrics", token="first-token")[0] == 200
+        (tmp_path / "data2").mkdir()
+        (tmp_path / "data2" / "token").write_text("second-token\n")
+        swapped = tmp_path / "token.new"
+        swapped.symlink_to(tmp_path / "data2" / "token")
+        swapped.replace(link)  # the kubelet's atomic swap
+        s.until("the new token", lambda: s.get("/metrics", token="second-token")[0] == 200, 5)
+        assert s.get("/metrics", token="first-token")[0] == 401
+        (tmp_path / "data2" / "token").write_text("")
+        time.sleep(1.5)
+        assert s.get("/metrics", token="second-token")[0] == 200  # empty: the last good token stays
+        assert s.get("/metrics", token="")[0] == 401
+        s.until("the log line", lambda: any("the previous token stays in use" in line for line in s.lines), 5)
+        assert any("changed: the new token is in use" in line for line in s.lines), s.lines
+    finally:
+        s.proc.kill()
+
+
 def test_tls_with_the_given_certificate(tmp_path: Path) -> None:
     cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
     subprocess.run(
