@@ -103,6 +103,8 @@ class BlastEntry:
     affected: Affected
     breaks: tuple[str, ...]
     still_works: tuple[str, ...]
+    failure_class: str  # one of analysis/blast/classes.py's CLASSES: what /metrics labels it by
+    component: str  # the component whose failure it is (kubelet for a node failure)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ def blast_dict(b: BlastEntry) -> dict[str, Any]:
     a = b.affected
     return {
         "failure": b.failure,
+        "class": b.failure_class,
+        "component": b.component,
         "plane": b.plane.value,
         "scope": b.scope,
         "summary": b.summary,

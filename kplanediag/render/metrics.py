@@ -14,7 +14,6 @@ from prometheus_client.registry import Collector
 
 from kplanediag.analysis.knowledge.codes import CODES
 from kplanediag.analysis.model import STATUS_RANK, Component, Plane, Report, Status
-from kplanediag.render.failure_class import failure_class
 from kplanediag.snapshot.server import RequestTime
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -139,8 +138,7 @@ def finding_families(report: Report) -> Iterator[Metric]:
 def blast_families(report: Report) -> Iterator[Metric]:
     entries = defaultdict(list)
     for b in report.blast_radius:
-        cls, component = failure_class(b, report.findings)
-        entries[cls, component, b.plane.value, b.scope].append(b)
+        entries[b.failure_class, b.component, b.plane.value, b.scope].append(b)
     failures = _gauge("blast_radius_failures", "Current failures of a class (blast-radius entries)")
     nodes = _gauge("blast_radius_nodes", "Nodes hit by the current failures of a class")
     pods = _gauge("blast_radius_pods", "Pods hit by the current failures of a class")

@@ -14,10 +14,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.offline import synthesize
+from kplanediag.analysis.blast.classes import CLASSES
 from kplanediag.analysis.knowledge.codes import CODES
 from kplanediag.analysis.model import Impact, Plane, Report, Status
 from kplanediag.analysis.report import analyze
-from kplanediag.render.failure_class import CLASSES, failure_class
 from kplanediag.render.metrics import (
     CONTENT_TYPE,
     DETAIL_LIMIT,
@@ -32,6 +32,7 @@ from kplanediag.snapshot.files import load_snapshot
 from tests.unit.factories import CP, W1, W2, report, snapshot_from_dict
 
 REAL = Path(__file__).parent / "data" / "real"
+CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "real-captures"  # ../shared, where CI has it too
 Key = tuple[str, frozenset[tuple[str, str]]]
 
 
@@ -149,11 +150,37 @@ def test_webhook_failures_are_classed_by_policy_and_kind_without_their_names() -
 )
 def test_each_lab_fault_gets_its_failure_class(name: str, cls: tuple[str, str]) -> None:
     rep = report(name)
-    assert [failure_class(b, rep.findings) for b in rep.blast_radius] == [cls]
-    assert cls[0] in CLASSES and cls[0] != "other"
+    assert [(b.failure_class, b.component) for b in rep.blast_radius] == [cls]
+    assert cls[0] in CLASSES
     s = parse(exposition(rep, RunStats()))
     entry = rep.blast_radius[0]
     assert get(s, "kplanediag_blast_radius_pods", failure=cls[0], component=cls[1]) == entry.affected.pods
+
+
+def every_report() -> list[tuple[str, Report]]:
+    """Every report the unit data gives: the lab faults, the real captures, the webhook faults."""
+    reports = [(p.stem, report(p.stem)) for p in sorted((Path(__file__).parent / "data").glob("lab-*.json"))]
+    reports += [
+        (p.name, analyze(load_snapshot(p))) for p in sorted(CAPTURES.glob("*.json")) if p.name != "capture-times.json"
+    ]
+    reports += [(n, webhook(n)) for n in ("fail-validating", "ignore-mutating")]
+    return reports
+
+
+def test_every_blast_entry_has_a_known_class_and_its_component() -> None:
+    """The class is set where the entry is made: each is one of the fixed vocabulary, its component a
+    component a report names, and a webhook's class follows its finding (KPD-400 Fail, KPD-401 Ignore)."""
+    seen = set()
+    for name, rep in every_report():
+        components = {c.name for c in rep.components} | {"kubelet"}
+        for b in rep.blast_radius:
+            assert b.failure_class in CLASSES, (name, b.failure)
+            assert b.component in components, (name, b.failure, b.component)
+            seen.add(b.failure_class)
+            if b.failure_class.startswith("webhook-"):
+                code = {"webhook-rejecting-writes": "KPD-400", "webhook-not-enforced": "KPD-401"}[b.failure_class]
+                assert any(f.code == code and f.component == b.component for f in rep.findings), (name, b.failure)
+    assert len(seen) >= 6, seen  # the data exercises most classes, not only one
 
 
 def test_run_stats_counters_and_gauges() -> None:

@@ -46,7 +46,10 @@ def test_json_contract_shape() -> None:
     }
     assert set(doc["findings"][0]) == {"code", "severity", "plane", "component", "subject", "message", "since"}
     blast = doc["blastRadius"][0]
-    assert set(blast) == {"failure", "plane", "scope", "summary", "affected", "breaks", "stillWorks"}
+    assert set(blast) == {
+        "failure", "class", "component", "plane", "scope", "summary", "affected", "breaks", "stillWorks"
+    }  # fmt: skip
+    assert (blast["class"], blast["component"]) == ("node-failure", "kubelet")
     assert set(blast["affected"]) == {"nodes", "pods", "workloads", "services", "namespaces", "podDisruptionBudgets"}
     assert {
         "kind": "Deployment",

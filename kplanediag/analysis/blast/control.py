@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from kplanediag.analysis import objects as o
+from kplanediag.analysis.blast.classes import CONTROL_PLANE_DOWN, QUORUM_LOST, REDUNDANCY_LOST
 from kplanediag.analysis.blast.text import plural, running_elsewhere, some
 from kplanediag.analysis.controlplane.instances import Redundancy
 from kplanediag.analysis.index import ClusterIndex
@@ -98,7 +99,10 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry
     else:
         breaks = ["new nodes are not initialised; LoadBalancer Services and cloud routes are not updated"]
     summary = f"{name} {detail}: {breaks[0]}; {still[0]}"
-    return BlastEntry(f"{name} {detail}", Plane.CONTROL, "management", summary, affected, tuple(breaks), tuple(still))
+    cls = QUORUM_LOST if detail.startswith("quorum lost") else CONTROL_PLANE_DOWN
+    return BlastEntry(
+        f"{name} {detail}", Plane.CONTROL, "management", summary, affected, tuple(breaks), tuple(still), cls, name
+    )
 
 
 def redundancy_entry(idx: ClusterIndex, red: Redundancy, components: tuple[Component, ...]) -> BlastEntry:
@@ -133,4 +137,6 @@ def redundancy_entry(idx: ClusterIndex, red: Redundancy, components: tuple[Compo
         Affected(nodes=red.down_nodes),
         tuple(breaks),
         tuple(still),
+        REDUNDANCY_LOST,
+        name,
     )

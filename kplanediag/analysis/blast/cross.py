@@ -3,6 +3,15 @@ control plane's early warnings (etcd near its quota, certificate expiry, a slow 
 
 from __future__ import annotations
 
+from kplanediag.analysis.blast.classes import (
+    AGGREGATED_API_UNAVAILABLE,
+    APISERVER_SATURATED,
+    CERTIFICATE_EXPIRING,
+    ETCD_QUOTA,
+    ETCD_WRITES_FAILING,
+    WEBHOOK_NOT_ENFORCED,
+    WEBHOOK_REJECTING_WRITES,
+)
 from kplanediag.analysis.blast.text import running_elsewhere
 from kplanediag.analysis.crossplane import CrossPlane, etcd_checks_fail
 from kplanediag.analysis.crossplane.apiservices import APIServiceState
@@ -62,6 +71,8 @@ def webhook_entry(idx: ClusterIndex, hook: WebhookState) -> BlastEntry:
         Affected(nodes=b.on_failing_nodes if b else (), namespaces=namespaces),
         tuple(breaks),
         tuple(still),
+        WEBHOOK_REJECTING_WRITES if hook.fail_closed else WEBHOOK_NOT_ENFORCED,
+        f"{hook.kind}-webhook",
     )
 
 
@@ -89,10 +100,12 @@ def apiservice_entry(idx: ClusterIndex, api: APIServiceState) -> BlastEntry:
         Affected(nodes=api.backends.on_failing_nodes),
         tuple(breaks),
         (running_elsewhere(idx, set()), "every other API group works: reads and writes", TRAFFIC),
+        AGGREGATED_API_UNAVAILABLE,
+        "aggregated-api",
     )
 
 
-def etcd_full_entry(idx: ClusterIndex, failure: str, summary: str, full: bool) -> BlastEntry:
+def etcd_full_entry(idx: ClusterIndex, failure: str, summary: str, full: bool, cls: str) -> BlastEntry:
     return BlastEntry(
         failure,
         Plane.CONTROL,
@@ -106,6 +119,8 @@ def etcd_full_entry(idx: ClusterIndex, failure: str, summary: str, full: bool) -
             "recovery needs etcd compaction and defragmentation, then `etcdctl alarm disarm`",
         ),
         ("reads keep working (served by the API server's watch cache)", running_elsewhere(idx, set()), TRAFFIC),
+        cls,
+        "etcd",
     )
 
 
@@ -114,7 +129,13 @@ def cross_plane_entries(idx: ClusterIndex, cross: CrossPlane) -> list[BlastEntry
     entries += [apiservice_entry(idx, a) for a in cross.apiservices if a.failing]
     if cross.stalled is not None and not etcd_checks_fail(idx):  # else etcd's own entry says it
         entries.append(
-            etcd_full_entry(idx, "writes failing cluster-wide (etcd refusing writes)", cross.stalled.describe(), True)
+            etcd_full_entry(
+                idx,
+                "writes failing cluster-wide (etcd refusing writes)",
+                cross.stalled.describe(),
+                True,
+                ETCD_WRITES_FAILING,
+            )
         )
     for state in cross.storage:
         ratio = state.ratio
@@ -122,7 +143,9 @@ def cross_plane_entries(idx: ClusterIndex, cross: CrossPlane) -> list[BlastEntry
             continue
         full = ratio >= policy("etcd_critical_ratio")
         entries.append(
-            etcd_full_entry(idx, f"etcd database {'at' if full else 'near'} its quota", state.describe(), full)
+            etcd_full_entry(
+                idx, f"etcd database {'at' if full else 'near'} its quota", state.describe(), full, ETCD_QUOTA
+            )
         )
     expiry = cross.expiry
     if expiry is not None and expiry.severity in (Severity.WARNING, Severity.CRITICAL):
@@ -138,6 +161,8 @@ def cross_plane_entries(idx: ClusterIndex, cross: CrossPlane) -> list[BlastEntry
                     "scheduler, kubelets and operators; management stops and node status goes unreported",
                 ),
                 (running_elsewhere(idx, set()) + " (until and after expiry)", TRAFFIC),
+                CERTIFICATE_EXPIRING,
+                "kube-apiserver",
             )
         )
     sat = cross.saturation
@@ -163,6 +188,8 @@ def cross_plane_entries(idx: ClusterIndex, cross: CrossPlane) -> list[BlastEntry
                     "a slow control plane does not break running applications: if users see errors, look at the "
                     "application and the data plane",
                 ),
+                APISERVER_SATURATED,
+                "kube-apiserver",
             )
         )
     return entries

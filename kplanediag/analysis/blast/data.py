@@ -3,6 +3,7 @@ kube-proxy or the CNI down on a node, cluster DNS down."""
 
 from __future__ import annotations
 
+from kplanediag.analysis.blast.classes import COMPONENT_DOWN, DNS_DOWN, NODE_FAILURE
 from kplanediag.analysis.blast.text import plural, running_elsewhere, some
 from kplanediag.analysis.impact import is_component_pod, node_loss
 from kplanediag.analysis.index import ClusterIndex
@@ -42,6 +43,8 @@ def node_entry(idx: ClusterIndex, failed: dict[str, str], kcm_ok: bool, removed:
             Affected(nodes=tuple(sorted(nodes))),
             unknown,
             (running_elsewhere(idx, nodes),),
+            NODE_FAILURE,
+            "kubelet",
         )
     affected = node_loss(idx, nodes)
     outage = [w for w in affected.workloads if w.impact is Impact.OUTAGE]
@@ -70,7 +73,10 @@ def node_entry(idx: ClusterIndex, failed: dict[str, str], kcm_ok: bool, removed:
         f"{plural(len(nodes), 'node')} failing ({some(sorted(nodes))}): {plural(affected.pods, 'pod')} lost, "
         f"{len(outage)} workload outage(s), {len(degraded)} degraded, {len(svc_out)} Service(s) without endpoints"
     )
-    return BlastEntry(f"node failure: {what}", Plane.DATA, "node", summary, affected, tuple(breaks), tuple(still))
+    return BlastEntry(
+        f"node failure: {what}", Plane.DATA, "node", summary, affected, tuple(breaks), tuple(still), NODE_FAILURE,
+        "kubelet",
+    )  # fmt: skip
 
 
 def addon_entry(idx: ClusterIndex, comp: Component, failed: set[str]) -> BlastEntry:
@@ -97,7 +103,10 @@ def addon_entry(idx: ClusterIndex, comp: Component, failed: set[str]) -> BlastEn
         ]
         still = [f"pods on {node} keep running and are reachable by pod IP", "Service routing from the other nodes"]
     summary = f"{comp.name} down on {node}: {breaks[0]}"
-    return BlastEntry(f"{comp.name} down on {node}", Plane.DATA, "node", summary, affected, tuple(breaks), tuple(still))
+    return BlastEntry(
+        f"{comp.name} down on {node}", Plane.DATA, "node", summary, affected, tuple(breaks), tuple(still),
+        COMPONENT_DOWN, comp.name,
+    )  # fmt: skip
 
 
 def uses_cluster_dns(pod: Pod) -> bool:
@@ -122,5 +131,6 @@ def dns_entry(idx: ClusterIndex) -> BlastEntry:
         running_elsewhere(idx, set()),
     ]
     return BlastEntry(
-        "coredns down", Plane.DATA, "cluster", f"CoreDNS down: {breaks[0]}", affected, tuple(breaks), tuple(still)
-    )
+        "coredns down", Plane.DATA, "cluster", f"CoreDNS down: {breaks[0]}", affected, tuple(breaks), tuple(still),
+        DNS_DOWN, "coredns",
+    )  # fmt: skip
