@@ -11,14 +11,7 @@ import sys
 
 import click
 
-from kplanediag.cli import commands as commands  # registers the commands on the group
-from kplanediag.cli import diff as diff
-from kplanediag.cli import explain as explain
-from kplanediag.cli import serve as serve
-from kplanediag.cli import timeline as timeline
-from kplanediag.cli import wait as wait
-from kplanediag.cli import watch as watch
-from kplanediag.cli.group import cli
+from kplanediag.cli.group import cli  # its commands are imported when used (cli/group.py)
 from kplanediag.cli.options import EXIT_OK, EXIT_UNKNOWN
 
 __all__ = ["cli", "main"]

@@ -1,6 +1,9 @@
-"""The ``kplanediag`` command group: plain ``kplanediag`` runs ``check``."""
+"""The ``kplanediag`` command group: plain ``kplanediag`` runs ``check``. Commands are imported when
+invoked (or listed by --help), so that a run loads its own command's module only and --version none."""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
@@ -16,7 +19,35 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit()
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+REPORTS = "kplanediag.cli.commands"
+COMMANDS = {  # command: the module whose import registers it on the group
+    "check": REPORTS,
+    "components": REPORTS,
+    "health": REPORTS,
+    "blast-radius": REPORTS,
+    "snapshot": REPORTS,
+    "timeline": "kplanediag.cli.timeline",
+    "wait": "kplanediag.cli.wait",
+    "watch": "kplanediag.cli.watch",
+    "serve": "kplanediag.cli.serve",
+    "diff": "kplanediag.cli.diff",
+    "explain": "kplanediag.cli.explain",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands register themselves when their module is imported, on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--version",
     is_flag=True,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from kplanediag.cli import cli, main
+from kplanediag.cli.group import COMMANDS
 from kplanediag.render.as_json import report_dict
 from kplanediag.render.table import WIDTH, render_table
 from tests.unit.factories import DATA, report
@@ -155,3 +159,25 @@ def test_at_before_the_capture_is_said(capsys: pytest.CaptureFixture[str]) -> No
     """An --at earlier than the input's own timestamps would make every Lease look fresh."""
     assert run("health", "--from", str(DATA / "lab-healthy.json"), "--at", "2020-01-01T00:00:00Z") == 0
     assert "--at 2020-01-01T00:00:00Z is before the input's capture time" in capsys.readouterr().err
+
+
+def test_every_command_is_listed_for_the_lazy_group() -> None:
+    """cli/group.py's COMMANDS names each command's module: importing them all registers exactly
+    those commands, each from the module named."""
+    for module in set(COMMANDS.values()):
+        importlib.import_module(module)
+    assert set(cli.commands) == set(COMMANDS)
+    for name, command in cli.commands.items():
+        assert command.callback is not None and command.callback.__module__ == COMMANDS[name], name
+
+
+def test_version_imports_no_command_module() -> None:
+    """`kplanediag --version` (the startup target of make bench) loads click and the group alone."""
+    code = (
+        "import sys; from kplanediag.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "from kplanediag.cli.group import COMMANDS\n"
+        "print(sorted(m for m in set(COMMANDS.values()) if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.splitlines()[-1] == "[]", proc.stdout
