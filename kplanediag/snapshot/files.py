@@ -74,14 +74,27 @@ class _KindOnly(msgspec.Struct):
 _KIND = msgspec.json.Decoder(_KindOnly)
 
 
-def encode_snapshot(snap: Snapshot) -> bytes:
-    body = msgspec.json.encode(snap)
+_ENCODER = msgspec.json.Encoder()
+
+
+def encode_snapshot(snap: Snapshot) -> bytearray:
+    """The snapshot file's JSON, encoded once into one buffer after its head: no copy of it is made
+    to join them (a 30,000-pod snapshot is about 40 MB; joining bytes cost three times that)."""
     head = b'{"kind":"%s","snapshotVersion":%d' % (SNAPSHOT_KIND.encode(), SNAPSHOT_VERSION)
-    return head + (b"," + body[1:] if body != b"{}" else b"}")
+    buffer = bytearray(head)
+    _ENCODER.encode_into(snap, buffer, len(head))  # '{...}' from offset len(head)
+    if len(buffer) == len(head) + 2:  # '{}': nothing to join
+        del buffer[len(head)]
+    else:
+        buffer[len(head)] = ord(",")
+    return buffer
 
 
 def save_snapshot(snap: Snapshot, path: Path) -> None:
-    path.write_bytes(encode_snapshot(snap) + b"\n")
+    data = encode_snapshot(snap)
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.write(b"\n")
 
 
 def _typed(items: Mapping[str, list[msgspec.Raw]]) -> tuple[Resources, list[Gap]]:

@@ -222,7 +222,7 @@ def check_from(data: bytes, now: datetime | None) -> None:
     for section in SECTIONS:
         render_json(report, (section,))
         render_table(report, (section,), all_nodes=True)
-    saved = encode_snapshot(snapshot)
+    saved = bytes(encode_snapshot(snapshot))
     again = load_bytes(saved)
     assert msgspec.json.encode(again) == msgspec.json.encode(snapshot), "a snapshot changed by save and load"
 
