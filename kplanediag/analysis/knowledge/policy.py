@@ -51,6 +51,24 @@ POLICY: dict[str, Threshold] = {
             "included (it renews it every 10 s), while the API server answers: its writes fail (etcd full).",
         ),
         Threshold(
+            "node_monitor_grace",
+            50,
+            "s",
+            "kube-controller-manager's --node-monitor-grace-period (50 s from Kubernetes 1.32, 40 s before): "
+            "a node whose Lease is not renewed this long past its duration is marked Unknown by the node "
+            "lifecycle controller. A node still Ready past that, with the controller-manager leading, is "
+            "renewing on time by the controller's clock: its kubelet's clock is skewed, the node is alive. "
+            "kplanediag reads no controller-manager flag, so the default stands here.",
+        ),
+        Threshold(
+            "unschedulable_patience",
+            300,
+            "s",
+            "A pod Pending Unschedulable this long is reported (KPD-233): a cluster autoscaler adds a node "
+            "within minutes and a node that just failed gets its pods back as soon as it recovers, so "
+            "shorter waits are ordinary scheduling, not a fault.",
+        ),
+        Threshold(
             "certificate_warn_days",
             30,
             "days",
@@ -84,6 +102,56 @@ POLICY: dict[str, Threshold] = {
             "of quota",
             "etcd's database reaches this share of its quota: critical (the NOSPACE alarm, after which every "
             "write fails, is close or active).",
+        ),
+        Threshold(
+            "addon_restarts",
+            50,
+            "restarts",
+            "An add-on pod (kube-system, the distribution's or a common add-on's namespace) whose containers "
+            "restarted this many times, and at least addon_restarts_per_hour on average over its life, restarts "
+            "heavily even when it is running between two crashes (a crash-looping one is flagged at any count). "
+            "Node reboots and upgrades restart every pod of a node together, a few dozen times a month at most "
+            "(a month-old RKE2 desktop node: 8 to 21 restarts on every pod).",
+        ),
+        Threshold(
+            "addon_restarts_per_hour",
+            1.0,
+            "restarts/hour",
+            "The average restart rate over an add-on pod's life (since its creation) above which its restarts "
+            "are its own failures, not its nodes' reboots; a pod whose age is not known is judged by "
+            "addon_restarts alone. The API keeps no history of when the restarts happened: a long-lived pod that "
+            "started failing recently is found by CrashLoopBackOff, not by this rate.",
+        ),
+        Threshold(
+            "webhook_event_recent",
+            3600,
+            "s",
+            "A FailedCreate (or other Warning) event naming a failing webhook call this recently is evidence that "
+            "the webhook fails now; the API server keeps events one hour by default (--event-ttl), so older ones "
+            "are usually gone anyway. Without such an event, /metrics counters (since the API server started) "
+            "are the only evidence, and the finding says so.",
+        ),
+        Threshold(
+            "webhook_slow_seconds",
+            1.0,
+            "s",
+            "A webhook call longer than this uses up, on its own, the latency SLO of the write it intercepts "
+            "(mutating API calls: p99 <= 1 s); read from the duration histogram at the first bucket bound at or "
+            "above it (the bounds are 0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 25 s), never interpolated.",
+        ),
+        Threshold(
+            "webhook_slow_share",
+            0.01,
+            "share",
+            "The share of a webhook's calls above webhook_slow_seconds beyond which it is slow (KPD-404): the SLO "
+            "is a 99th percentile, so more than 1% of calls over it breaks it for the writes the webhook intercepts.",
+        ),
+        Threshold(
+            "webhook_slow_min_calls",
+            100,
+            "calls",
+            "Fewer calls than this since the API server started do not make a share: a webhook called a handful "
+            "of times, once slowly at start-up, is not judged slow.",
         ),
         Threshold(
             "slo_get_seconds",

@@ -12,10 +12,17 @@ CERTIFICATE_EXPIRING = "certificate-expiring"  # the API server's serving certif
 APISERVER_SATURATED = "apiserver-saturated"  # slow or queueing (API Priority and Fairness)
 WEBHOOK_REJECTING_WRITES = "webhook-rejecting-writes"  # failurePolicy Fail webhook not served
 WEBHOOK_NOT_ENFORCED = "webhook-not-enforced"  # failurePolicy Ignore webhook not served: policy skipped
+WEBHOOK_CALLS_FAILING = "webhook-calls-failing"  # calls to a webhook fail (TLS, timeout, refused), endpoints or not
 AGGREGATED_API_UNAVAILABLE = "aggregated-api-unavailable"
 NODE_FAILURE = "node-failure"  # nodes failing (kubelet: not ready, unknown, heartbeat stale)
 COMPONENT_DOWN = "component-down"  # kube-proxy or the CNI down on a node
 DNS_DOWN = "dns-down"  # cluster DNS down
+DNS_DEGRADED = "dns-degraded"  # cluster DNS with some replicas not ready: capacity reduced
+PODS_UNSCHEDULABLE = "pods-unschedulable"  # pods Pending Unschedulable past the policy's patience
+DRAIN_BLOCKED = "drain-blocked"  # a cordoned node's pods held by a PodDisruptionBudget allowing no disruption
+TAINT_EVICTION = "taint-eviction"  # a NoExecute taint evicting pods that have no other node to go to
+NO_SCHEDULABLE_NODE = "no-schedulable-node"  # cordons and taints leave no node for new workload pods
+ADDON_FAILING = "addon-failing"  # an add-on (metrics-server, a CSI driver, ...) crash-looping or restarting heavily
 
 CLASSES = (
     CONTROL_PLANE_DOWN,
@@ -27,8 +34,19 @@ CLASSES = (
     APISERVER_SATURATED,
     WEBHOOK_REJECTING_WRITES,
     WEBHOOK_NOT_ENFORCED,
+    WEBHOOK_CALLS_FAILING,
     AGGREGATED_API_UNAVAILABLE,
     NODE_FAILURE,
     COMPONENT_DOWN,
     DNS_DOWN,
+    DNS_DEGRADED,
+    ADDON_FAILING,
+    PODS_UNSCHEDULABLE,
+    DRAIN_BLOCKED,
+    TAINT_EVICTION,
+    NO_SCHEDULABLE_NODE,
 )
+
+BETWEEN_OBJECTS = ("scheduling", "eviction")
+"""The component of an entry for a fault between objects (a PodDisruptionBudget blocking a drain, taints
+leaving no node): no component failed, so the entry names what stops, scheduling or eviction."""
