@@ -60,6 +60,11 @@ def synthesize(nodes: int, pods_per_node: int, failed_every: int) -> Raw:
         node_lease["metadata"]["name"] = name
         if failed_every and i % failed_every == 0:
             node_lease["spec"]["renewTime"] = stale
+            # as the node lifecycle controller leaves a silent node (a stale Lease on a node still Ready,
+            # with the controller-manager leading, is a skewed kubelet clock: analysis/dataplane/heartbeat.py)
+            for cond in node["status"]["conditions"]:
+                if cond["type"] == "Ready":
+                    cond.update(status="Unknown", reason="NodeStatusUnknown", message="Kubelet stopped posting.")
         res["leases"].append(node_lease)
         proxy = copy.deepcopy(proxy_pod)
         proxy["metadata"]["name"] = f"kube-proxy-{i:05d}"

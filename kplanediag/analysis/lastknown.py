@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from kplanediag.analysis.blast.text import plural, some
+from kplanediag.analysis.words import plural, some
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.snapshot import Snapshot
 

@@ -68,6 +68,12 @@ class Finding:
     subject: str
     message: str
     since: datetime | None = None  # when the state it reports began, where an object says it
+    caused_by: str | None = None  # the root cause that explains it (analysis/causes): "CODE subject"
+
+    @property
+    def key(self) -> str:
+        """How a cause is named by the findings it explains: code and subject."""
+        return f"{self.code} {self.subject}"
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,11 @@ class BlastEntry:
     affected: Affected
     breaks: tuple[str, ...]
     still_works: tuple[str, ...]
-    failure_class: str  # one of analysis/blast/classes.py's CLASSES: what /metrics labels it by
+    failure_class: str  # one of analysis/knowledge/classes.py's CLASSES: what /metrics labels it by
     component: str  # the component whose failure it is (kubelet for a node failure)
+    severity: Severity = Severity.WARNING  # the root cause's: entries are ordered worst first
+    cause: Finding | None = None  # the root-cause finding this entry is the blast radius of
+    effects: tuple[str, ...] = ()  # what else the cause explains (findings it absorbs, instances, pods)
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from kplanediag.analysis.blast import blast_radius, plural, some
-from kplanediag.analysis.blast.cross import cross_plane_entries, node_webhook_lines
+from kplanediag.analysis.blast import attach, blast_radius, order, plural, some
+from kplanediag.analysis.blast.cross import cross_plane_entries
+from kplanediag.analysis.causes import link
 from kplanediag.analysis.controlplane import assess_control_plane
 from kplanediag.analysis.crossplane import assess_cross_plane
 from kplanediag.analysis.crossplane.writes import writes_stalled
 from kplanediag.analysis.dataplane.addons import assess_node_addons
+from kplanediag.analysis.dataplane.crashloop import addon_components as addon_failing_components
+from kplanediag.analysis.dataplane.crashloop import assess_addon_restarts
 from kplanediag.analysis.dataplane.dns import assess_dns
 from kplanediag.analysis.dataplane.nodes import assess_nodes
 from kplanediag.analysis.distribution import recognise
@@ -20,6 +23,7 @@ from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.knowledge.policy import overridden
 from kplanediag.analysis.lastknown import last_known
 from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Report, Severity, Status
+from kplanediag.analysis.scheduling import assess_scheduling
 from kplanediag.analysis.timeline import since, timeline
 from kplanediag.snapshot import Snapshot
 
@@ -118,11 +122,13 @@ def _analyze(
     stalled = writes_stalled(idx)
     idx.writes_stalled = stalled.describe() if stalled else ""
     api_version = snapshot.version.git_version or None if snapshot.version else None
-    node_states, node_components, node_findings = assess_nodes(idx, api_version)
+    node_states, node_components, node_findings = assess_nodes(idx, api_version, dist)
     cp = assess_control_plane(idx, dist, node_states)
     addon_components, addon_findings = assess_node_addons(idx, dist, node_states)
     dns_components, dns_findings = assess_dns(idx, dist, node_states)
     cross = assess_cross_plane(idx, dist, node_states, etcd_quota, stalled)
+    sched = assess_scheduling(idx)
+    addon_failures, addon_blast = assess_addon_restarts(idx, dist)
 
     # the kubelet's word that a node's network plugin is not ready stands over a CNI pod's readiness
     told = {(c.name, c.node) for c in node_components if c.name == "cni"}
@@ -137,29 +143,50 @@ def _analyze(
         ]
     components = tuple(
         sorted(
-            (*cp_components, *node_components, *addon_components, *dns_components, *cross.components),
+            (
+                *cp_components,
+                *node_components,
+                *addon_components,
+                *dns_components,
+                *cross.components,
+                *addon_failing_components(idx, dist),
+            ),
             key=component_order,
         )
     )
     findings = tuple(
         sorted(
-            (*cp.findings, *node_findings, *addon_findings, *dns_findings, *cross.findings, *gap_findings(snapshot)),
+            (
+                *cp.findings,
+                *node_findings,
+                *addon_findings,
+                *dns_findings,
+                *cross.findings,
+                *sched.findings,
+                *addon_failures,
+                *gap_findings(snapshot),
+            ),
             key=lambda f: (SEVERITY_ORDER[f.severity], PLANE_ORDER[f.plane], f.code, f.subject),
         )
     )
-    findings = tuple(replace(f, since=since(idx, f)) for f in findings)
+    findings = tuple(replace(f, since=f.since or since(idx, f)) for f in findings)
+    # the linking pass sees every judged finding (an accepted one still explains what it causes)
+    causes = link(idx, components, findings, node_states, cp.redundancy, cross, sched)
+    findings = causes.links.apply(findings)
     fitted = None
     judged = findings  # what the blast radius sees: accepted findings still break what they break
     if fit is not None:
         components, findings, fitted = apply_fit(fit, components, findings)
         components = tuple(sorted(components, key=component_order))
         judged = (*findings, *(a.finding for a in fitted.accepted))
-    blast = blast_radius(idx, components, judged, node_states, cp.redundancy, dist)
-    failed_nodes = {n for n, s in node_states.items() if s.failing}
-    blast = tuple(
-        replace(b, breaks=(*b.breaks, *node_webhook_lines(cross, failed_nodes))) if b.scope == "node" else b
-        for b in blast
-    ) + tuple(cross_plane_entries(idx, cross))
+    blast = order(
+        [
+            *blast_radius(idx, components, judged, node_states, cp.redundancy, dist, causes),
+            *attach(cross_plane_entries(idx, cross), judged, causes.links),
+            # an entry whose cause another explains is said under that cause instead
+            *(b for b in (*sched.blast, *addon_blast) if not (b.cause and b.cause.key in causes.links.caused_by)),
+        ]
+    )
     status = overall_status(findings)
     failing = sorted(n for n, s in node_states.items() if s.failing)
     cluster = ClusterInfo(

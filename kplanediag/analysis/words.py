@@ -1,4 +1,4 @@
-"""Wording shared by blast-radius entries: counts, short name lists, what keeps running."""
+"""Wording every pass shares: counts, short name lists, what keeps running."""
 
 from __future__ import annotations
 
@@ -22,4 +22,7 @@ def running_elsewhere(idx: ClusterIndex, failed: set[str]) -> str:
         p for p in idx.pods if p.spec.node_name and p.spec.node_name not in failed and p.status.phase == "Running"
     ]
     nodes = {p.spec.node_name for p in running}
+    if not running:  # never "0 pods on 0 nodes keep running"
+        others = [n for n in idx.nodes if n not in failed]
+        return f"no pod is running on the other {plural(len(others), 'node')}" if others else "no other node runs pods"
     return f"{plural(len(running), 'pod')} on {plural(len(nodes), 'node')} keep running"

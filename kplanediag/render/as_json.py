@@ -36,6 +36,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "subject": f.subject,
         "message": f.message,
         "since": format_time(f.since) if f.since else None,
+        "causedBy": f.caused_by,
     }
 
 
@@ -47,6 +48,13 @@ def blast_dict(b: BlastEntry) -> dict[str, Any]:
         "component": b.component,
         "plane": b.plane.value,
         "scope": b.scope,
+        "severity": b.severity.value,
+        "cause": (
+            {"code": b.cause.code, "component": b.cause.component, "subject": b.cause.subject}
+            if b.cause is not None
+            else None
+        ),
+        "effects": list(b.effects),
         "summary": b.summary,
         "affected": {
             "nodes": list(a.nodes),

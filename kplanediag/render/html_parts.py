@@ -78,9 +78,16 @@ def blast_entry(i: int, b: BlastEntry) -> str:
         + (f"<p>PodDisruptionBudgets: {esc(', '.join(a.disruption_budgets))}</p>" if a.disruption_budgets else "")
         + "</details>"
     )
+    cause = f"; cause {esc(b.cause.code)} {esc(b.cause.subject)}" if b.cause else ""
+    effects = (
+        f'<section class="effects" aria-label="Because of it"><h4>Because of it</h4>{items(b.effects)}</section>'
+        if b.effects
+        else ""
+    )
     return (
         f'<article class="blast" aria-labelledby="blast-{i}"><h3 id="blast-{i}">{i}. {esc(b.summary)}</h3>'
-        f'<p class="muted">{esc(b.plane.value)}, scope {esc(b.scope)}; failure: {esc(b.failure)}</p>'
+        f'<p class="muted">{esc(b.severity.value)}, {esc(b.plane.value)}, scope {esc(b.scope)}; '
+        f"failure: {esc(b.failure)}{cause}</p>{effects}"
         f'<div class="impact">'
         f'<section class="breaks" aria-label="What breaks"><h4>{icon("✖")}What breaks</h4>'
         f"{items(breaks) if breaks else '<p>Nothing reported as broken.</p>'}</section>"

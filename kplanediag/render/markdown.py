@@ -56,7 +56,9 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         if report.findings:
             out += ["| severity | code | plane | component | message |", "| --- | --- | --- | --- | --- |"]
             out += [
-                f"| {f.severity.value} | {f.code} | {f.plane.value} | {cell(f.component)} | {cell(f.message)} |"
+                f"| {f.severity.value} | {f.code} | {f.plane.value} | {cell(f.component)} | {cell(f.message)}"
+                + (f" (effect of {cell(f.caused_by)})" if f.caused_by else "")
+                + " |"
                 for f in report.findings
             ]
         else:
@@ -66,7 +68,9 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         if not report.blast_radius:
             out.append("No current failure.")
         for i, b in enumerate(report.blast_radius, 1):
-            out += [f"{i}. **{cell(b.summary)}** ({b.plane.value}, scope {b.scope})"]
+            cause = f", cause {b.cause.code} {cell(b.cause.subject)}" if b.cause else ""
+            out += [f"{i}. **{cell(b.summary)}** ({b.severity.value}, {b.plane.value}, scope {b.scope}{cause})"]
+            out += [f"   - because of it: {cell(x)}" for x in b.effects]
             out += [f"   - breaks: {cell(x)}" for x in b.breaks]
             out += [f"   - still works: {cell(x)}" for x in b.still_works]
     if report.last_known is not None:

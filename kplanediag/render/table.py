@@ -76,13 +76,18 @@ def since_text(f: Finding, report: Report) -> str:
     return f" (since {f.since.strftime('%H:%M:%SZ')}, {ago(seconds)})"
 
 
+def effect_of(f: Finding) -> str:
+    """A finding another explains says so: it is an effect, not a failure of its own."""
+    return f" [effect of {f.caused_by}]" if f.caused_by else ""
+
+
 def findings_table(report: Report) -> str:
     if not report.findings:
         return "  no findings"
     blocks = []
     for plane in (Plane.CONTROL, Plane.CROSS, Plane.DATA):
         rows = [
-            [f.severity.value.upper(), f.code, f.component, f.message + since_text(f, report)]
+            [f.severity.value.upper(), f.code, f.component, f.message + since_text(f, report) + effect_of(f)]
             for f in report.findings
             if f.plane is plane
         ]
@@ -102,7 +107,9 @@ def blast_text(report: Report) -> str:
         return "  no current failure"
     lines: list[str] = []
     for i, b in enumerate(report.blast_radius, 1):
-        lines += wrap(f"{i}. ", f"[{b.plane.value}, scope {b.scope}] {b.summary}")
+        cause = f"{b.severity.value.upper()} " + (f"{b.cause.code} " if b.cause else "")
+        lines += wrap(f"{i}. ", f"{cause}[{b.plane.value}, scope {b.scope}] {b.summary}")
+        lines += [line for item in b.effects for line in wrap("     because of it: ", item)]
         lines += [line for item in b.breaks for line in wrap("     breaks: ", item)]
         lines += [line for item in b.still_works for line in wrap("     still works: ", item)]
     return "\n".join(lines)

@@ -100,7 +100,7 @@ def test_webhook_whose_only_endpoint_is_on_a_failing_node_is_in_that_nodes_blast
     f = next(f for f in report.findings if f.code == "KPD-400")
     assert "only ready endpoints are on failing node(s) kplanediag-worker" in f.message
     node = next(b for b in report.blast_radius if b.scope == "node")
-    assert any("webhook kpd-test-fail/" in b and "rejected cluster-wide" in b for b in node.breaks), node.breaks
+    assert any("webhook kpd-test-fail/" in b and "rejected cluster-wide" in b for b in node.effects), node.effects
 
 
 def test_the_backing_pods_state_is_named() -> None:

@@ -99,15 +99,20 @@ def test_missing_kube_proxy_without_replacement_is_a_warning() -> None:
     assert rep.status == "warning"
 
 
-def test_cordoned_node_is_info_not_a_failure() -> None:
+def test_cordoned_node_is_info_not_a_failure_but_its_blocked_drain_is_a_warning() -> None:
+    """The cordon itself is info; the lab's PodDisruptionBudget shop/queue (2 healthy, needs 2) holds
+    queue-0 on it, so the drain that usually follows a cordon cannot finish (KPD-230)."""
+
     def edit(data: Raw) -> None:
         find(data, "nodes", W2)["spec"]["unschedulable"] = True
 
     rep = report("lab-healthy", edit)
-    assert codes(rep) == [("KPD-207", W2)]
-    assert rep.status == "healthy"
+    assert codes(rep) == [("KPD-207", W2), ("KPD-230", W2)]
+    assert rep.status == "warning"
     assert component(rep, "kubelet", W2).status is Status.HEALTHY
-    assert rep.blast_radius == ()
+    (entry,) = rep.blast_radius
+    assert entry.failure_class == "drain-blocked" and entry.cause is not None and entry.cause.code == "KPD-230"
+    assert "shop/queue" in entry.cause.message and "queue-0" in entry.cause.message
 
 
 def test_failing_node_being_removed_by_autoscaler_is_lowered_to_warning() -> None:

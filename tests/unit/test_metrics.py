@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.offline import synthesize
-from kplanediag.analysis.blast.classes import CLASSES
+from kplanediag.analysis.knowledge.classes import BETWEEN_OBJECTS, CLASSES
 from kplanediag.analysis.knowledge.codes import CODES
 from kplanediag.analysis.model import Impact, Plane, Report, Status
 from kplanediag.analysis.report import analyze
@@ -172,7 +172,7 @@ def test_every_blast_entry_has_a_known_class_and_its_component() -> None:
     component a report names, and a webhook's class follows its finding (KPD-400 Fail, KPD-401 Ignore)."""
     seen = set()
     for name, rep in every_report():
-        components = {c.name for c in rep.components} | {"kubelet"}
+        components = {c.name for c in rep.components} | {"kubelet", *BETWEEN_OBJECTS}
         for b in rep.blast_radius:
             assert b.failure_class in CLASSES, (name, b.failure)
             assert b.component in components, (name, b.failure, b.component)

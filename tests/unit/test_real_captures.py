@@ -61,17 +61,33 @@ HEALTHY = {
 }
 
 
+# Add-ons the captures' README says are crash-looping (KPD-330 warnings: the planes themselves are healthy).
+# AKS: coredns-autoscaler (1569 restarts) and kubernetes-dashboard crash-loop; tunnelfront, Ready, has
+# restarted 430 times in 3.6 days (tests/unit/test_addon_restarts.py says why that counts).
+ADDONS_FAILING = {
+    "aks-1.16-kubenet-addon-crashloop": {
+        "kube-system/coredns-autoscaler",
+        "kube-system/kubernetes-dashboard",
+        "kube-system/tunnelfront",
+    }
+}
+
+
 @pytest.mark.parametrize("name", sorted(HEALTHY))
 def test_a_healthy_cluster_of_each_profile_is_healthy_with_no_warning(name: str) -> None:
+    """Healthy planes: no warning but the crash-looping add-ons a capture really has."""
     rep = run(name)
     profile, mode = HEALTHY[name]
     assert rep.cluster.profile == profile, rep.cluster.profile_evidence
     assert rep.cluster.profile_evidence
     if mode:
         assert rep.cluster.control_plane_mode == mode
-    assert rep.status == "healthy", loud(rep)
-    assert loud(rep) == []
-    assert not [c for c in rep.components if c.status is Status.DOWN]
+    addons = ADDONS_FAILING.get(name, set())
+    assert rep.status == ("warning" if addons else "healthy"), loud(rep)
+    assert {f.subject for f in rep.findings if f.severity is not Severity.INFO} == addons, loud(rep)
+    assert all(f.code == "KPD-330" for f in rep.findings if f.severity is not Severity.INFO)
+    down = {c.name for c in rep.components if c.status is Status.DOWN}
+    assert down <= {a.split("/")[1] for a in addons}, down
 
 
 def test_k3s_leaders_are_judged_by_effects_and_embedded_parts_are_unknown() -> None:
@@ -140,14 +156,20 @@ def test_no_cni_blames_the_network_plugin_not_the_runtime() -> None:
     assert set(statuses(rep, "kubelet")) <= {Status.DOWN, Status.DEGRADED}
     assert statuses(rep, "cni") == [Status.DOWN, Status.DOWN]
     assert "cloud-controller-manager" not in {c.name for c in rep.components}
-    # the capture holds no pods: the CNI's blast radius says they are not counted, never "0 pods"
-    cni = [b for b in rep.blast_radius if b.failure.startswith("cni down on ")]
-    assert len(cni) == 2, [b.failure for b in rep.blast_radius]
-    for entry in cni:
-        assert "0 pods" not in entry.summary and "not counted: pods not observed" in entry.breaks[0], entry
+    # one cause on both nodes (the plugin never installed), not a node failure: the kubelets post status
+    (entry,) = rep.blast_radius
+    assert entry.failure == "network plugin not ready on node1, node2" and entry.component == "cni"
+    assert entry.cause is not None and entry.cause.code == "KPD-211"
+    assert not [b for b in rep.blast_radius if b.failure.startswith("node failure")]
+    # the capture holds no pods: they are said to be not counted, never "0 pods"
+    text = " ".join((entry.summary, *entry.breaks, *entry.still_works))
+    assert "0 pods" not in text and "pods not observed" in entry.summary, entry
 
 
 def test_ha_kubeadm_with_one_master_lost() -> None:
+    """One cause (k8s-master1's kubelet silent) is one entry, first and critical, with the instances it
+    hides under it; the findings on those instances are its effects. CoreDNS at 2/3 is another, independent
+    cause (its third pod crash-loops on k8s-worker1, a healthy node)."""
     rep = run("kubeadm-1.8-ha-master-kubelet-unknown")
     kubelets = {c.node: c.status for c in rep.components if c.name == "kubelet"}
     assert kubelets.pop("k8s-master1") is Status.DOWN
@@ -157,12 +179,24 @@ def test_ha_kubeadm_with_one_master_lost() -> None:
     api = {c.node: c.status for c in rep.components if c.name == "kube-apiserver"}
     # its kubelet is silent: what runs there cannot be observed (1.8 has no EndpointSlices to tell)
     assert api == {"k8s-master1": Status.UNKNOWN, "k8s-master2": Status.HEALTHY, "k8s-master3": Status.HEALTHY}
-    assert "KPD-104" in codes(rep) and "KPD-124" in codes(rep)
-    names = {w.name for b in rep.blast_radius for w in b.affected.workloads}
-    assert not any(n.startswith("nginx") for n in names)
-    redundancy = [b for b in rep.blast_radius if b.failure == "kube-apiserver down on k8s-master1"]
-    assert redundancy and "2 of 3 API servers healthy" in redundancy[0].summary
-    assert any("not observable: node k8s-master1 failing" in f.message for f in rep.findings if f.code == "KPD-104")
+    first = rep.blast_radius[0]
+    assert first.severity is Severity.CRITICAL and first.failure.startswith("node failure: k8s-master1")
+    assert first.cause is not None and first.cause.key == "KPD-201 k8s-master1"
+    assert any("kube-apiserver, kube-controller-manager, kube-scheduler" in e for e in first.effects), first.effects
+    assert any("kube-apiserver 2/3" in e for e in first.effects), first.effects
+    # no entry of its own for what the node's failure explains, and no "down" for what is unknown
+    assert not [b for b in rep.blast_radius if b.failure_class == "redundancy-lost"], rep.blast_radius
+    assert not any("down" in line for line in (*first.breaks, *first.effects) if "scheduler" in line)
+    for f in rep.findings:
+        if f.code in ("KPD-104", "KPD-124"):
+            assert f.caused_by == "KPD-201 k8s-master1", f
+    (dns,) = [b for b in rep.blast_radius if b.component == "coredns"]
+    assert dns.severity is Severity.WARNING and "k8s-worker1 (CrashLoopBackOff)" in dns.breaks[0]
+    assert [b.severity for b in rep.blast_radius] == sorted(
+        (b.severity for b in rep.blast_radius), key=lambda s: -s.rank
+    )
+    # the nginx Deployments run on the workers: the master's failure does not reach them
+    assert not any(w.name.startswith("nginx") for w in first.affected.workloads)
 
 
 def _etcd_not_ready(count: int) -> Edit:
@@ -221,7 +255,9 @@ def test_a_failed_single_node_reads_as_both_planes(tmp_path: Path) -> None:
     rep = run("k3s-1.31-single-server-embedded-cp", tmp_path, edit)
     assert rep.cluster.single_node
     (entry,) = [b for b in rep.blast_radius if b.failure.startswith("node failure")]
-    assert any("single-node cluster: the control plane" in b for b in entry.breaks), entry.breaks
+    # the API server answered (it wrote this data): the control plane runs, it does not "go with" the node
+    assert any("the API server answered this check, so the control plane runs" in b for b in entry.still_works)
+    assert not any("goes with it" in b for b in (*entry.breaks, *entry.still_works)), entry
 
 
 OURS = Path(__file__).resolve().parent / "data" / "real"  # captures found by this project (SOURCES.md)

@@ -15,7 +15,7 @@ from kplanediag.cli import cli, main
 from kplanediag.cli.group import COMMANDS
 from kplanediag.render.as_json import report_dict
 from kplanediag.render.table import WIDTH, render_table
-from tests.unit.factories import DATA, report
+from tests.unit.factories import DATA, W1, report
 
 SCENARIOS = sorted(p.stem for p in DATA.glob("lab-*.json"))
 
@@ -48,10 +48,16 @@ def test_json_contract_shape() -> None:
         "cni",
         "coredns",
     }
-    assert set(doc["findings"][0]) == {"code", "severity", "plane", "component", "subject", "message", "since"}
+    assert set(doc["findings"][0]) == {
+        "code", "severity", "plane", "component", "subject", "message", "since", "causedBy"
+    }  # fmt: skip
     blast = doc["blastRadius"][0]
     assert set(blast) == {
-        "failure", "class", "component", "plane", "scope", "summary", "affected", "breaks", "stillWorks"
+        "failure", "class", "component", "plane", "scope", "severity", "cause", "effects", "summary", "affected",
+        "breaks", "stillWorks",
+    }  # fmt: skip
+    assert blast["severity"] == "critical" and blast["cause"] == {
+        "code": "KPD-201", "component": "kubelet", "subject": W1
     }  # fmt: skip
     assert (blast["class"], blast["component"]) == ("node-failure", "kubelet")
     assert set(blast["affected"]) == {"nodes", "pods", "workloads", "services", "namespaces", "podDisruptionBudgets"}

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.blast.classes import CONTROL_PLANE_DOWN, QUORUM_LOST, REDUNDANCY_LOST
-from kplanediag.analysis.blast.text import plural, running_elsewhere, some
+from kplanediag.analysis.knowledge.classes import CONTROL_PLANE_DOWN, QUORUM_LOST, REDUNDANCY_LOST
+from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.analysis.controlplane.instances import Redundancy
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.model import Affected, BlastEntry, Component, Impact, Impacted, Plane
@@ -127,7 +127,11 @@ def redundancy_entry(idx: ClusterIndex, red: Redundancy, components: tuple[Compo
         leader = next((c.node for c in components if c.name == name and c.role == "leader" and c.node), None)
         summary = f"{left} of {red.total} {name} instances healthy: redundancy reduced"
         breaks = [f"{name} on {where} is down: one failover fewer"]
-        still = [f"the leader on {leader} keeps working" if leader else f"{plural(left, 'instance')} left to lead"]
+        still = [
+            f"{name}: the leader on {leader} keeps working"
+            if leader
+            else f"{name}: {plural(left, 'instance')} left to lead"
+        ]
     still.append(running_elsewhere(idx, set()))
     return BlastEntry(
         f"{name} down on {where}",

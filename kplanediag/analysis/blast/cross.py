@@ -3,7 +3,7 @@ control plane's early warnings (etcd near its quota, certificate expiry, a slow 
 
 from __future__ import annotations
 
-from kplanediag.analysis.blast.classes import (
+from kplanediag.analysis.knowledge.classes import (
     AGGREGATED_API_UNAVAILABLE,
     APISERVER_SATURATED,
     CERTIFICATE_EXPIRING,
@@ -12,7 +12,7 @@ from kplanediag.analysis.blast.classes import (
     WEBHOOK_NOT_ENFORCED,
     WEBHOOK_REJECTING_WRITES,
 )
-from kplanediag.analysis.blast.text import running_elsewhere
+from kplanediag.analysis.words import running_elsewhere
 from kplanediag.analysis.crossplane import CrossPlane, etcd_checks_fail
 from kplanediag.analysis.crossplane.apiservices import APIServiceState
 from kplanediag.analysis.crossplane.webhooks import WebhookState

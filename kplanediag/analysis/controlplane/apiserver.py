@@ -143,7 +143,10 @@ def assess_api_and_etcd(
         etcd_base = Base(Status.UNKNOWN, detail, etcd_evidence, lift_on_ready=offline(idx))
 
     serving = _serving(idx)
-    api = judge("kube-apiserver", api_base, pods.get("kube-apiserver", []), nodes, serving=serving, cluster_wide=True)
+    api_pods = pods.get("kube-apiserver", [])
+    api = judge(
+        "kube-apiserver", api_base, api_pods, nodes, serving=serving, cluster_wide=True, answered=snap.reachable
+    )
     etcd = judge("etcd", etcd_base, pods.get("etcd", []), nodes, cluster_wide=True)
     api_red, etcd_red = redundancy("kube-apiserver", api), redundancy("etcd", etcd, with_quorum=True)
     if api_red.total > 1:

@@ -62,12 +62,15 @@ def judge(
     leader: str | None = None,
     serving: Callable[[str], bool | None] | None = None,
     cluster_wide: bool = False,
+    answered: bool = False,
 ) -> list[Component]:
     """One Component per pod. Among several instances, each is judged by its own pod, node and (API
     servers) whether it serves; a cluster-level failure (a failing check answered through a load
     balancer, by an unknown instance; ``cluster_wide``) degrades the running ones instead of downing
     them all. An
-    instance on a node whose kubelet is silent cannot be observed: unknown, unless ``serving`` knows."""
+    instance on a node whose kubelet is silent cannot be observed: unknown, unless ``serving`` knows, or
+    ``answered`` (the API server answered this check, or wrote the file's objects) and it is the only one:
+    evidence outranks inference. A node NotReady with a kubelet still posting: its pods' states are current."""
     if not pods:
         return [Component(name, Plane.CONTROL, base.status, None, base.version, base.evidence, base.detail)]
     out = []
@@ -83,10 +86,13 @@ def judge(
         if serves is False:
             status, detail = Status.DOWN, "not serving: missing from the kubernetes Service endpoints"
             evidence.append("the API servers' lease-based endpoint reconciler lists only live ones")
-        elif node_state is not None and node_state.failing:
-            status, detail = Status.UNKNOWN, f"not observable: node {node} failing ({node_state.reason})"
+        elif node_state is not None and node_state.silent:
+            status, detail = Status.UNKNOWN, f"not observable: kubelet on {node} silent ({node_state.reason})"
             if serves:
                 status, detail = Status.HEALTHY, f"serving (in the kubernetes Service endpoints); node {node} failing"
+            elif answered and not several:
+                status, detail = Status.HEALTHY, f"answered this check (the only API server); kubelet on {node} silent"
+                evidence.append("the API server served the lists: it was alive then")
         elif state != "Ready":
             if several:
                 status, detail = Status.DOWN, f"pod {state}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kplanediag.analysis.blast.text import plural
+from kplanediag.analysis.words import plural
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.policy import policy
 

@@ -96,8 +96,8 @@ def per_node(
         pod = daemon.pods.get(node_name)
         evidence = [daemon.key]
         version = o.image_tag(pod) if pod else None
-        if nodes[node_name].failing:
-            status, detail = Status.UNKNOWN, "node failing"
+        if nodes[node_name].silent:  # the kubelet posts nothing: its pods' states are not current
+            status, detail = Status.UNKNOWN, "not observable: kubelet silent"
         elif pod is None:
             status, detail = Status.UNKNOWN, "no pod on this node"
         else:

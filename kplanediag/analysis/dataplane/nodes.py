@@ -4,14 +4,16 @@ removal, kubelet version skew. Produces the kubelet and container-runtime compon
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from kplanediag.analysis import objects as o
+from kplanediag.analysis.dataplane.heartbeat import Beat, heartbeat
+from kplanediag.analysis.distribution import Distribution
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
-from kplanediag.analysis.leases import lease_state
 from kplanediag.analysis.model import Component, Finding, Plane, Severity, Status
 from kplanediag.snapshot import minor_version
-from kplanediag.snapshot.kinds import Node
+from kplanediag.snapshot.kinds import Condition, Node
 
 PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
 STANDARD = {"Ready", "NetworkUnavailable", *PRESSURE}
@@ -61,6 +63,17 @@ class NodeState:
     reason: str
     cordoned: bool
     removed_by: str | None
+    silent: bool = False  # the kubelet posts no status (Ready Unknown or missing, heartbeat stale)
+    since: datetime | None = None  # when the Ready condition last changed, where it says
+
+    @property
+    def cut_off(self) -> bool:
+        """Not Ready, for any reason: the node lifecycle controller's not-ready or unreachable taint is on."""
+        return self.ready != "True"
+
+
+def _since(cond: Condition | None) -> datetime | None:
+    return cond.last_transition_time if cond is not None else None
 
 
 def problem_polarity(condition_type: str) -> bool | None:
@@ -85,7 +98,7 @@ def _lower(severity: Severity, removing: str | None) -> Severity | None:
 
 
 def assess_node(
-    idx: ClusterIndex, node: Node, api_minor: tuple[int, int] | None
+    idx: ClusterIndex, node: Node, api_minor: tuple[int, int] | None, dist: Distribution | None = None
 ) -> tuple[NodeState, list[Component], list[Finding]]:
     name = node.metadata.name
     findings: list[Finding] = []
@@ -95,19 +108,28 @@ def assess_node(
     ready_msg = (ready_cond.message or ready_cond.reason) if ready_cond else ""
     evidence = ["Node object", f"Ready={ready}"]
 
-    lease_txt, lease_stale, stalled = "", False, False
-    if idx.leases_seen("kube-node-lease"):
-        lease = idx.lease("kube-node-lease", name)
-        if lease is not None:
-            heartbeat = lease_state(lease, idx.now)
-            lease_stale = not heartbeat.fresh
-            # with writes failing cluster-wide, no kubelet can renew its Lease: no evidence about this node
-            stalled = lease_stale and bool(idx.writes_stalled)
-            lease_stale = lease_stale and not stalled
-            lease_txt = f"heartbeat Lease {heartbeat.describe()}"
-            evidence.append(f"Lease kube-node-lease/{name}: {heartbeat.describe()}")
-        elif any(ns == "kube-node-lease" for ns, _ in idx.leases):
-            findings.append(finding("KPD-209", name, f"node {name} has no heartbeat Lease in kube-node-lease"))
+    beat = heartbeat(idx, node, ready, dist)
+    lease_txt = beat.text
+    lease_stale = beat.beat is Beat.STALE
+    stalled = beat.beat is Beat.STALLED
+    if lease_txt:
+        evidence.append(f"Lease kube-node-lease/{name}: {lease_txt.removeprefix('heartbeat Lease ')}")
+    if beat.beat is Beat.MISSING:
+        findings.append(finding("KPD-209", name, f"node {name} has no heartbeat Lease in kube-node-lease"))
+    if beat.beat in (Beat.BEHIND, Beat.AHEAD):
+        kept = (
+            "the node lifecycle controller keeps it Ready, so its kubelet renews on time"
+            if beat.beat is Beat.BEHIND
+            else "the kubelet is alive"
+        )
+        findings.append(
+            finding(
+                "KPD-212",
+                name,
+                f"kubelet clock on {name} is {beat.describe_skew()} the API server's: {lease_txt}; {kept}. "
+                "Fix its time sync: certificates, tokens, logs and CronJob times on it are off",
+            )
+        )
 
     def crit(code: str, message: str) -> None:
         sev = _lower(Severity.CRITICAL, removing)
@@ -166,7 +188,11 @@ def assess_node(
             )
         )
 
-    failing = ready != "True" or lease_stale
+    # the kubelet posts no status: what runs there cannot be observed (a NotReady it reports is its word)
+    silent = ready in ("Unknown", "missing") or lease_stale
+    # not running pods as it should; a network plugin that is not ready is the CNI's failure, not the node's:
+    # the kubelet, the runtime and hostNetwork pods work, and new pods cannot get a network
+    failing = silent or (ready == "False" and not (network_down and not runtime_down))
     reason = (
         "container runtime not ready"
         if runtime_down
@@ -216,19 +242,19 @@ def assess_node(
                 "network plugin not ready",
             )
         )
-    state = NodeState(name, ready, failing, reason, cordoned, removing)
+    state = NodeState(name, ready, failing, reason, cordoned, removing, silent, _since(ready_cond))
     return state, components, findings
 
 
 def assess_nodes(
-    idx: ClusterIndex, api_version: str | None
+    idx: ClusterIndex, api_version: str | None, dist: Distribution | None = None
 ) -> tuple[dict[str, NodeState], list[Component], list[Finding]]:
     states: dict[str, NodeState] = {}
     components: list[Component] = []
     findings: list[Finding] = []
     api_minor = minor_version(api_version)
     for node_name in sorted(idx.nodes):
-        state, comps, found = assess_node(idx, idx.nodes[node_name], api_minor)
+        state, comps, found = assess_node(idx, idx.nodes[node_name], api_minor, dist)
         states[node_name] = state
         components += comps
         findings += found

@@ -1,0 +1,230 @@
+"""Causes, not symptoms: one root cause per failure with its effects under it, liveness from evidence,
+clock skew, time-aware eviction. On the lab's real captures (tests/unit/data, made by
+tests/unit/data/capture.py) and the real captures of ../shared/real-captures (sources in its README),
+edited where a test says so."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kplanediag.analysis.model import Report, Severity, Status
+from kplanediag.analysis.report import analyze
+from kplanediag.snapshot import format_time, parse_time
+from kplanediag.snapshot.files import load_snapshot
+from tests.unit.factories import (
+    CP,
+    W1,
+    Raw,
+    age_lease,
+    codes,
+    collected_at,
+    component,
+    find,
+    report,
+)
+
+CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "real-captures"
+LAB = sorted(p.stem for p in (Path(__file__).parent / "data").glob("lab-*.json"))
+
+
+def text(rep: Report) -> list[str]:
+    return [line for b in rep.blast_radius for line in (b.summary, *b.effects, *b.breaks, *b.still_works)]
+
+
+# --- clock skew -----------------------------------------------------------------------------------
+
+
+def test_a_kubelet_clock_ten_minutes_behind_is_skew_not_a_dead_node() -> None:
+    """The worker renews its Lease on time with timestamps 10 min old; the controller-manager leads and
+    keeps the node Ready: the kubelet is alive (KPD-212 warning), no node failure, CoreDNS untouched."""
+    rep = report("lab-healthy", lambda d: age_lease(d, "kube-node-lease", W1, 600))
+    assert codes(rep) == [("KPD-212", W1)]
+    f = rep.findings[0]
+    assert f.severity is Severity.WARNING and "about 10 min behind" in f.message
+    assert component(rep, "kubelet", W1).status is Status.HEALTHY
+    assert rep.blast_radius == () and rep.status == "warning"
+
+
+def test_a_kubelet_clock_thirty_days_ahead_is_skew() -> None:
+    def edit(data: Raw) -> None:
+        lease = find(data, "leases", W1, "kube-node-lease")
+        lease["spec"]["renewTime"] = format_time(collected_at(data) + timedelta(days=30))
+
+    rep = report("lab-healthy", edit)
+    assert codes(rep) == [("KPD-212", W1)]
+    assert "ahead of" in rep.findings[0].message
+    assert component(rep, "kubelet", W1).status is Status.HEALTHY
+
+
+@pytest.mark.parametrize(
+    ("node_age", "kcm_age"),
+    [
+        (60, 0),  # past the Lease's 40 s but within the controller's grace: it has not marked it yet
+        (600, 600),  # the controller-manager is not renewing its own Lease: no one re-judges the node
+    ],
+)
+def test_a_stale_heartbeat_the_lifecycle_controller_cannot_vouch_for_is_a_silent_node(
+    node_age: int, kcm_age: int
+) -> None:
+    def edit(data: Raw) -> None:
+        age_lease(data, "kube-node-lease", W1, node_age)
+        if kcm_age:
+            age_lease(data, "kube-system", "kube-controller-manager", kcm_age)
+
+    rep = report("lab-healthy", edit)
+    assert ("KPD-202", W1) in codes(rep) and ("KPD-212", W1) not in codes(rep)
+    assert component(rep, "kubelet", W1).status is Status.DOWN
+
+
+# --- one cause, its effects -----------------------------------------------------------------------
+
+
+def test_two_faults_are_two_causes_worst_scope_first() -> None:
+    """The lab's silenced worker plus a scheduler whose Lease went stale: two independent root causes,
+    each its own entry and its own effects; the silenced worker's CoreDNS replica is under the node."""
+    rep = report("lab-worker-silenced", lambda d: age_lease(d, "kube-system", "kube-scheduler", 300))
+    roots = [(b.cause.code, b.cause.subject) for b in rep.blast_radius if b.cause]
+    assert roots == [("KPD-120", "kube-system/kube-scheduler"), ("KPD-201", W1)], roots
+    assert [b.severity for b in rep.blast_radius] == [Severity.CRITICAL, Severity.CRITICAL]
+    node = rep.blast_radius[1]
+    assert any(e.startswith("CoreDNS degraded: 1 replica on") for e in node.effects), node.effects
+    dns = next(f for f in rep.findings if f.code == "KPD-321")
+    assert dns.caused_by == f"KPD-201 {W1}"
+
+
+def kind_without_cni(data: dict[str, Any]) -> None:
+    """The real kind 1.14 capture as a single-node kubeadm cluster whose CNI was never installed: the node
+    NotReady by the kubelet's network check, with the not-ready taints; no kindnet pod; both CoreDNS pods
+    Pending for 20 h on the not-ready taint (the scheduler's message of Kubernetes >= 1.24)."""
+    items = data["items"]
+    data["items"] = [i for i in items if not i["metadata"]["name"].startswith("kindnet")]
+    at = parse_time(json.loads((CAPTURES / "capture-times.json").read_text())["kind-1.14-endpoints-leader-election"])
+    since = format_time(at - timedelta(hours=20))
+    for item in data["items"]:
+        if item["kind"] == "Node":
+            item["spec"]["taints"] = [
+                {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"},
+                {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute", "timeAdded": since},
+            ]
+            for cond in item["status"]["conditions"]:
+                if cond["type"] == "Ready":
+                    cond.update(
+                        status="False",
+                        reason="KubeletNotReady",
+                        lastTransitionTime=since,
+                        message="container runtime network not ready: NetworkReady=false "
+                        "reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized",
+                    )
+        if item["kind"] == "Pod" and item["metadata"]["name"].startswith("coredns-"):
+            item["spec"].pop("nodeName", None)
+            item["status"] = {
+                "phase": "Pending",
+                "conditions": [
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "reason": "Unschedulable",
+                        "lastTransitionTime": since,
+                        "message": "0/1 nodes are available: 1 node(s) had untolerated taint "
+                        "{node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: "
+                        "1 Preemption is not helpful for scheduling.",
+                    }
+                ],
+            }
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"{CAPTURES} not present")
+def test_a_single_node_cluster_without_cni_is_one_cni_cause(tmp_path: Path) -> None:
+    name = "kind-1.14-endpoints-leader-election"
+    data = json.loads((CAPTURES / f"{name}.json").read_text())
+    kind_without_cni(data)
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(data))
+    at = json.loads((CAPTURES / "capture-times.json").read_text())[name]
+    rep = analyze(load_snapshot(path), parse_time(at))
+    # the kubelet posts status and the control plane runs on the host network: all observed, none unknown
+    for comp in ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "etcd"):
+        assert {c.status for c in rep.components if c.name == comp} == {Status.HEALTHY}, comp
+    assert {c.status for c in rep.components if c.name == "kubelet"} == {Status.DEGRADED}
+    (entry,) = rep.blast_radius
+    assert entry.cause is not None and entry.cause.code == "KPD-211" and entry.severity is Severity.CRITICAL
+    assert any(e.startswith("CoreDNS down: 2 replicas Pending on the not-ready taint") for e in entry.effects)
+    assert any("2 pods Pending on the not-ready taint" in e and "20 h" in e for e in entry.effects), entry.effects
+    assert any("hostNetwork pods on them keep running" in s for s in entry.still_works), entry.still_works
+    for f in rep.findings:
+        if f.code in ("KPD-320", "KPD-233"):
+            assert f.caused_by == "KPD-211 kind-control-plane", f
+    lines = text(rep)
+    assert not any("0 pods" in x or "0 nodes" in x or "goes with it" in x for x in lines), lines
+
+
+# --- time-aware eviction ----------------------------------------------------------------------------
+
+
+def test_eviction_is_said_before_and_after_it_is_due() -> None:
+    """The silenced worker's pods tolerate the unreachable taint for 300 s (the API server's default)."""
+    before = report("lab-worker-silenced")
+    (entry,) = before.blast_radius
+    assert any(f"pods on {W1} are evicted in" in s and "tolerated for 300s" in s for s in entry.still_works)
+    ready = next(c for c in find_node(W1)["status"]["conditions"] if c["type"] == "Ready")
+    later = parse_time(ready["lastTransitionTime"]) + timedelta(minutes=20)
+    after = report("lab-worker-silenced", now=later)
+    (entry,) = after.blast_radius
+    assert any(f"pods on {W1} were due for eviction 15 min ago" in s for s in entry.still_works), entry.still_works
+
+
+def find_node(name: str) -> Raw:
+    from tests.unit.factories import raw  # noqa: PLC0415
+
+    return find(raw("lab-worker-silenced"), "nodes", name)
+
+
+# --- every word consistent with the evidence -------------------------------------------------------
+
+
+def every_report() -> list[tuple[str, Report]]:
+    reports = [(name, report(name)) for name in LAB]
+    if CAPTURES.is_dir():
+        times = json.loads((CAPTURES / "capture-times.json").read_text())
+        reports += [(n, analyze(load_snapshot(CAPTURES / f"{n}.json"), parse_time(at))) for n, at in times.items()]
+    return reports
+
+
+def test_no_report_counts_nothing_as_zero_or_calls_an_unknown_component_down() -> None:
+    for name, rep in every_report():
+        lines = text(rep)
+        assert not any("0 pods on 0 nodes" in x or "for 0 pods in 0 namespaces" in x for x in lines), (name, lines)
+        unknown = {(c.name, c.node) for c in rep.components if c.status is Status.UNKNOWN and c.node}
+        for comp, node in unknown:
+            assert not any(f"{comp} on {node} is down" in x for x in lines), (name, comp, node)
+        # one entry per root cause, worst first
+        roots = [b.cause.key for b in rep.blast_radius if b.cause and b.failure_class != "quorum-lost"]
+        assert len(roots) == len(set(roots)), (name, roots)
+        ranks = [b.severity.rank for b in rep.blast_radius]
+        assert ranks == sorted(ranks, reverse=True), (name, [b.failure for b in rep.blast_radius])
+        # a finding explained by another names a root that is itself a finding of the report
+        keys = {f.key for f in rep.findings}
+        assert all(f.caused_by in keys for f in rep.findings if f.caused_by), name
+
+
+def test_the_single_api_server_that_answered_is_alive_on_a_silent_node() -> None:
+    """The lab has one control-plane node: its kubelet silenced, the API server still answered the lists."""
+
+    def edit(data: Raw) -> None:
+        node = find(data, "nodes", CP)
+        for cond in node["status"]["conditions"]:
+            if cond["type"] == "Ready":
+                cond.update(status="Unknown", reason="NodeStatusUnknown")
+        age_lease(data, "kube-node-lease", CP, 600)
+
+    rep = report("lab-healthy", edit)
+    api = component(rep, "kube-apiserver", CP)
+    assert api.status is Status.HEALTHY and "answered this check" in api.detail
+    assert component(rep, "kube-scheduler", CP).status is Status.UNKNOWN
+    (entry,) = rep.blast_radius
+    assert entry.cause is not None and entry.cause.key == f"KPD-201 {CP}"
