@@ -228,3 +228,32 @@ def test_the_single_api_server_that_answered_is_alive_on_a_silent_node() -> None
     assert component(rep, "kube-scheduler", CP).status is Status.UNKNOWN
     (entry,) = rep.blast_radius
     assert entry.cause is not None and entry.cause.key == f"KPD-201 {CP}"
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"{CAPTURES} not present")
+def test_a_silent_master_of_three_is_one_entry_with_etcd_and_the_api_server_under_it(tmp_path: Path) -> None:
+    """The real OpenShift 4.8 capture (3 masters: static etcd, kube-apiserver, KCM, scheduler pods) with
+    one master's Ready condition set Unknown, as the node lifecycle controller leaves a silent node (the
+    shape of the HA kind e2e's paused control-plane node)."""
+    name = "openshift-4.8-aws-sdn-healthy"
+    data = json.loads((CAPTURES / f"{name}.json").read_text())
+    master = next(
+        i for i in data["items"] if i["kind"] == "Node" and "node-role.kubernetes.io/master" in i["metadata"]["labels"]
+    )
+    for cond in master["status"]["conditions"]:
+        if cond["type"] == "Ready":
+            cond.update(status="Unknown", reason="NodeStatusUnknown", message="Kubelet stopped posting node status.")
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(data))
+    at = json.loads((CAPTURES / "capture-times.json").read_text())[name]
+    rep = analyze(load_snapshot(path), parse_time(at))
+    node = master["metadata"]["name"]
+    first = rep.blast_radius[0]
+    assert first.cause is not None and first.cause.key == f"KPD-201 {node}"
+    assert any("etcd 2/3 (quorum 2)" in e for e in first.effects), first.effects
+    assert any("writes work" in s for s in first.still_works), first.still_works
+    assert not [b for b in rep.blast_radius if b.failure.startswith(("etcd", "kube-apiserver"))], rep.blast_radius
+    assert [b.severity for b in rep.blast_radius].count(Severity.CRITICAL) == 1
+    for f in rep.findings:
+        if f.code in ("KPD-112", "KPD-104", "KPD-124"):
+            assert f.caused_by == f"KPD-201 {node}", f
