@@ -152,14 +152,16 @@ def assess_api_and_etcd(
     if api_red.total > 1:
         for comp in api:
             if comp.node in api_red.down_nodes:
-                what = "is down" if comp.status is Status.DOWN else f"is {comp.detail}"
-                findings.append(
-                    finding(
-                        "KPD-104",
-                        comp.node or "kube-apiserver",
-                        f"kube-apiserver on {comp.node} {what}: {api_red.healthy} of {api_red.total} API servers "
-                        "seen healthy; clients pointed straight at it fail (load balancers drop it by its /readyz)",
+                seen = f"{api_red.healthy} of {api_red.total} API servers seen healthy"
+                if comp.status is Status.DOWN:
+                    what = (
+                        f"is down: {seen}; clients pointed straight at it fail (load balancers drop it by its /readyz)"
                     )
+                else:  # not observed: whether it serves is not known, and the API answered through another
+                    answered = "; the API answered this check, through at least one" if snap.reachable else ""
+                    what = f"is {comp.detail}: {seen}{answered}; whether it serves is not known"
+                findings.append(
+                    finding("KPD-104", comp.node or "kube-apiserver", f"kube-apiserver on {comp.node} {what}")
                 )
     else:
         _single_pod_findings("kube-apiserver", api, pods.get("kube-apiserver", []), findings)
