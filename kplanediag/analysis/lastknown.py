@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from kplanediag.analysis.words import plural, some
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.words import plural, some
 from kplanediag.snapshot import Snapshot
 
 SHOWN = 10  # names listed per kind, then "and N more"

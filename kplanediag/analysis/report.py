@@ -10,6 +10,7 @@ from kplanediag.analysis.blast.cross import cross_plane_entries
 from kplanediag.analysis.causes import link
 from kplanediag.analysis.controlplane import assess_control_plane
 from kplanediag.analysis.crossplane import assess_cross_plane
+from kplanediag.analysis.crossplane.webhook_calls import assess_webhook_calls
 from kplanediag.analysis.crossplane.writes import writes_stalled
 from kplanediag.analysis.dataplane.addons import assess_node_addons
 from kplanediag.analysis.dataplane.crashloop import addon_components as addon_failing_components
@@ -128,6 +129,7 @@ def _analyze(
     dns_components, dns_findings = assess_dns(idx, dist, node_states)
     cross = assess_cross_plane(idx, dist, node_states, etcd_quota, stalled)
     sched = assess_scheduling(idx)
+    call_failures, call_blast = assess_webhook_calls(idx)
     addon_failures, addon_blast = assess_addon_restarts(idx, dist)
 
     # the kubelet's word that a node's network plugin is not ready stands over a CNI pod's readiness
@@ -163,6 +165,7 @@ def _analyze(
                 *dns_findings,
                 *cross.findings,
                 *sched.findings,
+                *call_failures,
                 *addon_failures,
                 *gap_findings(snapshot),
             ),
@@ -184,7 +187,11 @@ def _analyze(
             *blast_radius(idx, components, judged, node_states, cp.redundancy, dist, causes),
             *attach(cross_plane_entries(idx, cross), judged, causes.links),
             # an entry whose cause another explains is said under that cause instead
-            *(b for b in (*sched.blast, *addon_blast) if not (b.cause and b.cause.key in causes.links.caused_by)),
+            *(
+                b
+                for b in (*sched.blast, *addon_blast, *call_blast)
+                if not (b.cause and b.cause.key in causes.links.caused_by)
+            ),
         ]
     )
     status = overall_status(findings)

@@ -8,7 +8,7 @@ import math
 import re
 from collections import defaultdict
 
-from kplanediag.snapshot.server import PriorityLevel, ServerMetrics, StorageSize
+from kplanediag.snapshot.server import PriorityLevel, ServerMetrics, StorageSize, WebhookCalls
 
 ACCEPT = "text/plain;version=0.0.4"
 # database size: the current family (1.28+), then the names it replaced
@@ -24,6 +24,17 @@ APF_WAITING = "apiserver_flowcontrol_current_inqueue_requests"
 APF_EXECUTING = "apiserver_flowcontrol_current_executing_seats"
 APF_LIMIT = "apiserver_flowcontrol_nominal_limit_seats"
 APF_REJECTED = "apiserver_flowcontrol_rejected_requests_total"
+# admission webhook calls, by webhook name (counters since the API server started)
+WEBHOOK_REJECTIONS = "apiserver_admission_webhook_rejection_count"
+WEBHOOK_REQUESTS = "apiserver_admission_webhook_request_total"
+WEBHOOK_FAIL_OPEN = "apiserver_admission_webhook_fail_open_count"
+WEBHOOK_DURATION = "apiserver_admission_webhook_admission_duration_seconds"
+WEBHOOK_FAMILIES = (
+    WEBHOOK_REJECTIONS,
+    WEBHOOK_REQUESTS,
+    WEBHOOK_FAIL_OPEN,
+    *(f"{WEBHOOK_DURATION}_{part}" for part in ("bucket", "sum", "count")),
+)
 FAMILIES = (
     *(name for name, _ in STORAGE_SIZE),
     *OBJECTS,
@@ -32,6 +43,7 @@ FAMILIES = (
     APF_EXECUTING,
     APF_LIMIT,
     APF_REJECTED,
+    *WEBHOOK_FAMILIES,
 )
 _PREFIXES = tuple(name.encode() for name in FAMILIES)
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -97,6 +109,7 @@ def parse_metrics(body: bytes) -> ServerMetrics:
         objects=objects,
         storage_errors=dict(errors),
         priority_levels=_priority_levels(found),
+        webhooks=webhook_calls(found),
         families=tuple(sorted(found)),
         bytes_read=len(body),
     )
@@ -126,4 +139,51 @@ def _priority_levels(found: dict[str, list[Sample]]) -> tuple[PriorityLevel, ...
             rejected=dict(rejected.get(name, {})),
         )
         for name in names
+    )
+
+
+def webhook_calls(found: dict[str, list[Sample]]) -> tuple[WebhookCalls, ...]:
+    """Admission webhook calls per webhook (name and type): rejections by error_type, requests by
+    HTTP code, fail-open count (None when the family is absent) and the duration histogram, summed
+    over the operation and rejected labels."""
+    rejections: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    codes: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    fail_open: dict[tuple[str, str], int] = defaultdict(int)
+    buckets: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    sums: dict[tuple[str, str], float] = defaultdict(float)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+
+    def key(lab: dict[str, str]) -> tuple[str, str]:
+        return lab.get("name", ""), lab.get("type", "")
+
+    for lab, v in found.get(WEBHOOK_REJECTIONS, ()):
+        rejections[key(lab)][lab.get("error_type", "")] += int(v)
+    ignored: dict[tuple[str, str], int] = defaultdict(int)
+    for lab, v in found.get(WEBHOOK_REQUESTS, ()):
+        codes[key(lab)][lab.get("code", "")] += int(v)
+        if lab.get("rejected") == "false" and lab.get("code") != "200":
+            ignored[key(lab)] += int(v)
+    for lab, v in found.get(WEBHOOK_FAIL_OPEN, ()):
+        fail_open[key(lab)] += int(v)
+    for lab, v in found.get(f"{WEBHOOK_DURATION}_bucket", ()):
+        buckets[key(lab)][lab.get("le", "")] += int(v)
+    for lab, v in found.get(f"{WEBHOOK_DURATION}_sum", ()):
+        sums[key(lab)] += v
+    for lab, v in found.get(f"{WEBHOOK_DURATION}_count", ()):
+        counts[key(lab)] += int(v)
+    exported = WEBHOOK_FAIL_OPEN in found
+    names = sorted(set(rejections) | set(codes) | set(fail_open) | set(buckets) | set(counts))
+    return tuple(
+        WebhookCalls(
+            name=name,
+            type=kind,
+            rejections=dict(rejections.get((name, kind), {})),
+            codes=dict(codes.get((name, kind), {})),
+            ignored_errors=ignored.get((name, kind), 0),
+            fail_open=fail_open.get((name, kind), 0) if exported else None,
+            buckets=dict(buckets.get((name, kind), {})),
+            duration_sum=sums.get((name, kind), 0.0),
+            duration_count=counts.get((name, kind), 0),
+        )
+        for name, kind in names
     )

@@ -1,5 +1,6 @@
 """What a run learns about the API server beyond its objects: the serving certificate seen in the
-TLS handshake, the parts of /metrics kplanediag judges (etcd storage, API Priority and Fairness),
+TLS handshake, the parts of /metrics kplanediag judges (etcd storage, API Priority and Fairness,
+admission webhook calls),
 and how long the server took to answer kplanediag's own requests."""
 
 from __future__ import annotations
@@ -45,6 +46,26 @@ class PriorityLevel(Record, frozen=True):
     rejected: Mapping[str, int] = msgspec.field(default_factory=dict)
 
 
+class WebhookCalls(Record, frozen=True):
+    """The API server's calls to one admission webhook (by its name in the configuration), all
+    counters since the API server started. ``rejections`` by error_type (calling_webhook_error: the
+    call failed with failurePolicy Fail; no_error: the webhook denied; apiserver_internal_error),
+    ``codes`` calls by HTTP code (200 allowed; a denial's code; 503 or the webhook's own code for a
+    failed call), ``ignored_errors`` the calls not 200 that were not rejected (failed, failurePolicy
+    Ignore); ``buckets`` the cumulative duration histogram (upper bound in seconds -> calls, +Inf
+    included). ``fail_open`` None: no sample of that family (older servers do not export it)."""
+
+    name: str
+    type: str = ""  # "validating" | "admit" (mutating), as the API server labels it
+    rejections: Mapping[str, int] = msgspec.field(default_factory=dict)
+    codes: Mapping[str, int] = msgspec.field(default_factory=dict)
+    ignored_errors: int = 0
+    fail_open: int | None = None
+    buckets: Mapping[str, int] = msgspec.field(default_factory=dict)
+    duration_sum: float = 0
+    duration_count: int = 0
+
+
 class ServerMetrics(Record, frozen=True):
     """What was read from the API server's /metrics. ``families`` names the families present, so
     that a metric this server version does not export is told from one that is zero."""
@@ -53,6 +74,7 @@ class ServerMetrics(Record, frozen=True):
     objects: Mapping[str, int] = msgspec.field(default_factory=dict)  # apiserver_storage_objects per resource
     storage_errors: Mapping[str, int] = msgspec.field(default_factory=dict)  # etcd_request_errors_total per operation
     priority_levels: tuple[PriorityLevel, ...] = ()
+    webhooks: tuple[WebhookCalls, ...] = ()  # admission webhooks the API server has called
     families: tuple[str, ...] = ()
     bytes_read: int = 0
 

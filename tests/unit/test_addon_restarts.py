@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from kplanediag.analysis.knowledge.classes import ADDON_FAILING, CLASSES
 from kplanediag.analysis.dataplane.crashloop import addon_components, assess_addon_restarts
 from kplanediag.analysis.distribution import recognise
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.knowledge.classes import ADDON_FAILING, CLASSES
 from kplanediag.analysis.knowledge.codes import CODES
 from kplanediag.analysis.knowledge.policy import policy
 from kplanediag.analysis.model import BlastEntry, Finding, Plane, Severity, Status

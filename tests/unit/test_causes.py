@@ -104,6 +104,7 @@ def kind_without_cni(data: dict[str, Any]) -> None:
     items = data["items"]
     data["items"] = [i for i in items if not i["metadata"]["name"].startswith("kindnet")]
     at = parse_time(json.loads((CAPTURES / "capture-times.json").read_text())["kind-1.14-endpoints-leader-election"])
+    assert at is not None
     since = format_time(at - timedelta(hours=20))
     for item in data["items"]:
         if item["kind"] == "Node":
@@ -172,7 +173,9 @@ def test_eviction_is_said_before_and_after_it_is_due() -> None:
     (entry,) = before.blast_radius
     assert any(f"pods on {W1} are evicted in" in s and "tolerated for 300s" in s for s in entry.still_works)
     ready = next(c for c in find_node(W1)["status"]["conditions"] if c["type"] == "Ready")
-    later = parse_time(ready["lastTransitionTime"]) + timedelta(minutes=20)
+    changed = parse_time(ready["lastTransitionTime"])
+    assert changed is not None
+    later = changed + timedelta(minutes=20)
     after = report("lab-worker-silenced", now=later)
     (entry,) = after.blast_radius
     assert any(f"pods on {W1} were due for eviction 15 min ago" in s for s in entry.still_works), entry.still_works

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from kplanediag.analysis.knowledge.classes import CLASSES
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.knowledge.classes import CLASSES
 from kplanediag.analysis.model import Severity
 from kplanediag.analysis.scheduling import Scheduling, Why, assess_scheduling, pending_pods
 from kplanediag.analysis.scheduling.messages import parse

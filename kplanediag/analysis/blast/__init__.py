@@ -12,13 +12,13 @@ from dataclasses import replace
 from kplanediag.analysis.blast.control import control_plane_entry, redundancy_entry
 from kplanediag.analysis.blast.data import addon_entry, dns_degraded_entry, dns_entry, node_entry
 from kplanediag.analysis.blast.network import network_entry
-from kplanediag.analysis.words import plural, some
 from kplanediag.analysis.causes import Causes, Links
 from kplanediag.analysis.controlplane.instances import Redundancy
 from kplanediag.analysis.dataplane.nodes import NodeState
 from kplanediag.analysis.distribution import Distribution
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.model import BlastEntry, Component, Finding, Plane, Status
+from kplanediag.analysis.words import plural, some
 
 SCOPE_ORDER = {"cluster": 0, "management": 1, "node": 2, "workloads": 3}
 # The findings that name each class of failure, worst first: an entry's cause where no pass set one.

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import Counter
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.knowledge.classes import CONTROL_PLANE_DOWN, QUORUM_LOST, REDUNDANCY_LOST
-from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.analysis.controlplane.instances import Redundancy
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.knowledge.classes import CONTROL_PLANE_DOWN, QUORUM_LOST, REDUNDANCY_LOST
 from kplanediag.analysis.model import Affected, BlastEntry, Component, Impact, Impacted, Plane
+from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.snapshot.kinds import DaemonSet, Deployment, Pod, ReplicaSet, StatefulSet
 
 Workload = Deployment | StatefulSet | DaemonSet | ReplicaSet

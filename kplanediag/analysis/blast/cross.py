@@ -3,6 +3,10 @@ control plane's early warnings (etcd near its quota, certificate expiry, a slow 
 
 from __future__ import annotations
 
+from kplanediag.analysis.crossplane import CrossPlane, etcd_checks_fail
+from kplanediag.analysis.crossplane.apiservices import APIServiceState
+from kplanediag.analysis.crossplane.webhooks import WebhookState
+from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.classes import (
     AGGREGATED_API_UNAVAILABLE,
     APISERVER_SATURATED,
@@ -12,13 +16,9 @@ from kplanediag.analysis.knowledge.classes import (
     WEBHOOK_NOT_ENFORCED,
     WEBHOOK_REJECTING_WRITES,
 )
-from kplanediag.analysis.words import running_elsewhere
-from kplanediag.analysis.crossplane import CrossPlane, etcd_checks_fail
-from kplanediag.analysis.crossplane.apiservices import APIServiceState
-from kplanediag.analysis.crossplane.webhooks import WebhookState
-from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.policy import policy
 from kplanediag.analysis.model import Affected, BlastEntry, Plane, Severity
+from kplanediag.analysis.words import running_elsewhere
 
 READS_WORK = "reads (get, list, watch) work"
 TRAFFIC = "Service traffic keeps flowing: it does not pass through the API server"

@@ -4,13 +4,13 @@ kube-proxy or the CNI down on a node, cluster DNS down."""
 from __future__ import annotations
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.knowledge.classes import COMPONENT_DOWN, DNS_DEGRADED, DNS_DOWN, NODE_FAILURE
-from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.analysis.dataplane.dns import DNS_LABEL
 from kplanediag.analysis.dataplane.nodes import NodeState
 from kplanediag.analysis.impact import is_component_pod, node_loss
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.knowledge.classes import COMPONENT_DOWN, DNS_DEGRADED, DNS_DOWN, NODE_FAILURE
 from kplanediag.analysis.model import Affected, BlastEntry, Component, Finding, Impact, Impacted, Plane
+from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.snapshot import format_time
 from kplanediag.snapshot.kinds import Pod
 

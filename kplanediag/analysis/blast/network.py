@@ -4,12 +4,12 @@ pods off those nodes (Pending) and evicts the ones that do not tolerate it."""
 
 from __future__ import annotations
 
-from kplanediag.analysis.knowledge.classes import COMPONENT_DOWN
 from kplanediag.analysis.blast.control import pending_impacts
-from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.analysis.causes import NodeCause
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.knowledge.classes import COMPONENT_DOWN
 from kplanediag.analysis.model import Affected, BlastEntry, Plane
+from kplanediag.analysis.words import plural, running_elsewhere, some
 
 
 def network_entry(idx: ClusterIndex, cause: NodeCause, effects: tuple[str, ...]) -> BlastEntry:

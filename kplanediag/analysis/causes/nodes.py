@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.words import plural
 from kplanediag.analysis.causes.model import Links
 from kplanediag.analysis.causes.pending import PendingPods
 from kplanediag.analysis.controlplane.instances import Redundancy
@@ -17,6 +16,7 @@ from kplanediag.analysis.dataplane.dns import DNS_LABEL
 from kplanediag.analysis.dataplane.nodes import NodeState
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.model import Component, Finding, Plane, Status
+from kplanediag.analysis.words import plural
 
 # The finding of a node that is the root of what happens there, by kind of node failure, worst first.
 ROOT_CODES = {"failure": ("KPD-201", "KPD-202", "KPD-210", "KPD-200"), "network": ("KPD-211",)}

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kplanediag.analysis.words import plural, some
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.scheduling import PendingGroup, Why
+from kplanediag.analysis.words import plural, some
 from kplanediag.snapshot.kinds import Pod
 
 LIFECYCLE = (Why.NOT_READY, Why.UNREACHABLE)

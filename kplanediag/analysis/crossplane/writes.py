@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kplanediag.analysis.words import plural
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.policy import policy
+from kplanediag.analysis.words import plural
 
 IDENTITY_LABEL = "apiserver.kubernetes.io/identity"
 

@@ -7,12 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.knowledge.classes import ADDON_FAILING
-from kplanediag.analysis.words import plural, some
 from kplanediag.analysis.distribution import Distribution, matches
 from kplanediag.analysis.impact import is_component_pod
 from kplanediag.analysis.index import ClusterIndex, WorkloadKey
 from kplanediag.analysis.knowledge.addons import NAME_LABELS, AddonKind, addon_kind, addon_namespace
+from kplanediag.analysis.knowledge.classes import ADDON_FAILING
 from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.knowledge.policy import policy
 from kplanediag.analysis.knowledge.profiles import KUBE_DNS
@@ -28,6 +27,7 @@ from kplanediag.analysis.model import (
     Status,
 )
 from kplanediag.analysis.timeline import ago
+from kplanediag.analysis.words import plural, some
 from kplanediag.snapshot.kinds import Pod
 
 COREDNS = ("Deployment", "kube-system", "coredns")  # judged by dataplane/dns.py, labelled or not

@@ -9,14 +9,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.knowledge.classes import NO_SCHEDULABLE_NODE
-from kplanediag.analysis.words import plural, some
 from kplanediag.analysis.impact import is_component_pod
 from kplanediag.analysis.index import ClusterIndex, WorkloadKey
+from kplanediag.analysis.knowledge.classes import NO_SCHEDULABLE_NODE
 from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import Affected, BlastEntry, Finding, Impact, Impacted
 from kplanediag.analysis.scheduling.pending import COMPONENT, workload_name
 from kplanediag.analysis.scheduling.tolerations import why_closed
+from kplanediag.analysis.words import plural, some
 from kplanediag.snapshot.kinds import Toleration
 
 

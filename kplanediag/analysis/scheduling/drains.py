@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.knowledge.classes import DRAIN_BLOCKED
-from kplanediag.analysis.words import plural, some
 from kplanediag.analysis.impact import desired_healthy
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.knowledge.classes import DRAIN_BLOCKED
 from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import Affected, BlastEntry, Finding
 from kplanediag.analysis.scheduling.tolerations import cordoned
+from kplanediag.analysis.words import plural, some
 from kplanediag.snapshot.kinds import Pod, PodDisruptionBudget
 
 COMPONENT = "eviction"  # not a process: the Eviction API and what calls it (the codes table says "*")

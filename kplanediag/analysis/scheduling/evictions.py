@@ -10,13 +10,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.knowledge.classes import TAINT_EVICTION
-from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.analysis.index import ClusterIndex, WorkloadKey
+from kplanediag.analysis.knowledge.classes import TAINT_EVICTION
 from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import Affected, BlastEntry, Finding, Impact, Impacted, Severity
 from kplanediag.analysis.scheduling.drains import COMPONENT
 from kplanediag.analysis.scheduling.tolerations import accepts, evicting_taints
+from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.snapshot.kinds import Pod, Toleration
 
 

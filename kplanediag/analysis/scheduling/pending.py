@@ -8,14 +8,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.knowledge.classes import PODS_UNSCHEDULABLE
-from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.analysis.index import ClusterIndex, WorkloadKey
+from kplanediag.analysis.knowledge.classes import PODS_UNSCHEDULABLE
 from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.knowledge.policy import policy
 from kplanediag.analysis.model import Affected, BlastEntry, Finding, Impact, Impacted
 from kplanediag.analysis.scheduling.messages import CONTROL_PLANE_TAINTS, LIFECYCLE_TAINTS, Reason, Why, parse
 from kplanediag.analysis.scheduling.tolerations import cordoned, node_ready
+from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.snapshot.kinds import Node, Pod
 
 COMPONENT = "scheduling"  # not a process: where pods can run (the codes table says "*")
