@@ -6,7 +6,6 @@ say so and what they change; the rest of the capture is verbatim."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,10 @@ from kplanediag.analysis.knowledge.policy import policy
 from kplanediag.analysis.model import BlastEntry, Finding, Plane, Severity, Status
 from kplanediag.snapshot import parse_time
 from kplanediag.snapshot.files import load_snapshot
+from tests.unit.captures import CAPTURES, Edit, capture_index, needs_captures
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "real-captures"
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"{CAPTURES} not present")
+pytestmark = needs_captures
 AKS = "aks-1.16-kubenet-addon-crashloop"
-Edit = Callable[[dict[str, Any]], None]
 
 
 def times() -> dict[str, str]:
@@ -33,16 +31,7 @@ def times() -> dict[str, str]:
 
 
 def assess(name: str, tmp_path: Path | None = None, edit: Edit | None = None) -> tuple[list[Finding], list[BlastEntry]]:
-    path = CAPTURES / f"{name}.json"
-    if edit is not None:
-        assert tmp_path is not None
-        data = json.loads(path.read_text())
-        edit(data)
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps(data))
-    at = parse_time(times()[name])
-    assert at is not None
-    idx = ClusterIndex.build(load_snapshot(path), at)
+    idx = capture_index(name, tmp_path, edit)
     return assess_addon_restarts(idx, recognise(idx))
 
 

@@ -16,6 +16,7 @@ from kplanediag.analysis.model import Report, Severity, Status
 from kplanediag.analysis.report import analyze
 from kplanediag.snapshot import format_time, parse_time
 from kplanediag.snapshot.files import load_snapshot
+from tests.unit.captures import CAPTURES, needs_captures
 from tests.unit.factories import (
     CP,
     W1,
@@ -28,7 +29,6 @@ from tests.unit.factories import (
     report,
 )
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "real-captures"
 LAB = sorted(p.stem for p in (Path(__file__).parent / "data").glob("lab-*.json"))
 
 
@@ -139,7 +139,7 @@ def kind_without_cni(data: dict[str, Any]) -> None:
             }
 
 
-@pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"{CAPTURES} not present")
+@needs_captures
 def test_a_single_node_cluster_without_cni_is_one_cni_cause(tmp_path: Path) -> None:
     name = "kind-1.14-endpoints-leader-election"
     data = json.loads((CAPTURES / f"{name}.json").read_text())
@@ -233,7 +233,7 @@ def test_the_single_api_server_that_answered_is_alive_on_a_silent_node() -> None
     assert entry.cause is not None and entry.cause.key == f"KPD-201 {CP}"
 
 
-@pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"{CAPTURES} not present")
+@needs_captures
 def test_a_silent_master_of_three_is_one_entry_with_etcd_and_the_api_server_under_it(tmp_path: Path) -> None:
     """The real OpenShift 4.8 capture (3 masters: static etcd, kube-apiserver, KCM, scheduler pods) with
     one master's Ready condition set Unknown, as the node lifecycle controller leaves a silent node (the

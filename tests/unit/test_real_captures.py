@@ -5,7 +5,6 @@ no warning, a broken one is diagnosed as the README says a correct diagnosis mus
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +15,13 @@ from kplanediag.analysis.model import Report, Severity, Status
 from kplanediag.analysis.report import analyze
 from kplanediag.snapshot import HealthCheck, Probe, parse_time
 from kplanediag.snapshot.files import load_snapshot
+from tests.unit.captures import CAPTURES, Edit, capture, capture_time, needs_captures
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "real-captures"
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"{CAPTURES} not present")
-Edit = Callable[[dict[str, Any]], None]
+pytestmark = needs_captures
 
 
 def run(name: str, tmp_path: Path | None = None, edit: Edit | None = None) -> Report:
-    path = CAPTURES / f"{name}.json"
-    if edit is not None:
-        assert tmp_path is not None
-        data = json.loads(path.read_text())
-        edit(data)
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps(data))
-    at = json.loads((CAPTURES / "capture-times.json").read_text())[name]
-    return analyze(load_snapshot(path), parse_time(at))
+    return analyze(capture(name, tmp_path, edit), capture_time(name))
 
 
 def statuses(rep: Report, name: str) -> list[Status]:

@@ -5,7 +5,6 @@ nothing, and faults made by editing a real capture in the test (each test says w
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,27 +16,15 @@ from kplanediag.analysis.knowledge.classes import CLASSES
 from kplanediag.analysis.model import Severity
 from kplanediag.analysis.scheduling import Scheduling, Why, assess_scheduling, pending_pods
 from kplanediag.analysis.scheduling.messages import parse
-from kplanediag.snapshot import parse_time
-from kplanediag.snapshot.files import load_snapshot
+from tests.unit.captures import CAPTURES, Edit, capture_index, needs_captures
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "real-captures"
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"{CAPTURES} not present")
+pytestmark = needs_captures
 TIMES: dict[str, str] = json.loads((CAPTURES / "capture-times.json").read_text()) if CAPTURES.is_dir() else {}
 HA = "kubeadm-1.8-ha-master-kubelet-unknown"
-Edit = Callable[[dict[str, Any]], None]
 
 
 def index(name: str, tmp_path: Path | None = None, edit: Edit | None = None) -> ClusterIndex:
-    path = CAPTURES / f"{name}.json"
-    if edit is not None:
-        assert tmp_path is not None
-        data = json.loads(path.read_text())
-        edit(data)
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps(data))
-    at = parse_time(TIMES[name])
-    assert at is not None
-    return ClusterIndex.build(load_snapshot(path), at)
+    return capture_index(name, tmp_path, edit)
 
 
 def run(name: str, tmp_path: Path | None = None, edit: Edit | None = None) -> Scheduling:
