@@ -21,6 +21,7 @@ from kplanediag.analysis.distribution import recognise
 from kplanediag.analysis.fit import Fit, apply_fit
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
+from kplanediag.analysis.knowledge.components import COMPONENTS
 from kplanediag.analysis.knowledge.policy import overridden
 from kplanediag.analysis.lastknown import last_known
 from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Report, Severity, Status
@@ -55,7 +56,12 @@ def overall_status(findings: tuple[Finding, ...]) -> str:
 
 
 def plane_word(components: tuple[Component, ...], plane: Plane) -> str:
-    statuses = {c.status for c in components if c.plane is plane}
+    # an add-on down (not one of the plane's own components) degrades the plane, it does not fail it
+    statuses = {
+        Status.DEGRADED if c.status is Status.DOWN and c.name not in COMPONENTS else c.status
+        for c in components
+        if c.plane is plane
+    }
     if plane is Plane.CONTROL and Status.DOWN in statuses:
         # an instance down among healthy ones of the same component is lost redundancy, not failure
         healthy = {c.name for c in components if c.plane is plane and c.status is Status.HEALTHY}

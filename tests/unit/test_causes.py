@@ -20,6 +20,7 @@ from tests.unit.captures import CAPTURES, needs_captures
 from tests.unit.factories import (
     CP,
     W1,
+    W2,
     Raw,
     age_lease,
     codes,
@@ -260,3 +261,27 @@ def test_a_silent_master_of_three_is_one_entry_with_etcd_and_the_api_server_unde
     for f in rep.findings:
         if f.code in ("KPD-112", "KPD-104", "KPD-124"):
             assert f.caused_by == f"KPD-201 {node}", f
+
+
+def test_kubelets_that_went_silent_together_point_to_a_shared_cause() -> None:
+    """The lab's silenced worker, and the second worker's Ready condition made Unknown 20 s later (as
+    the node lifecycle controller leaves a silent node): one entry, both nodes, a shared cause named."""
+
+    def edit(data: Raw) -> None:
+        first = next(c for c in find(data, "nodes", W1)["status"]["conditions"] if c["type"] == "Ready")
+        ready = next(c for c in find(data, "nodes", W2)["status"]["conditions"] if c["type"] == "Ready")
+        changed = parse_time(first["lastTransitionTime"])
+        assert changed is not None
+        ready.update(
+            status="Unknown",
+            reason="NodeStatusUnknown",
+            lastTransitionTime=format_time(changed + timedelta(seconds=20)),
+        )
+        age_lease(data, "kube-node-lease", W2, 100)
+
+    rep = report("lab-worker-silenced", edit)
+    (entry,) = [b for b in rep.blast_radius if b.failure_class == "node-failure"]
+    assert entry.affected.nodes == (W1, W2)
+    assert any("2 nodes went silent within 20s of each other" in e for e in entry.effects), entry.effects
+    alone = report("lab-worker-silenced")
+    assert not any("went silent within" in e for b in alone.blast_radius for e in b.effects)

@@ -15,6 +15,7 @@ from kplanediag.analysis.crossplane import CrossPlane
 from kplanediag.analysis.dataplane.dns import DNS_LABEL
 from kplanediag.analysis.dataplane.nodes import NodeState
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.knowledge.policy import policy
 from kplanediag.analysis.model import Component, Finding, Plane, Status
 from kplanediag.analysis.words import plural
 
@@ -92,6 +93,22 @@ def _explain(
         links.add(cause.root, f"instances left running: {', '.join(left)}")
 
 
+def _together(idx: ClusterIndex, cause: NodeCause, nodes: dict[str, NodeState], links: Links) -> None:
+    """Several kubelets that went silent together point to a cause they share, outside the machines."""
+    silent = [nodes[n] for n in cause.nodes if nodes[n].silent]
+    times = sorted(s.since for s in silent if s.since is not None)
+    if len(times) < 2 or (times[-1] - times[0]).total_seconds() > policy("common_cause_window"):
+        return
+    spread = (times[-1] - times[0]).total_seconds()
+    every = "every node" if len(silent) == len(idx.nodes) else f"{plural(len(silent), 'node')}"
+    links.add(
+        cause.root,
+        f"{every} went silent within {spread:.0f}s of each other: a cause they share is likelier than "
+        f"{len(silent)} machine failures (their network path to the API server, its load balancer, the "
+        "kubelets' credentials, a rollout to them)",
+    )
+
+
 def _dns(idx: ClusterIndex, cause: NodeCause, findings: tuple[Finding, ...], links: Links) -> None:
     dns = next((f for f in findings if f.code in DNS_CODES), None)
     if dns is None:
@@ -144,6 +161,8 @@ def link_nodes(
         cause = NodeCause(kind, tuple(sorted(f.subject for f in roots)), roots[0], tuple(roots), pending)
         for other in roots[1:]:
             links.effects.setdefault(other.key, [])
+        if kind == "failure":
+            _together(idx, cause, nodes, links)
         _instances(cause, components, links)
         _explain(idx, cause, findings, redundancy, links)
         _dns(idx, cause, findings, links)

@@ -69,6 +69,14 @@ POLICY: dict[str, Threshold] = {
             "shorter waits are ordinary scheduling, not a fault.",
         ),
         Threshold(
+            "common_cause_window",
+            60,
+            "s",
+            "Kubelets that went silent (Ready left True) within this many seconds of each other are said to "
+            "likely share a cause outside the machines (network to the API server, its load balancer, "
+            "credentials): independent machine failures rarely line up this closely.",
+        ),
+        Threshold(
             "certificate_warn_days",
             30,
             "days",
