@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,6 +30,9 @@ class ClusterIndex:
     daemon_pods: dict[tuple[str, str], list[Pod]] = field(default_factory=lambda: defaultdict(list))
     unowned_system_pods: list[Pod] = field(default_factory=list)  # kube-system, no controller or a Node (static)
     writes_stalled: str = ""  # set by analyze: why no Lease can be renewed (stale Leases are then no evidence)
+    # node Lease renewTimes of the previous live read (the polling loop's), by node: one that moved since
+    # is a kubelet renewing, whatever its clock says
+    previous_renewals: Mapping[str, datetime] = field(default_factory=dict)
 
     @classmethod
     def build(cls, snapshot: Snapshot, now: datetime) -> ClusterIndex:
@@ -86,3 +90,14 @@ class ClusterIndex:
 
     def seconds_since(self, when: datetime | None) -> float | None:
         return None if when is None else (self.now - when).total_seconds()
+
+
+def node_renewals(snapshot: Snapshot) -> dict[str, datetime]:
+    """The node Leases' renewTimes of a snapshot, for the next read to compare with."""
+    return {
+        lease.metadata.name: renewed
+        for lease in snapshot.leases
+        if lease.metadata.namespace == "kube-node-lease"
+        for renewed in [lease.spec.renew_time or lease.spec.acquire_time]
+        if renewed is not None
+    }

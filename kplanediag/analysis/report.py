@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -107,13 +108,16 @@ def analyze(
     etcd_quota: int | None = None,
     baseline: tuple[Snapshot, str] | None = None,
     fit: Fit | None = None,
+    renewals: Mapping[str, datetime] | None = None,
 ) -> Report:
     """``etcd_quota``: etcd's --quota-backend-bytes where the user knows it (etcd does not tell the
     API server); else the profile's default, if it has one. ``baseline``: an earlier snapshot of the
     same cluster and where it came from, used only when the API server is unreachable now. ``fit``:
-    the cluster's config (analysis/fit.py): its policy thresholds hold for this analysis."""
+    the cluster's config (analysis/fit.py): its policy thresholds hold for this analysis.
+    ``renewals``: the node Lease renewTimes of the previous live read (index.node_renewals), from a
+    polling loop: a Lease renewed since is a live kubelet, whatever its clock says."""
     with overridden(dict(fit.policy) if fit is not None else {}):
-        return _analyze(snapshot, now, etcd_quota, baseline, fit)
+        return _analyze(snapshot, now, etcd_quota, baseline, fit, renewals or {})
 
 
 def _analyze(
@@ -122,9 +126,11 @@ def _analyze(
     etcd_quota: int | None,
     baseline: tuple[Snapshot, str] | None,
     fit: Fit | None,
+    renewals: Mapping[str, datetime],
 ) -> Report:
     now = now or snapshot.collected_at
     idx = ClusterIndex.build(snapshot, now)
+    idx.previous_renewals = renewals
     dist = recognise(idx)
     stalled = writes_stalled(idx)
     idx.writes_stalled = stalled.describe() if stalled else ""

@@ -6,8 +6,9 @@ cannot assess the cluster (exit 3) is a result like any other, not the end of th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from kplanediag.cli.options import CannotAssess, Source
@@ -40,17 +41,21 @@ class Outcome:
     error: CannotAssess | None
     reachable: bool = True
     requests: tuple[RequestTime, ...] = ()
+    renewals: Mapping[str, datetime] = field(default_factory=dict)  # node Lease renewTimes read (index.py)
 
 
-def check(source: Source, etcd_quota: int | None) -> Outcome:
+def check(source: Source, etcd_quota: int | None, renewals: Mapping[str, datetime] | None = None) -> Outcome:
+    """One check; ``renewals``: the previous check's node Lease renewTimes (a Lease renewed since is
+    a live kubelet, whatever its clock says)."""
+    from kplanediag.analysis.index import node_renewals  # noqa: PLC0415
     from kplanediag.analysis.report import analyze  # noqa: PLC0415
 
     try:
         snapshot, now = source.load()
     except CannotAssess as exc:
         return Outcome(None, exc)
-    report = analyze(snapshot, now, etcd_quota=etcd_quota)
-    return Outcome(report, None, snapshot.reachable, snapshot.requests)
+    report = analyze(snapshot, now, etcd_quota=etcd_quota, renewals=renewals)
+    return Outcome(report, None, snapshot.reachable, snapshot.requests, node_renewals(snapshot))
 
 
 def check_once(source: Source, etcd_quota: int | None) -> tuple[Report | None, CannotAssess | None]:
@@ -58,11 +63,11 @@ def check_once(source: Source, etcd_quota: int | None) -> tuple[Report | None, C
     return outcome.report, outcome.error
 
 
-def guarded(source: Source, etcd_quota: int | None) -> Outcome:
+def guarded(source: Source, etcd_quota: int | None, renewals: Mapping[str, datetime] | None = None) -> Outcome:
     """``check``, with any unexpected error a result (class ``internal``), for a loop that must
     outlive every check (``serve``)."""
     try:
-        return check(source, etcd_quota)
+        return check(source, etcd_quota, renewals)
     except Exception as exc:  # one check's failure, never the process's
         return Outcome(None, CannotAssess(f"internal error: {type(exc).__name__}: {exc}", "internal"))
 
@@ -83,12 +88,14 @@ def poll(
     start = time.monotonic()
     number, left = 0, timeout
     run = guarded if survive else check
+    renewals: Mapping[str, datetime] = {}
     while True:
         number += 1
         # a check that starts near the timeout is cut to end with it (what it misses is a gap)
         bounded = source if left is None else replace(source, deadline=max(0.1, min(source.deadline, left)))
         began = time.monotonic()
-        outcome = run(bounded, etcd_quota)
+        outcome = run(bounded, etcd_quota, renewals)
+        renewals = outcome.renewals or renewals  # a failed check keeps the last read's
         ended = time.monotonic()
         tick = Tick(
             number, ended - start, outcome.report, outcome.error, ended - began, outcome.reachable, outcome.requests

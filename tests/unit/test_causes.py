@@ -6,6 +6,7 @@ edited where a test says so."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -285,3 +286,26 @@ def test_kubelets_that_went_silent_together_point_to_a_shared_cause() -> None:
     assert any("2 nodes went silent within 20s of each other" in e for e in entry.effects), entry.effects
     alone = report("lab-worker-silenced")
     assert not any("went silent within" in e for b in alone.blast_radius for e in b.effects)
+
+
+def test_a_lease_renewed_between_two_reads_is_a_live_kubelet_whatever_its_clock() -> None:
+    """Two reads of the same node Lease: renewed since the first (10 min behind the API server's clock
+    both times) is a live kubelet with a skewed clock, even with the controller-manager silent (nobody
+    re-judges Ready); not renewed since is a silent kubelet. (The polling loop passes the renewals.)"""
+    from kplanediag.analysis.index import node_renewals  # noqa: PLC0415
+    from tests.unit.factories import snap  # noqa: PLC0415
+
+    def behind(seconds: int) -> Callable[[Raw], None]:
+        def edit(data: Raw) -> None:
+            age_lease(data, "kube-node-lease", W1, seconds)
+            age_lease(data, "kube-system", "kube-controller-manager", 600)
+
+        return edit
+
+    first = snap("lab-healthy", behind(610))
+    second = snap("lab-healthy", behind(600))
+    moved = analyze(second, renewals=node_renewals(first))
+    assert ("KPD-212", W1) in codes(moved) and ("KPD-202", W1) not in codes(moved)
+    assert component(moved, "kubelet", W1).status is Status.HEALTHY
+    still = analyze(second, renewals=node_renewals(second))
+    assert ("KPD-202", W1) in codes(still) and component(still, "kubelet", W1).status is Status.DOWN

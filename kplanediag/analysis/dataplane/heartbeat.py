@@ -1,6 +1,7 @@
 """A node's heartbeat judged as the node lifecycle controller judges it: the Lease's own duration, the
 controller's grace period, and whether that controller works; a kubelet whose clock is skewed
-(renewTime far behind or ahead of the API server's clock while the node stays Ready) is alive."""
+(renewTime far behind or ahead of the API server's clock while the node stays Ready, or a renewTime
+that moved since the previous live read) is alive."""
 
 from __future__ import annotations
 
@@ -70,6 +71,10 @@ def heartbeat(idx: ClusterIndex, node: Node, ready: str, dist: Distribution | No
     if idx.writes_stalled:
         return Heartbeat(Beat.STALLED, text)
     age = state.age or 0.0
+    before = idx.previous_renewals.get(name)
+    if before is not None and renewed is not None and renewed > before:
+        # renewed since the previous read, however old its timestamp: the kubelet is alive, its clock behind
+        return Heartbeat(Beat.BEHIND, f"{text}; renewed again since the previous read", -age)
     grace = policy("node_monitor_grace")
     if ready == "True" and duration is not None and age > duration + grace and lifecycle_controller_works(idx, dist):
         return Heartbeat(Beat.BEHIND, text, -age)
