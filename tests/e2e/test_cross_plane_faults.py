@@ -1,7 +1,8 @@
 """Failures that cross the planes, and the warnings before an outage, on real API servers.
 
 On the lab (each fault scoped to its own namespace or test identity, undone on exit: lab/faults.py, lab/apf.py):
-an admission webhook whose Deployment is scaled to zero (failurePolicy Fail, then Ignore), an
+an admission webhook whose Deployment is scaled to zero (failurePolicy Fail, then Ignore), one whose
+ready endpoint serves a certificate for another name (lab/webhook_calls.py), an
 APIService backed by a Service without endpoints, and a priority level of API Priority and Fairness
 squeezed while a burst queues and is rejected. On throwaway control planes (lab/throwaway.py, their
 own etcd and API server, never the shared lab): etcd with a 24 MiB quota filled until its NOSPACE
@@ -22,7 +23,10 @@ from typing import Any
 
 import pytest
 
-from lab import apf, faults, labctl, throwaway
+from kplanediag.analysis.crossplane.webhook_calls import assess_webhook_calls
+from kplanediag.analysis.index import ClusterIndex
+from kplanediag.snapshot.files import load_snapshot
+from lab import apf, faults, labctl, throwaway, webhook_calls
 from tests.e2e.conftest import Cluster
 
 pytestmark = pytest.mark.timeout(400)
@@ -70,6 +74,35 @@ def test_webhook_with_failure_policy_ignore_and_no_endpoint_is_a_warning(cluster
     assert findings(doc, "KPD-401") and not findings(doc, "KPD-400")
     entry = next(b for b in doc["blastRadius"] if b["plane"] == "cross-plane")
     assert "silently not enforced" in entry["summary"]
+
+
+def test_webhook_with_ready_endpoints_but_a_certificate_for_another_name_is_the_cause(
+    cluster: Cluster, lab: labctl.Lab, tmp_path: Path
+) -> None:
+    with webhook_calls.webhook_call_fault(lab, "wrong-name") as hook:
+        assert "x509: certificate is valid for" in hook.write_error  # the write really fails, at the TLS check
+        saved = cluster.kplanediag("snapshot", "save", str(tmp_path / "snapshot.json"))
+        code, doc = cluster.report()
+        show("webhook with ready endpoints, certificate for another name", cluster)
+    assert saved.returncode == 0, saved.stderr
+    # the analysis itself, on what kplanediag collected live (as its ServiceAccount)
+    snap = load_snapshot(tmp_path / "snapshot.json")
+    idx = ClusterIndex.build(snap, snap.collected_at)
+    found, entries = assess_webhook_calls(idx)
+    subject = f"{hook.configuration}/{hook.webhook}"
+    assert [(f.code, f.subject, f.severity.value) for f in found] == [("KPD-403", subject, "critical")]
+    assert "not valid for the name it is called by" in found[0].message
+    assert f"not {hook.service}.{hook.namespace}.svc" in found[0].message
+    (entry,) = entries
+    assert entry.cause == found[0] and entry.failure_class == "webhook-calls-failing"
+    # the report: KPD-403 is the cause of the only cross-plane entry; the served webhook is not KPD-400
+    assert code == 2, doc["summary"]
+    (f,) = findings(doc, "KPD-403")
+    assert f["subject"] == subject and f["severity"] == "critical"
+    assert not findings(doc, "KPD-400") and not findings(doc, "KPD-401")
+    blamed = [b for b in doc["blastRadius"] if b["severity"] in ("critical", "warning")]
+    assert [(b["class"], (b["cause"] or {}).get("code")) for b in blamed] == [("webhook-calls-failing", "KPD-403")]
+    assert {c["status"] for c in doc["components"] if c["plane"] == "control-plane"} == {"healthy"}
 
 
 def test_unavailable_apiservice_is_reported_with_its_reason(cluster: Cluster, lab: labctl.Lab) -> None:
