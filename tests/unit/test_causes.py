@@ -17,7 +17,7 @@ from kplanediag.analysis.model import Report, Severity, Status
 from kplanediag.analysis.report import analyze
 from kplanediag.snapshot import format_time, parse_time
 from kplanediag.snapshot.files import load_snapshot
-from tests.unit.captures import CAPTURES, needs_captures
+from tests.unit.captures import CAPTURES, capture, capture_time, needs_captures
 from tests.unit.factories import (
     CP,
     W1,
@@ -309,3 +309,37 @@ def test_a_lease_renewed_between_two_reads_is_a_live_kubelet_whatever_its_clock(
     assert component(moved, "kubelet", W1).status is Status.HEALTHY
     still = analyze(second, renewals=node_renewals(second))
     assert ("KPD-202", W1) in codes(still) and component(still, "kubelet", W1).status is Status.DOWN
+
+
+@needs_captures
+def test_an_eviction_that_already_happened_is_said_as_past_with_its_replacements(tmp_path: Path) -> None:
+    """The real EKS 1.31 capture with node ip-10-0-10-170 Unknown for 26 min (as the node lifecycle
+    controller leaves it), its two CoreDNS pods evicted at 300 s (deletionTimestamp, Terminating on the
+    silent node) and one replacement Ready on the other node, as the ReplicaSet controller makes it."""
+    lost, other = "ip-10-0-10-170.ec2.internal", "ip-10-0-20-143.ec2.internal"
+    at = capture_time("eks-1.31-vpc-cni-healthy")
+
+    def edit(data: dict[str, Any]) -> None:
+        since = at - timedelta(minutes=26)
+        for item in list(data["items"]):
+            if item["kind"] == "Node" and item["metadata"]["name"] == lost:
+                for cond in item["status"]["conditions"]:
+                    if cond["type"] == "Ready":
+                        cond.update(status="Unknown", reason="NodeStatusUnknown", lastTransitionTime=format_time(since))
+            if item["kind"] == "Lease" and item["metadata"]["name"] == lost:
+                item["spec"]["renewTime"] = format_time(since - timedelta(seconds=40))
+            if item["kind"] == "Pod" and item["metadata"]["name"].startswith("coredns-"):
+                item["metadata"]["deletionTimestamp"] = format_time(since + timedelta(seconds=300))
+                if item["metadata"]["name"].endswith("knmwr"):
+                    twin = json.loads(json.dumps(item))
+                    twin["metadata"].pop("deletionTimestamp")
+                    twin["metadata"].update(name="coredns-789f8477df-r3pl1", uid="replacement")
+                    twin["spec"]["nodeName"] = other
+                    data["items"].append(twin)
+
+    rep = analyze(capture("eks-1.31-vpc-cni-healthy", tmp_path, edit), at)
+    (entry,) = [b for b in rep.blast_radius if b.failure_class == "node-failure"]
+    assert entry.cause is not None and entry.cause.key == f"KPD-201 {lost}"
+    eviction = next(s for s in entry.still_works if "eviction" in s)
+    assert "were due for eviction 21 min ago" in eviction and "2 of 2 pods marked for deletion" in eviction, eviction
+    assert not any("evicted in" in s or "after 300" in s for s in entry.still_works)
