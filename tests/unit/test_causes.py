@@ -28,6 +28,7 @@ from tests.unit.factories import (
     collected_at,
     component,
     find,
+    items,
     report,
 )
 
@@ -343,3 +344,24 @@ def test_an_eviction_that_already_happened_is_said_as_past_with_its_replacements
     eviction = next(s for s in entry.still_works if "eviction" in s)
     assert "were due for eviction 21 min ago" in eviction and "2 of 2 pods marked for deletion" in eviction, eviction
     assert not any("evicted in" in s or "after 300" in s for s in entry.still_works)
+
+
+def test_kube_proxy_down_on_two_nodes_is_one_entry() -> None:
+    """The lab's kube-proxy fault (its pod on kplanediag-worker2 not ready), and the same on
+    kplanediag-worker (its pod's Ready condition set False): one add-on, one entry, both nodes, as
+    after a DaemonSet rolled to an image that cannot start."""
+
+    def edit(data: Raw) -> None:
+        pod = next(
+            p
+            for p in items(data, "pods")
+            if p["metadata"]["name"].startswith("kube-proxy") and p["spec"]["nodeName"] == W1
+        )
+        for cond in pod["status"]["conditions"]:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond["status"] = "False"
+
+    rep = report("lab-kube-proxy-unready", edit)
+    (entry,) = rep.blast_radius
+    assert entry.failure == f"kube-proxy down on {W1}, {W2}" and entry.affected.nodes == (W1, W2)
+    assert entry.cause is not None and entry.cause.code == "KPD-300"

@@ -145,14 +145,14 @@ def blast_radius(
     for cause in causes.nodes:
         if cause.kind == "network":
             entries.append(network_entry(idx, cause, links.of(cause.root)))
-    for comp in components:
-        if (
-            comp.name in ("cni", "kube-proxy")
-            and comp.status is Status.DOWN
-            and comp.node not in network
-            and comp.node not in explained_nodes
-        ):
-            entries.append(addon_entry(idx, comp, explained_nodes))
+    for name in ("kube-proxy", "cni"):  # one entry per add-on: one bad rollout or config downs it everywhere
+        down = [
+            c
+            for c in components
+            if c.name == name and c.status is Status.DOWN and c.node not in network and c.node not in explained_nodes
+        ]
+        if down:
+            entries.append(addon_entry(idx, down))
     dns = next((f for f in findings if f.code in ("KPD-320", "KPD-321")), None)
     if dns is not None and dns.key not in links.caused_by:  # else its cause's entry says it
         entries.append(dns_entry(idx) if dns.code == "KPD-320" else dns_degraded_entry(idx, dns))

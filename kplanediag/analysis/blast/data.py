@@ -120,33 +120,44 @@ def node_entry(idx: ClusterIndex, failed: dict[str, NodeState], kcm_ok: bool, re
     )  # fmt: skip
 
 
-def addon_entry(idx: ClusterIndex, comp: Component, failed: set[str]) -> BlastEntry:
-    node = comp.node or ""
+def addon_entry(idx: ClusterIndex, comps: list[Component]) -> BlastEntry:
+    """kube-proxy or the CNI agent down on some nodes (their pods not ready): one entry for the nodes it
+    is down on, the nodes' kubelets being alive (a silent node's add-ons are its own entry's)."""
+    name = comps[0].name
+    nodes = sorted({c.node or "" for c in comps})
+    where = some(nodes)
     counted = idx.has("pods")
-    if comp.name == "cni":
-        affected = node_loss(idx, {node}) if counted else Affected(nodes=(node,))
-        its = f"its {plural(affected.pods, 'pod')}" if counted else "its pods (not counted: pods not observed)"
-        breaks = [f"pod networking on {node}: {its} cannot reach or be reached"]
-        still = [running_elsewhere(idx, {node}), f"pods on {node} keep running but are cut off"]
-    else:
-        pods = idx.pods_by_node.get(node, [])
-        work = {idx.workload_of(p) for p in pods if not is_component_pod(idx, p)}
-        affected = Affected(
-            nodes=(node,),
-            pods=len(pods),
-            namespaces=tuple(sorted({p.namespace for p in pods})),
-            workloads=tuple(Impacted(k, ns, n, Impact.DEGRADED, 0, 0) for k, ns, n in sorted(work)),
-        )
-        its = f"its {plural(len(pods), 'pod')}" if counted else "its pods (not counted: pods not observed)"
+    pods = [p for n in nodes for p in idx.pods_by_node.get(n, [])]
+    networked = [p for p in pods if not p.spec.host_network]
+    work = {idx.workload_of(p) for p in networked if not is_component_pod(idx, p)}
+    affected = Affected(
+        nodes=tuple(nodes),
+        pods=len(networked),
+        namespaces=tuple(sorted({p.namespace for p in networked})),
+        workloads=tuple(Impacted(k, ns, n, Impact.DEGRADED, 0, 0) for k, ns, n in sorted(work)),
+    )
+    its = f"{plural(len(networked), 'pod')} there" if counted else "their pods (not counted: pods not observed)"
+    states = some([f"{c.node}: {c.detail}" for c in comps], 3)
+    if name == "cni":
         breaks = [
-            f"Service routing from {node}: {its} cannot reach Services by ClusterIP",
-            f"NodePort and LoadBalancer traffic arriving at {node} fails",
+            f"new pods on {where} may get no network: the network plugin's agent is not ready ({states})",
+            f"routes and network policies on {where} stop being updated: {its} may lose or keep connectivity, "
+            "as the plugin's datapath holds",
         ]
-        still = [f"pods on {node} keep running and are reachable by pod IP", "Service routing from the other nodes"]
-    summary = f"{comp.name} down on {node}: {breaks[0]}"
+        still = [
+            f"hostNetwork pods on {where} (control plane, kube-proxy) keep working",
+            running_elsewhere(idx, set(nodes)),
+        ]
+    else:
+        breaks = [
+            f"Service routing from {where}: {its} cannot reach Services by ClusterIP ({states})",
+            f"NodePort and LoadBalancer traffic arriving at {where} fails",
+        ]
+        still = [f"pods on {where} keep running and are reachable by pod IP", "Service routing from the other nodes"]
+    summary = f"{name} down on {where}: {breaks[0]}"
     return BlastEntry(
-        f"{comp.name} down on {node}", Plane.DATA, "node", summary, affected, tuple(breaks), tuple(still),
-        COMPONENT_DOWN, comp.name,
+        f"{name} down on {where}", Plane.DATA, "node", summary, affected, tuple(breaks), tuple(still),
+        COMPONENT_DOWN, name,
     )  # fmt: skip
 
 
