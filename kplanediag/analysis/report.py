@@ -199,10 +199,14 @@ def _analyze(
             *blast_radius(idx, components, judged, node_states, cp.redundancy, dist, causes),
             *attach(cross_plane_entries(idx, cross), judged, causes.links),
             # an entry whose cause another explains is said under that cause instead
-            *(
-                b
-                for b in (*sched.blast, *addon_blast, *call_blast)
-                if not (b.cause and b.cause.key in causes.links.caused_by)
+            *attach(
+                [
+                    b
+                    for b in (*sched.blast, *addon_blast, *call_blast)
+                    if not (b.cause and b.cause.key in causes.links.caused_by)
+                ],
+                judged,
+                causes.links,
             ),
         ]
     )

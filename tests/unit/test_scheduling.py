@@ -14,9 +14,10 @@ import pytest
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.classes import CLASSES
 from kplanediag.analysis.model import Severity
+from kplanediag.analysis.report import analyze
 from kplanediag.analysis.scheduling import Scheduling, Why, assess_scheduling, pending_pods
 from kplanediag.analysis.scheduling.messages import parse
-from tests.unit.captures import CAPTURES, Edit, capture_index, needs_captures
+from tests.unit.captures import CAPTURES, Edit, capture, capture_index, capture_time, needs_captures
 
 pytestmark = needs_captures
 TIMES: dict[str, str] = json.loads((CAPTURES / "capture-times.json").read_text()) if CAPTURES.is_dir() else {}
@@ -280,3 +281,44 @@ def test_a_no_execute_taint_with_other_nodes_open_is_ordinary_rescheduling(tmp_p
         lambda d: taint(d, "troubleshoot-demo-001", "example.com/maintenance", "NoExecute"),
     )
     assert codes(s) == []
+
+
+def test_the_1_36_message_without_a_taint_key_is_read_and_the_key_told_by_the_nodes(tmp_path: Path) -> None:
+    """Kubernetes 1.36's scheduler (the lab's, verbatim) names no key ("had untolerated taint(s)") and adds a
+    sentence after the node reasons: the key comes from the nodes' taints the pod does not tolerate.
+    kurl-1.23-weave-3nodes edited: NoSchedule example.com/reserved on every node, velero's pod Pending with
+    that message for 19 min; then analyzed whole: the Pending pods are an effect of KPD-232."""
+    message = (
+        "0/3 nodes are available: 3 node(s) had untolerated taint(s). no new claims to deallocate, preemption: "
+        "0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+    )
+    verdict = parse(message)
+    assert [(r.why, r.nodes, r.text) for r in verdict.reasons] == [(Why.TAINT, 3, "node(s) had untolerated taint(s)")]
+
+    def edit(data: dict[str, Any]) -> None:
+        for n in items(data, "Node"):
+            taint(data, n["metadata"]["name"], "example.com/reserved", "NoSchedule")
+        pod = next(p for p in items(data, "Pod") if p["metadata"]["name"].startswith("velero-"))
+        pod["spec"].pop("nodeName")
+        pod["status"] = {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": message,
+                    "lastTransitionTime": "2022-04-12T00:40:00Z",
+                }
+            ],
+        }
+
+    s = run("kurl-1.23-weave-3nodes", tmp_path, edit)
+    (group,) = [g for g in s.pending if g.reason is Why.TAINT]
+    assert group.taint == "example.com/reserved" and len(group.nodes) == 3
+    rep = analyze(capture("kurl-1.23-weave-3nodes", tmp_path, edit), capture_time("kurl-1.23-weave-3nodes"))
+    pending = next(f for f in rep.findings if f.code == "KPD-233")
+    assert pending.subject == "taint example.com/reserved" and pending.caused_by == "KPD-232 cluster"
+    (entry,) = [b for b in rep.blast_radius if b.cause and b.cause.code in ("KPD-232", "KPD-233")]
+    assert entry.cause is not None and entry.cause.code == "KPD-232"
+    assert any("Deployment velero/velero" in e for e in entry.effects), entry.effects

@@ -43,7 +43,7 @@ CLASS_CODES = {
 def _cause(entry: BlastEntry, findings: tuple[Finding, ...], links: Links) -> BlastEntry:
     """The entry's root cause: set by the pass that made it, else the finding its class is named by."""
     if entry.cause is not None:
-        return entry
+        return entry if entry.effects else replace(entry, effects=links.of(entry.cause))
     codes = CLASS_CODES.get(entry.failure_class, ())
     found = [
         f

@@ -3,7 +3,8 @@ its root cause, and each root cause gathers the effects it explains (instances i
 takes, pods it keeps Pending). Nothing judged before is changed: links are added beside verdicts.
 
 Rules by subject: nodes.py (a silent kubelet, a runtime or network plugin that is not ready), and
-control.py (the API server or etcd failing: leader Leases and effects go stale with it)."""
+control.py (the API server or etcd failing: leader Leases and effects go stale with it), objects.py
+(taints and cordons that leave no node: the pods Pending on them)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from kplanediag.analysis.causes.control import link_control_plane
 from kplanediag.analysis.causes.model import Links
 from kplanediag.analysis.causes.nodes import NodeCause, link_nodes
+from kplanediag.analysis.causes.objects import link_objects
 from kplanediag.analysis.causes.pending import PendingPods, pending_pods
 from kplanediag.analysis.controlplane.instances import Redundancy
 from kplanediag.analysis.crossplane import CrossPlane
@@ -43,6 +45,7 @@ def link(
     pending = pending_pods(idx, scheduling.pending if scheduling is not None else ())
     node_causes = link_nodes(idx, components, findings, nodes, redundancy, pending, cross, links)
     link_control_plane(findings, links)
+    link_objects(findings, links)
     return Causes(links, tuple(node_causes), pending)
 
 

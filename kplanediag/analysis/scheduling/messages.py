@@ -105,7 +105,8 @@ def parse(message: str) -> Verdict:
     text = PREEMPTION.sub("", message.strip()).strip()
     modern = MODERN.match(text)
     if modern:
-        body = (modern.group(2) or "").strip().rstrip(".")
+        # the node reasons end at the first sentence's end; later ones ("no new claims to deallocate") are not
+        body = (modern.group(2) or "").strip().split(". ", 1)[0].rstrip(".")
         reasons = []
         for item in MODERN_SPLIT.split(body) if body else []:
             count, _, words = item.strip().partition(" ")

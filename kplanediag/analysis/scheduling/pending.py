@@ -14,7 +14,7 @@ from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.knowledge.policy import policy
 from kplanediag.analysis.model import Affected, BlastEntry, Finding, Impact, Impacted
 from kplanediag.analysis.scheduling.messages import CONTROL_PLANE_TAINTS, LIFECYCLE_TAINTS, Reason, Why, parse
-from kplanediag.analysis.scheduling.tolerations import cordoned, node_ready
+from kplanediag.analysis.scheduling.tolerations import closing_taints, cordoned, node_ready
 from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.snapshot.kinds import Node, Pod
 
@@ -95,9 +95,8 @@ def _nodes_of(idx: ClusterIndex, reason: Reason) -> tuple[str, ...]:
     if reason.why is Why.CORDONED:
         return tuple(sorted(n.metadata.name for n in idx.nodes.values() if cordoned(n)))
     if reason.taint:
-        return tuple(
-            sorted(n.metadata.name for n in idx.nodes.values() if any(t.key == reason.taint for t in n.spec.taints))
-        )
+        keys = set(reason.taint.split(", "))
+        return tuple(sorted(n.metadata.name for n in idx.nodes.values() if any(t.key in keys for t in n.spec.taints)))
     return ()
 
 
@@ -124,6 +123,18 @@ def dominant(idx: ClusterIndex, reasons: tuple[Reason, ...]) -> Reason | None:
     return max(reasons, key=lambda r: rank(r, r.nodes), default=None)
 
 
+def untolerated(idx: ClusterIndex, pod: Pod) -> str:
+    """The keys of the taints that keep ``pod`` off the nodes, where the scheduler's message names none
+    (Kubernetes >= 1.30 says "had untolerated taint(s)"): control-plane and lifecycle taints left out."""
+    keys = {
+        t.key
+        for node in idx.nodes.values()
+        for t in closing_taints(node, pod.spec.tolerations, lifecycle=False)
+        if t.key not in CONTROL_PLANE_TAINTS
+    }
+    return ", ".join(sorted(keys))
+
+
 def pending_pods(idx: ClusterIndex, now: datetime | None = None, min_age: float = 0.0) -> tuple[PendingGroup, ...]:
     """Pods Pending Unschedulable for at least ``min_age`` seconds, grouped by dominant reason, most
     pods first. Nothing when pods were not read."""
@@ -145,8 +156,10 @@ def pending_pods(idx: ClusterIndex, now: datetime | None = None, min_age: float 
             top = dominant(idx, reasons) or Reason(Why.OTHER, None, message)
             verdicts[message] = (top, tuple(r for r in reasons if r is not top))
         top = verdicts[message][0]
+        if top.why is Why.TAINT and not top.taint:  # "had untolerated taint(s)": the key from the nodes
+            top = replace(top, taint=untolerated(idx, pod))
         members[(top.why, top.taint)].append((pod, message, since))
-    groups = [_group(idx, when, entries, verdicts) for entries in members.values()]
+    groups = [_group(idx, when, entries, verdicts, taint) for (_, taint), entries in members.items()]
     return tuple(sorted(groups, key=lambda g: (-len(g.pods), g.subject)))
 
 
@@ -155,9 +168,11 @@ def _group(
     when: datetime,
     entries: list[tuple[Pod, str, datetime | None]],
     verdicts: dict[str, tuple[Reason, tuple[Reason, ...]]],
+    taint: str,
 ) -> PendingGroup:
     message = Counter(m for _, m, _ in entries).most_common(1)[0][0]
     top, others = verdicts[message]
+    top = replace(top, taint=taint)  # a key told by the nodes where the message names none
     details = sorted({verdicts[m][0].text for _, m, _ in entries})
     workloads = Counter(idx.workload_of(p) for p, _, _ in entries)
     times = [t for _, _, t in entries if t is not None]
