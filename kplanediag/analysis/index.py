@@ -30,6 +30,7 @@ class ClusterIndex:
     daemon_pods: dict[tuple[str, str], list[Pod]] = field(default_factory=lambda: defaultdict(list))
     unowned_system_pods: list[Pod] = field(default_factory=list)  # kube-system, no controller or a Node (static)
     writes_stalled: str = ""  # set by analyze: why no Lease can be renewed (stale Leases are then no evidence)
+    failing_nodes: frozenset[str] = frozenset()  # set by analyze once nodes are judged: their pods do not run
     # node Lease renewTimes of the previous live read (the polling loop's), by node: one that moved since
     # is a kubelet renewing, whatever its clock says
     previous_renewals: Mapping[str, datetime] = field(default_factory=dict)

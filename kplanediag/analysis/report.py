@@ -136,6 +136,7 @@ def _analyze(
     idx.writes_stalled = stalled.describe() if stalled else ""
     api_version = snapshot.version.git_version or None if snapshot.version else None
     node_states, node_components, node_findings = assess_nodes(idx, api_version, dist)
+    idx.failing_nodes = frozenset(n for n, s in node_states.items() if s.failing)
     cp = assess_control_plane(idx, dist, node_states)
     addon_components, addon_findings = assess_node_addons(idx, dist, node_states)
     dns_components, dns_findings = assess_dns(idx, dist, node_states)

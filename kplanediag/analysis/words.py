@@ -16,6 +16,9 @@ def some(names: list[str], limit: int = 5) -> str:
 
 
 def running_elsewhere(idx: ClusterIndex, failed: set[str]) -> str:
+    """What keeps running besides ``failed`` nodes; nodes that fail for another cause never count
+    (their pods are that cause's entry's to count)."""
+    failed = failed | idx.failing_nodes
     if not idx.snapshot.reachable or not idx.has("pods"):
         return "running pods keep running (not counted: pods not observed)"
     running = [

@@ -6,6 +6,7 @@ edited where a test says so."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -213,6 +214,13 @@ def test_no_report_counts_nothing_as_zero_or_calls_an_unknown_component_down() -
         assert len(roots) == len(set(roots)), (name, roots)
         ranks = [b.severity.rank for b in rep.blast_radius]
         assert ranks == sorted(ranks, reverse=True), (name, [b.failure for b in rep.blast_radius])
+        # every entry counts what keeps running alike: the pods of failing nodes never among them
+        running = {
+            re.search(r"(\d+) pods? on (\d+) nodes? keep running", x).groups()  # type: ignore[union-attr]
+            for x in lines
+            if re.search(r"\d+ pods? on \d+ nodes? keep running", x)
+        }
+        assert len(running) <= 1, (name, running)
         # a finding explained by another names a root that is itself a finding of the report
         keys = {f.key for f in rep.findings}
         assert all(f.caused_by in keys for f in rep.findings if f.caused_by), name
