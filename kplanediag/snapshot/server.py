@@ -41,7 +41,7 @@ class PriorityLevel(Record, frozen=True):
 
     name: str
     waiting: int = 0  # requests in queue now
-    executing_seats: float = 0
+    executing_seats: float = 0.0
     limit_seats: float | None = None  # nominal concurrency limit, seats
     rejected: Mapping[str, int] = msgspec.field(default_factory=dict)
 
@@ -62,7 +62,7 @@ class WebhookCalls(Record, frozen=True):
     ignored_errors: int = 0
     fail_open: int | None = None
     buckets: Mapping[str, int] = msgspec.field(default_factory=dict)
-    duration_sum: float = 0
+    duration_sum: float = 0.0
     duration_count: int = 0
 
 
