@@ -250,3 +250,8 @@ def test_leader_and_standby_instances() -> None:
     assert get(s, "kplanediag_component_leader", **leader, node=W1) == 0
     assert len(named(s, "kplanediag_component_leader")) == 2
     assert get(s, "kplanediag_component_instances", **leader, status="healthy") == 2
+
+
+def test_every_failure_class_is_documented() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    assert [c for c in CLASSES if f"`{c}`" not in text] == []
