@@ -1,6 +1,7 @@
 """Data-plane faults on the kind cluster (make kind-up), injected for real inside its node
-containers: stop the kubelet or containerd, crash kube-proxy, pause a whole node, kill a static
-control-plane pod's container. ``restore`` undoes them. Used by tests/e2e/test_kind_faults.py.
+containers: stop the kubelet or containerd, crash kube-proxy or the CNI agent, pause a whole node, kill a
+static control-plane pod's container, cut a node off from the API server, roll kube-proxy to an
+image that cannot be pulled. ``restore`` undoes them. Used by tests/e2e/test_kind_faults.py.
 """
 
 from __future__ import annotations
@@ -16,7 +17,18 @@ from pathlib import Path
 
 from lab.labctl import LabError, cache_root, log, wait_for
 
-CRASH_LOOP = "while true; do pkill -x kube-proxy; sleep 0.5; done"
+CNI_AGENTS = ("kindnetd", "flanneld")  # the official node image's CNI (kindnet), the offline one's (flannel)
+CRASHED = ("kube-proxy", *CNI_AGENTS)  # the processes crash_daemon kills as soon as they start
+API_PORT = "6443"  # the API server's port, which every node reaches at the control-plane container
+CUT = ("OUTPUT", "-p", "tcp", "--dport", API_PORT, "-m", "comment", "--comment", "kplanediag-e2e-cut", "-j", "DROP")
+# an image no registry has (ErrImagePull, ImagePullBackOff); on localhost, so the failing pull leaves
+# no node container (nothing listens on its port 443)
+MISSING_REPO, MISSING_TAG = "localhost/kplanediag/kube-proxy", "v0.0.0-kplanediag-missing"
+
+
+def crash_loop(*processes: str) -> str:
+    kills = "; ".join(f"pkill -x {process}" for process in processes)
+    return f"while true; do {kills}; sleep 0.5; done"
 
 
 @dataclass(frozen=True)
@@ -62,10 +74,82 @@ def stop_service(kind: Kind, node: str, service: str) -> None:
     log(f"stopped {service} on {node}")
 
 
+def crash_daemon(kind: Kind, node: str, *processes: str) -> None:
+    """Kill ``processes`` (of CRASHED) on ``node`` as soon as they start: their pods go into CrashLoopBackOff."""
+    if not processes or set(processes) - set(CRASHED):
+        raise LabError(f"{processes} are not among {CRASHED} (restore stops only those crash loops)")
+    kind.docker("exec", "-d", node, "sh", "-c", crash_loop(*processes))
+    they = "they start" if len(processes) > 1 else "it starts"
+    log(f"{' and '.join(processes)} on {node} killed as soon as {they}")
+
+
 def crash_kube_proxy(kind: Kind, node: str) -> None:
-    """Kill kube-proxy on ``node`` as soon as it starts, so its pod goes into CrashLoopBackOff."""
-    kind.docker("exec", "-d", node, "sh", "-c", CRASH_LOOP)
-    log(f"kube-proxy on {node} is killed as soon as it starts")
+    crash_daemon(kind, node, "kube-proxy")
+
+
+def crash_cni_agent(kind: Kind, node: str) -> None:
+    """The CNI agent's DaemonSet pod on ``node`` only (kindnetd on the official node image, flanneld on
+    the offline one): the other nodes keep theirs."""
+    crash_daemon(kind, node, *CNI_AGENTS)
+
+
+def cut_from_api_server(kind: Kind, node: str) -> None:
+    """Drop ``node``'s outgoing traffic to the API server's port (kubelet, kube-proxy, kindnet on it):
+    the node stays up, its heartbeats stop reaching the control plane."""
+    for tables in ("iptables", "ip6tables"):  # the control plane's name resolves to both families
+        kind.node_exec(node, tables, "-I", *CUT)
+    log(f"{node} cut off from the API server (port {API_PORT} dropped, IPv4 and IPv6)")
+
+
+def heal_cut(kind: Kind, node: str) -> None:
+    for tables in ("iptables", "ip6tables"):
+        while kind.node_exec(node, tables, "-D", *CUT, check=False).returncode == 0:
+            log(f"{node} reaches the API server again ({tables} rule deleted)")
+
+
+def kube_proxy_image(kind: Kind) -> str:
+    proc = kind.kubectl(
+        "-n",
+        "kube-system",
+        "get",
+        "daemonset",
+        "kube-proxy",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    )
+    if proc.returncode != 0:
+        raise LabError(f"kubectl get daemonset kube-proxy failed: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def roll_kube_proxy_to_missing_image(kind: Kind) -> str:
+    """Set kube-proxy's image to a tag that does not exist: the rollout (maxUnavailable 1) replaces
+    one pod, whose image cannot be pulled, and stalls there. Returns the image it set."""
+    image = f"{MISSING_REPO}:{MISSING_TAG}"
+    proc = kind.kubectl("-n", "kube-system", "set", "image", "daemonset/kube-proxy", f"kube-proxy={image}")
+    if proc.returncode != 0:
+        raise LabError(f"kubectl set image failed: {proc.stderr.strip()}")
+    log(f"kube-proxy rolled to {image}")
+    return image
+
+
+def undo_kube_proxy_rollout(kind: Kind, timeout: float = 180) -> None:
+    """``kubectl rollout undo`` while the DaemonSet has the missing image, then wait for it to be ready."""
+    if not kube_proxy_image(kind).endswith(":" + MISSING_TAG):
+        return
+    proc = kind.kubectl("-n", "kube-system", "rollout", "undo", "daemonset/kube-proxy")
+    if proc.returncode != 0:
+        raise LabError(f"kubectl rollout undo failed: {proc.stderr.strip()}")
+    log("kube-proxy rollout undone")
+    wait_for(
+        "kube-proxy rolled back",
+        lambda: (
+            kind.kubectl("-n", "kube-system", "rollout", "status", "daemonset/kube-proxy", "--timeout=5s").returncode
+            == 0
+        ),
+        timeout,
+        1,
+    )
 
 
 def pause_node(kind: Kind, node: str) -> None:
@@ -107,13 +191,17 @@ def settled(kind: Kind) -> bool:
 
 
 def restore(kind: Kind, timeout: float = 240) -> float:
-    """Undo every fault: unpause nodes, start kubelet and containerd, stop kube-proxy crash loops."""
+    """Undo every fault: unpause nodes, start kubelet and containerd, stop crash loops, reconnect
+    nodes to the API server, roll kube-proxy back from the missing image."""
     for node in nodes(kind):
         state = kind.docker("inspect", "-f", "{{.State.Status}}", node).stdout.strip()
         if state == "paused":
             kind.docker("unpause", node)
-        kind.node_exec(node, "pkill", "-f", "pkill -x kube-proxy", check=False)
+        for process in CRASHED:
+            kind.node_exec(node, "pkill", "-f", f"pkill -x {process}", check=False)
         kind.node_exec(node, "systemctl", "start", "containerd", "kubelet", check=False)
+        heal_cut(kind, node)
+    undo_kube_proxy_rollout(kind)
     return wait_for("the kind cluster to settle (nodes and running pods ready)", lambda: settled(kind), timeout, 2)
 
 
@@ -126,6 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stop_service(kind, node, service)
             case ["crash-kube-proxy", node]:
                 crash_kube_proxy(kind, node)
+            case ["crash-cni", node]:
+                crash_cni_agent(kind, node)
+            case ["cut", node]:
+                cut_from_api_server(kind, node)
+            case ["kube-proxy-missing-image"]:
+                roll_kube_proxy_to_missing_image(kind)
             case ["pause", node]:
                 pause_node(kind, node)
             case ["kill", component, node]:
@@ -135,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             case _:
                 print(
                     "usage: python -m lab.kindctl stop kubelet|containerd NODE | crash-kube-proxy NODE | pause NODE"
-                    " | kill COMPONENT NODE | restore",
+                    " | kill COMPONENT NODE | crash-cni NODE | cut NODE | kube-proxy-missing-image | restore",
                     file=sys.stderr,
                 )
                 return 2
