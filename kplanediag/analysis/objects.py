@@ -38,11 +38,15 @@ def crash_looping(pod: Pod) -> bool:
 
 
 def pod_state(pod: Pod) -> str:
-    """A short human description: "Ready", "CrashLoopBackOff", "not ready", "Pending" ..."""
+    """A short human description: "Ready", "CrashLoopBackOff", "ErrImagePull", "not ready", "Pending" ...
+    (a container's waiting reason says more than the phase: why it does not start)."""
     if crash_looping(pod):
         return "CrashLoopBackOff"
     if pod_ready(pod):
         return "Ready"
+    waiting = next((cs.state.waiting.reason for cs in pod.status.container_statuses if cs.state.waiting), "")
+    if waiting and waiting not in ("ContainerCreating", "PodInitializing"):
+        return waiting
     phase = pod.status.phase or "unknown phase"
     return "not ready" if phase == "Running" else phase
 

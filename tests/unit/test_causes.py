@@ -373,3 +373,34 @@ def test_kube_proxy_down_on_two_nodes_is_one_entry() -> None:
     (entry,) = rep.blast_radius
     assert entry.failure == f"kube-proxy down on {W1}, {W2}" and entry.affected.nodes == (W1, W2)
     assert entry.cause is not None and entry.cause.code == "KPD-300"
+
+
+def test_a_pod_that_cannot_pull_its_image_says_so_and_daemon_pods_are_not_evicted() -> None:
+    """The lab's kube-proxy fault, its pod on kplanediag-worker2 waiting with ErrImagePull (as after a
+    rollout to an image that cannot be pulled, tests/e2e/test_kind_faults.py); and the silenced worker with
+    only its DaemonSet pods left (the application pods edited away): nothing there is evicted."""
+
+    def pull(data: Raw) -> None:
+        pod = next(
+            p
+            for p in items(data, "pods")
+            if p["metadata"]["name"].startswith("kube-proxy") and p["spec"]["nodeName"] == W2
+        )
+        pod["status"]["phase"] = "Pending"
+        pod["status"]["containerStatuses"] = [
+            {"name": "kube-proxy", "ready": False, "state": {"waiting": {"reason": "ErrImagePull"}}}
+        ]
+
+    rep = report("lab-kube-proxy-unready", pull)
+    assert component(rep, "kube-proxy", W2).detail == "pod ErrImagePull"
+
+    def daemons_only(data: Raw) -> None:
+        data["resources"]["pods"] = [
+            p
+            for p in items(data, "pods")
+            if p["spec"].get("nodeName") != W1 or p["metadata"]["name"].startswith(("kube-proxy", "kindnet"))
+        ]
+
+    rep = report("lab-worker-silenced", daemons_only)
+    (entry,) = [b for b in rep.blast_radius if b.failure_class == "node-failure"]
+    assert any(s.startswith("no pod on the failed nodes is evicted") for s in entry.still_works), entry.still_works

@@ -63,9 +63,9 @@ def eviction_note(idx: ClusterIndex, failed: dict[str, NodeState], kcm_ok: bool)
                 f"controller-managed pods on {name} are evicted in {_clock(due)} ({key} tolerated for {min(seconds)}s "
                 f"since {format_time(state.since)}) and replaced on other nodes"
             )
-    return "; ".join(lines[:3]) + (f" and {len(lines) - 3} more nodes" if len(lines) > 3 else "") if lines else (
-        "controller-managed pods on the failed nodes are evicted and rescheduled when their tolerations expire"
-    )  # fmt: skip
+    if not lines:  # DaemonSet and static pods tolerate the node's taints: nothing to evict or replace
+        return "no pod on the failed nodes is evicted: only DaemonSet or static pods run there, which stay"
+    return "; ".join(lines[:3]) + (f" and {len(lines) - 3} more nodes" if len(lines) > 3 else "")
 
 
 def node_entry(idx: ClusterIndex, failed: dict[str, NodeState], kcm_ok: bool, removed: dict[str, str]) -> BlastEntry:
@@ -136,7 +136,13 @@ def addon_entry(idx: ClusterIndex, comps: list[Component]) -> BlastEntry:
         namespaces=tuple(sorted({p.namespace for p in networked})),
         workloads=tuple(Impacted(k, ns, n, Impact.DEGRADED, 0, 0) for k, ns, n in sorted(work)),
     )
-    its = f"{plural(len(networked), 'pod')} there" if counted else "their pods (not counted: pods not observed)"
+    its = (
+        "their pods (not counted: pods not observed)"
+        if not counted
+        else f"{plural(len(networked), 'pod')} there"
+        if networked
+        else "no pod there uses the pod network (all hostNetwork), so none"
+    )
     states = some([f"{c.node}: {c.detail}" for c in comps], 3)
     if name == "cni":
         breaks = [
