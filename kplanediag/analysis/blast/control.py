@@ -69,6 +69,8 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry
         pending = [p for p in idx.pods if o.pod_pending_unscheduled(p)]
         breaks = [
             f"scheduling stops: {plural(len(pending), 'pod')} pending, new pods stay Pending"
+            if idx.has("pods") and pending
+            else "scheduling stops: no pod is pending yet, new pods stay Pending"
             if idx.has("pods")
             else "scheduling stops: new pods stay Pending (pods not observed)"
         ]
