@@ -137,7 +137,7 @@ def _analyze(
     api_version = snapshot.version.git_version or None if snapshot.version else None
     node_states, node_components, node_findings = assess_nodes(idx, api_version, dist)
     idx.failing_nodes = frozenset(n for n, s in node_states.items() if s.failing)
-    cp = assess_control_plane(idx, dist, node_states)
+    cp = assess_control_plane(idx, dist, node_states, stalled is not None)
     addon_components, addon_findings = assess_node_addons(idx, dist, node_states)
     dns_components, dns_findings = assess_dns(idx, dist, node_states)
     cross = assess_cross_plane(idx, dist, node_states, etcd_quota, stalled)
@@ -145,21 +145,10 @@ def _analyze(
     call_failures, call_blast = assess_webhook_calls(idx)
     addon_failures, addon_blast = assess_addon_restarts(idx, dist)
 
-    # the kubelet's word that a node's network plugin is not ready stands over a CNI pod's readiness
-    told = {(c.name, c.node) for c in node_components if c.name == "cni"}
-    addon_components = [c for c in addon_components if (c.name, c.node) not in told]
-    cp_components = list(cp.components)
-    if stalled is not None:  # its checks pass, and it refuses every write
-        cp_components = [
-            replace(c, status=Status.DEGRADED, detail="refusing writes (KPD-422)")
-            if c.name == "etcd" and c.status is Status.HEALTHY
-            else c
-            for c in cp_components
-        ]
     components = tuple(
         sorted(
             (
-                *cp_components,
+                *cp.components,
                 *node_components,
                 *addon_components,
                 *dns_components,
@@ -195,9 +184,10 @@ def _analyze(
         components, findings, fitted = apply_fit(fit, components, findings)
         components = tuple(sorted(components, key=component_order))
         judged = (*findings, *(a.finding for a in fitted.accepted))
+    known = last_known(baseline[0], now, baseline[1]) if baseline is not None and not snapshot.reachable else None
     blast = order(
         [
-            *blast_radius(idx, components, judged, node_states, cp.redundancy, dist, causes),
+            *blast_radius(idx, components, judged, node_states, cp.redundancy, dist, causes, known),
             *attach(cross_plane_entries(idx, cross), judged, causes.links),
             # an entry whose cause another explains is said under that cause instead
             *attach(
@@ -226,20 +216,6 @@ def _analyze(
         single_node=dist.single_node,
         observations=cross.observations,
     )
-    known = last_known(baseline[0], now, baseline[1]) if baseline is not None and not snapshot.reachable else None
-    if known is not None:  # the API server's entry says what was running, dated
-        blast = tuple(
-            replace(
-                b,
-                summary=b.summary.replace(
-                    "(not counted: pods not observed)", f"({known.pods_running} when last seen, {known.when})"
-                ),
-                still_works=(*known.lines(), *(x for x in b.still_works if "not counted" not in x)),
-            )
-            if b.failure.startswith("kube-apiserver")
-            else b
-            for b in blast
-        )
     return Report(
         timeline=tuple(timeline(idx)),
         last_known=known,

@@ -404,3 +404,36 @@ def test_a_pod_that_cannot_pull_its_image_says_so_and_daemon_pods_are_not_evicte
     rep = report("lab-worker-silenced", daemons_only)
     (entry,) = [b for b in rep.blast_radius if b.failure_class == "node-failure"]
     assert any(s.startswith("no pod on the failed nodes is evicted") for s in entry.still_works), entry.still_works
+
+
+@needs_captures
+def test_a_crash_looping_cni_agent_on_a_node_its_kubelet_calls_network_not_ready_is_one_cause(tmp_path: Path) -> None:
+    """The real kind 1.14 capture made NotReady by the kubelet's network check (as in the single-node
+    case above), its kindnet pod kept and made CrashLoopBackOff: one CNI cause, the agent pod's state
+    under it; the node's CNI component is the kubelet's word, not the pod's."""
+
+    def edit(data: dict[str, Any]) -> None:
+        kindnet = next(i for i in data["items"] if i["metadata"]["name"].startswith("kindnet"))
+        kind_without_cni(data)
+        kindnet["status"]["containerStatuses"] = [
+            {
+                "name": "kindnet-cni",
+                "ready": False,
+                "restartCount": 7,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            }
+        ]
+        for cond in kindnet["status"]["conditions"]:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond["status"] = "False"
+        data["items"].append(kindnet)
+
+    name = "kind-1.14-endpoints-leader-election"
+    rep = analyze(capture(name, tmp_path, edit), capture_time(name))
+    (entry,) = rep.blast_radius
+    assert entry.cause is not None and entry.cause.code == "KPD-211"
+    assert any("cni pod on kind-control-plane not ready" in e and "CrashLoopBackOff" in e for e in entry.effects)
+    (cni,) = [c for c in rep.components if c.name == "cni" and c.node]
+    assert cni.detail == "network plugin not ready"
+    (agent,) = [f for f in rep.findings if f.code == "KPD-310"]
+    assert agent.caused_by == "KPD-211 kind-control-plane"

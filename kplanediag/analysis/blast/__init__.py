@@ -17,6 +17,7 @@ from kplanediag.analysis.controlplane.instances import Redundancy
 from kplanediag.analysis.dataplane.nodes import NodeState
 from kplanediag.analysis.distribution import Distribution
 from kplanediag.analysis.index import ClusterIndex
+from kplanediag.analysis.lastknown import LastKnown
 from kplanediag.analysis.model import BlastEntry, Component, Finding, Plane, Status
 from kplanediag.analysis.words import plural, some
 
@@ -79,9 +80,11 @@ def blast_radius(
     redundancy: tuple[Redundancy, ...] = (),
     dist: Distribution | None = None,
     causes: Causes | None = None,
+    known: LastKnown | None = None,
 ) -> list[BlastEntry]:
     """One entry per root cause (unordered; ``order`` sorts them). ``causes``: the linking pass's
-    result; without it every failure is its own cause."""
+    result; without it every failure is its own cause. ``known``: the last known state, when the API
+    server is unreachable now."""
     causes = causes or Causes(Links())
     links = causes.links
     entries: list[BlastEntry] = []
@@ -121,7 +124,7 @@ def blast_radius(
             entries.append(control_plane_entry(idx, name, f"quorum lost ({red.healthy}/{red.total} healthy)"))
             cp_down.pop(name, None)
         elif name in cp_down:
-            entries.append(control_plane_entry(idx, name, cp_down[name] or "down"))
+            entries.append(control_plane_entry(idx, name, cp_down[name] or "down", known))
     if failure is not None:
         failed = {n: nodes[n] for n in failure.nodes}
         removed = {n: s.removed_by for n, s in failed.items() if s.removed_by}

@@ -9,6 +9,7 @@ from kplanediag.analysis import objects as o
 from kplanediag.analysis.controlplane.instances import Redundancy
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.classes import CONTROL_PLANE_DOWN, QUORUM_LOST, REDUNDANCY_LOST
+from kplanediag.analysis.lastknown import LastKnown
 from kplanediag.analysis.model import Affected, BlastEntry, Component, Impact, Impacted, Plane
 from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.snapshot.kinds import DaemonSet, Deployment, Pod, ReplicaSet, StatefulSet
@@ -49,8 +50,12 @@ def pending_impacts(idx: ClusterIndex, pending: list[Pod]) -> tuple[Impacted, ..
     )
 
 
-def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry:
-    still = [running_elsewhere(idx, set()), "Services keep routing to their current endpoints"]
+def control_plane_entry(idx: ClusterIndex, name: str, detail: str, known: LastKnown | None = None) -> BlastEntry:
+    """``known``: with the API server unreachable, the last known state (dated, never as current)."""
+    running = running_elsewhere(idx, set())
+    if known is not None and name == "kube-apiserver":
+        running = f"running pods keep running ({known.pods_running} when last seen, {known.when})"
+    still = [running, "Services keep routing to their current endpoints"]
     affected = Affected()
     if name == "kube-apiserver":
         breaks = [
@@ -101,6 +106,8 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str) -> BlastEntry
     else:
         breaks = ["new nodes are not initialised; LoadBalancer Services and cloud routes are not updated"]
     summary = f"{name} {detail}: {breaks[0]}; {still[0]}"
+    if known is not None and name == "kube-apiserver":
+        still = [*known.lines(), still[1]]
     cls = QUORUM_LOST if detail.startswith("quorum lost") else CONTROL_PLANE_DOWN
     return BlastEntry(
         f"{name} {detail}", Plane.CONTROL, "management", summary, affected, tuple(breaks), tuple(still), cls, name

@@ -79,8 +79,8 @@ def _explain(
     for f in findings:
         if f.code in INSTANCE_CODES and (f.subject in nodes or pods_at.get(f.subject) in nodes):
             links.add(cause.root, "", f)
-        elif f.code in ADDON_CODES and f.subject in nodes:
-            links.add(cause.root, f"{f.component} pod on {f.subject} not ready", f)
+        elif f.code in ADDON_CODES and f.subject in nodes and (cause.kind == "failure" or f.code == "KPD-310"):
+            links.add(cause.root, f"{f.component} pod on {f.subject} not ready: {f.message.split(' is ', 1)[-1]}", f)
     left = []
     for red in redundancy:
         if red.down_nodes and set(red.down_nodes) <= nodes and red.total > 1:

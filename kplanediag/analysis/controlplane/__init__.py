@@ -28,9 +28,13 @@ class ControlPlane:
     redundancy: tuple[Redundancy, ...]
 
 
-def assess_control_plane(idx: ClusterIndex, dist: Distribution, nodes: dict[str, NodeState]) -> ControlPlane:
+def assess_control_plane(
+    idx: ClusterIndex, dist: Distribution, nodes: dict[str, NodeState], refusing_writes: bool = False
+) -> ControlPlane:
+    """``refusing_writes``: no Lease renewed cluster-wide while the API answers (crossplane/writes.py):
+    etcd's checks pass and it refuses every write, so a healthy etcd is degraded (KPD-422)."""
     pods = dist.pods
-    api = assess_api_and_etcd(idx, dist, pods, nodes)
+    api = assess_api_and_etcd(idx, dist, pods, nodes, refusing_writes)
     components, findings, redundancy = list(api.components), list(api.findings), list(api.redundancy)
     for name in LEADER_ELECTED:
         comps, found, red = assess_leader(idx, dist, name, pods.get(name, []), nodes, api.failing)

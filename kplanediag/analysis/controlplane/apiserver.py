@@ -4,7 +4,7 @@ identity Leases), API servers down among several, and etcd quorum."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kplanediag.analysis.controlplane.instances import Base, Redundancy, judge, offline, redundancy
 from kplanediag.analysis.dataplane.nodes import NodeState
@@ -111,7 +111,11 @@ def _single_pod_findings(name: str, instances: list[Component], pods: list[Pod],
 
 
 def assess_api_and_etcd(
-    idx: ClusterIndex, dist: Distribution, pods: dict[str, list[Pod]], nodes: dict[str, NodeState]
+    idx: ClusterIndex,
+    dist: Distribution,
+    pods: dict[str, list[Pod]],
+    nodes: dict[str, NodeState],
+    refusing_writes: bool = False,
 ) -> ApiAndEtcd:
     snap = idx.snapshot
     findings: list[Finding] = []
@@ -148,6 +152,11 @@ def assess_api_and_etcd(
         "kube-apiserver", api_base, api_pods, nodes, serving=serving, cluster_wide=True, answered=snap.reachable
     )
     etcd = judge("etcd", etcd_base, pods.get("etcd", []), nodes, cluster_wide=True)
+    if refusing_writes:  # its checks pass, and it refuses every write
+        etcd = [
+            replace(c, status=Status.DEGRADED, detail="refusing writes (KPD-422)") if c.status is Status.HEALTHY else c
+            for c in etcd
+        ]
     api_red, etcd_red = redundancy("kube-apiserver", api), redundancy("etcd", etcd, with_quorum=True)
     if api_red.total > 1:
         for comp in api:

@@ -96,6 +96,7 @@ def per_node(
         pod = daemon.pods.get(node_name)
         evidence = [daemon.key]
         version = o.image_tag(pod) if pod else None
+        told = component == "cni" and nodes[node_name].network_down
         if nodes[node_name].silent:  # the kubelet posts nothing: its pods' states are not current
             status, detail = Status.UNKNOWN, "not observable: kubelet silent"
         elif pod is None:
@@ -115,7 +116,8 @@ def per_node(
                         component=component,
                     )
                 )
-        components.append(Component(component, Plane.DATA, status, node_name, version, tuple(evidence), detail))
+        if not told:  # else the kubelet's word that the network plugin is not ready is the node's CNI component
+            components.append(Component(component, Plane.DATA, status, node_name, version, tuple(evidence), detail))
     return components, findings
 
 

@@ -64,6 +64,7 @@ class NodeState:
     cordoned: bool
     removed_by: str | None
     silent: bool = False  # the kubelet posts no status (Ready Unknown or missing, heartbeat stale)
+    network_down: bool = False  # the kubelet reports the network plugin not ready (it judges the CNI there)
     since: datetime | None = None  # when the Ready condition last changed, where it says
 
     @property
@@ -242,7 +243,17 @@ def assess_node(
                 "network plugin not ready",
             )
         )
-    state = NodeState(name, ready, failing, reason, cordoned, removing, silent, _since(ready_cond))
+    state = NodeState(
+        name,
+        ready,
+        failing,
+        reason,
+        cordoned,
+        removing,
+        silent=silent,
+        since=_since(ready_cond),
+        network_down=network_down,
+    )
     return state, components, findings
 
 
