@@ -136,27 +136,23 @@ def addon_entry(idx: ClusterIndex, comps: list[Component]) -> BlastEntry:
         namespaces=tuple(sorted({p.namespace for p in networked})),
         workloads=tuple(Impacted(k, ns, n, Impact.DEGRADED, 0, 0) for k, ns, n in sorted(work)),
     )
-    its = (
-        "their pods (not counted: pods not observed)"
-        if not counted
-        else f"{plural(len(networked), 'pod')} there"
-        if networked
-        else "no pod there uses the pod network (all hostNetwork), so none"
-    )
     states = some([f"{c.node}: {c.detail}" for c in comps], 3)
+    if not counted:
+        hit = "their pods (not counted: pods not observed)"
+    elif networked:
+        hit = f"the {plural(len(networked), 'pod')} there on the pod network"
+    else:
+        hit = "pods started there (none on the pod network runs there now)"
     if name == "cni":
         breaks = [
             f"new pods on {where} may get no network: the network plugin's agent is not ready ({states})",
-            f"routes and network policies on {where} stop being updated: {its} may lose or keep connectivity, "
+            f"routes and network policies on {where} stop being updated: {hit} may lose or keep connectivity, "
             "as the plugin's datapath holds",
         ]
-        still = [
-            f"hostNetwork pods on {where} (control plane, kube-proxy) keep working",
-            running_elsewhere(idx, set(nodes)),
-        ]
+        still = [f"hostNetwork pods on {where} keep working", running_elsewhere(idx, set(nodes))]
     else:
         breaks = [
-            f"Service routing from {where}: {its} cannot reach Services by ClusterIP ({states})",
+            f"Service routing from {where}: {hit} cannot reach Services by ClusterIP ({states})",
             f"NodePort and LoadBalancer traffic arriving at {where} fails",
         ]
         still = [f"pods on {where} keep running and are reachable by pod IP", "Service routing from the other nodes"]
