@@ -40,3 +40,20 @@ def capture(name: str, tmp_path: Path | None = None, edit: Edit | None = None) -
 
 def capture_index(name: str, tmp_path: Path | None = None, edit: Edit | None = None) -> ClusterIndex:
     return ClusterIndex.build(capture(name, tmp_path, edit), capture_time(name))
+
+
+def make_unschedulable(pod: dict[str, Any], message: str, since: str) -> None:
+    """Edit a captured pod into one Pending Unschedulable since ``since`` with the scheduler's ``message``."""
+    pod["spec"].pop("nodeName", None)
+    pod["status"] = {
+        "phase": "Pending",
+        "conditions": [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": message,
+                "lastTransitionTime": since,
+            }
+        ],
+    }

@@ -18,7 +18,7 @@ from kplanediag.analysis.model import Report, Severity, Status
 from kplanediag.analysis.report import analyze
 from kplanediag.snapshot import format_time, parse_time
 from kplanediag.snapshot.files import load_snapshot
-from tests.unit.captures import CAPTURES, capture, capture_time, needs_captures
+from tests.unit.captures import CAPTURES, capture, capture_time, make_unschedulable, needs_captures
 from tests.unit.factories import (
     CP,
     W1,
@@ -126,21 +126,12 @@ def kind_without_cni(data: dict[str, Any]) -> None:
                         "reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized",
                     )
         if item["kind"] == "Pod" and item["metadata"]["name"].startswith("coredns-"):
-            item["spec"].pop("nodeName", None)
-            item["status"] = {
-                "phase": "Pending",
-                "conditions": [
-                    {
-                        "type": "PodScheduled",
-                        "status": "False",
-                        "reason": "Unschedulable",
-                        "lastTransitionTime": since,
-                        "message": "0/1 nodes are available: 1 node(s) had untolerated taint "
-                        "{node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: "
-                        "1 Preemption is not helpful for scheduling.",
-                    }
-                ],
-            }
+            make_unschedulable(
+                item,
+                "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. "
+                "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+                since,
+            )
 
 
 @needs_captures

@@ -17,7 +17,7 @@ from kplanediag.analysis.model import Severity
 from kplanediag.analysis.report import analyze
 from kplanediag.analysis.scheduling import Scheduling, Why, assess_scheduling, pending_pods
 from kplanediag.analysis.scheduling.messages import parse
-from tests.unit.captures import CAPTURES, Edit, capture, capture_index, capture_time, needs_captures
+from tests.unit.captures import CAPTURES, Edit, capture, capture_index, capture_time, make_unschedulable, needs_captures
 
 pytestmark = needs_captures
 TIMES: dict[str, str] = json.loads((CAPTURES / "capture-times.json").read_text()) if CAPTURES.is_dir() else {}
@@ -132,19 +132,7 @@ def test_pods_kept_pending_by_not_ready_nodes_name_those_nodes(tmp_path: Path) -
                     c["status"] = "False"
         for pod in items(data, "Pod"):
             if pod["metadata"]["name"].startswith("velero-"):
-                pod["spec"].pop("nodeName")
-                pod["status"] = {
-                    "phase": "Pending",
-                    "conditions": [
-                        {
-                            "type": "PodScheduled",
-                            "status": "False",
-                            "reason": "Unschedulable",
-                            "message": message,
-                            "lastTransitionTime": "2022-04-12T00:40:00Z",
-                        }
-                    ],
-                }
+                make_unschedulable(pod, message, "2022-04-12T00:40:00Z")
 
     s = run("kurl-1.23-weave-3nodes", tmp_path, edit)
     (group,) = s.pending
@@ -299,19 +287,7 @@ def test_the_1_36_message_without_a_taint_key_is_read_and_the_key_told_by_the_no
         for n in items(data, "Node"):
             taint(data, n["metadata"]["name"], "example.com/reserved", "NoSchedule")
         pod = next(p for p in items(data, "Pod") if p["metadata"]["name"].startswith("velero-"))
-        pod["spec"].pop("nodeName")
-        pod["status"] = {
-            "phase": "Pending",
-            "conditions": [
-                {
-                    "type": "PodScheduled",
-                    "status": "False",
-                    "reason": "Unschedulable",
-                    "message": message,
-                    "lastTransitionTime": "2022-04-12T00:40:00Z",
-                }
-            ],
-        }
+        make_unschedulable(pod, message, "2022-04-12T00:40:00Z")
 
     s = run("kurl-1.23-weave-3nodes", tmp_path, edit)
     (group,) = [g for g in s.pending if g.reason is Why.TAINT]
