@@ -75,7 +75,7 @@ def _explain(
     links: Links,
 ) -> None:
     nodes = set(cause.nodes)
-    pods_at = _pod_nodes(idx)
+    pods_at = _pod_nodes(idx) if any(f.code in INSTANCE_CODES for f in findings) else {}
     for f in findings:
         if f.code in INSTANCE_CODES and (f.subject in nodes or pods_at.get(f.subject) in nodes):
             links.add(cause.root, "", f)

@@ -15,6 +15,7 @@ from kplanediag.analysis.knowledge.classes import TAINT_EVICTION
 from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import Affected, BlastEntry, Finding, Impact, Impacted, Severity
 from kplanediag.analysis.scheduling.drains import COMPONENT
+from kplanediag.analysis.scheduling.messages import LIFECYCLE_TAINTS
 from kplanediag.analysis.scheduling.tolerations import accepts, evicting_taints
 from kplanediag.analysis.words import plural, running_elsewhere, some
 from kplanediag.snapshot.kinds import Pod, Toleration
@@ -52,6 +53,8 @@ def taint_evictions(idx: ClusterIndex) -> list[TaintEviction]:
         return []
     victims: dict[str, list[tuple[Pod, int | None, list[str]]]] = defaultdict(list)
     for name, node in sorted(idx.nodes.items()):
+        if not any(t.effect == "NoExecute" and t.key not in LIFECYCLE_TAINTS for t in node.spec.taints):
+            continue  # nothing on it evicts (the lifecycle taints are a node failure's)
         for pod in idx.pods_by_node.get(name, []):
             if idx.workload_of(pod)[0] in ("DaemonSet", "Node"):
                 continue  # a DaemonSet's pod belongs to its node; a mirror pod is the kubelet's
