@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from kplanediag.cli.config import fit_options, read_fit
-from kplanediag.cli.group import cli
 from kplanediag.cli.options import (
     EXIT_CRITICAL,
     EXIT_OK,
@@ -46,12 +45,12 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         redact: bool = False,
     ) -> int:
         from kplanediag.analysis.report import analyze  # noqa: PLC0415
-        from kplanediag.render.formats import render  # noqa: PLC0415
+        from kplanediag.render.formats import FORMATS, render  # noqa: PLC0415
 
         if source.fleet and (config_path is not None or ignore):
             raise click.UsageError("--config and --ignore fit one cluster: give one --context")
-        if source.fleet and output == "html":
-            raise click.UsageError("-o html draws one cluster: give one --context")
+        if source.fleet and FORMATS[output].fleet is None:
+            raise click.UsageError(f"-o {output} draws one cluster: give one --context")
         if source.fleet and redact:
             raise click.UsageError("--redact reports one cluster: give one --context")
         if source.fleet:
@@ -94,7 +93,7 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
             report, finish = redact_run(report, [snapshot, *([earlier[0]] if earlier else [])])
         coloured = use_colour(colour, no_colour)
         click.echo(finish(render(report, output, sections, coloured)), nl=False, color=coloured)
-        if source.verbose and output in ("table", "wide"):
+        if source.verbose and not FORMATS[output].document:
             from kplanediag.render.fit import accepted_listing  # noqa: PLC0415
 
             click.echo(finish(accepted_listing(report)), nl=False)
@@ -144,7 +143,7 @@ def report_command(name: str, sections: tuple[str, ...], short: str, help_text: 
 
     wrapper.__doc__ = help_text
     options = report_options(redact_option(memory_options(fit_options(wrapper))))
-    return cli.command(name, short_help=short)(source_options(options))
+    return click.command(name, short_help=short)(source_options(options))
 
 
 check = report_command(
@@ -153,16 +152,16 @@ check = report_command(
     "Everything in one report (the default).",
     "Components, findings and blast radius in one report (the default).",
 )
-report_command(
+components = report_command(
     "components",
     ("components",),
     "Every component, its plane and status.",
     "Every component with its plane, node, version, status and the evidence it was found by.",
 )
-report_command(
+health = report_command(
     "health", ("findings",), "Findings by plane.", "Findings (code, severity, component, subject, message) by plane."
 )
-report_command(
+blast_radius = report_command(
     "blast-radius",
     ("blastRadius",),
     "What each failure breaks.",
@@ -170,7 +169,7 @@ report_command(
 )
 
 
-@cli.group()
+@click.group()
 def snapshot() -> None:
     """Save what kplanediag collects, to analyse later with --from."""
 

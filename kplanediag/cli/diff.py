@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from kplanediag.cli.group import cli
 from kplanediag.cli.options import EXIT_OK, THRESHOLDS, CannotAssess
 
 
@@ -21,7 +20,7 @@ def _load(path: Path) -> object:
         raise CannotAssess(str(exc)) from exc
 
 
-@cli.command("diff", short_help="What changed between two snapshots.")
+@click.command("diff", short_help="What changed between two snapshots.")
 @click.argument("old", type=click.Path(path_type=Path))  # any --from input: a snapshot, a List, a bundle
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)

@@ -7,7 +7,6 @@ import textwrap
 
 import click
 
-from kplanediag.cli.group import cli
 from kplanediag.cli.options import CannotAssess
 
 WIDTH = 100
@@ -17,7 +16,7 @@ def para(label: str, text: str) -> str:
     return textwrap.fill(text, WIDTH, initial_indent=label, subsequent_indent=" " * len(label))
 
 
-@cli.command("explain", short_help="What a component or finding code means.")
+@click.command("explain", short_help="What a component or finding code means.")
 @click.argument("subject", required=False, metavar="[COMPONENT|CODE]")
 def explain(subject: str | None) -> int:
     """Without an argument: the map of both planes. With a component (kube-scheduler, kubelet,

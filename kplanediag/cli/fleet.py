@@ -71,11 +71,14 @@ def check_fleet(source: Source, etcd_quota: int | None) -> list[Member]:
 
 
 def render_fleet(members: list[Member], output: str, sections: tuple[str, ...], fail_on: str, colour: bool) -> str:
-    from kplanediag.render.formats import render  # noqa: PLC0415
+    """Each cluster's report as its format's fleet layout says (render/formats.py's FORMATS)."""
+    from kplanediag.render.formats import FORMATS, render  # noqa: PLC0415
 
-    if output in ("json", "yaml"):
+    fmt = FORMATS[output]
+    if fmt.fleet == "list":
         from kplanediag.render.as_json import report_dict  # noqa: PLC0415
 
+        assert fmt.dump is not None, output
         docs: list[dict[str, Any]] = []
         for m in members:
             if m.report is not None:
@@ -83,18 +86,14 @@ def render_fleet(members: list[Member], output: str, sections: tuple[str, ...], 
             else:
                 assert m.error is not None
                 docs.append({"context": m.context, **json.loads(m.error.document())})
-        if output == "json":
-            return json.dumps(docs, indent=2) + "\n"
-        import yaml  # noqa: PLC0415
-
-        text: str = yaml.safe_dump(docs, sort_keys=False, allow_unicode=True, width=100)
-        return text
-    if output == "junit":
+        return fmt.dump(docs)
+    if fmt.fleet == "junit":
         from kplanediag.render.junit import render_junit_fleet  # noqa: PLC0415
 
         return render_junit_fleet([(m.context, m.report, str(m.error or "")) for m in members])
+    assert fmt.fleet in ("text", "markdown"), f"-o {output} renders one cluster"
     parts = []
-    markdown = output == "markdown"
+    markdown = fmt.fleet == "markdown"
     for m in members:
         title = f"# context {m.context}" if markdown else f"######## context {m.context} ########"
         body = render(m.report, output, sections, colour) if m.report is not None else f"kplanediag: error: {m.error}\n"

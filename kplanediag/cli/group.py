@@ -20,30 +20,40 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 
 
 REPORTS = "kplanediag.cli.commands"
-COMMANDS = {  # command: the module whose import registers it on the group
-    "check": REPORTS,
-    "components": REPORTS,
-    "health": REPORTS,
-    "blast-radius": REPORTS,
-    "snapshot": REPORTS,
-    "timeline": "kplanediag.cli.timeline",
-    "wait": "kplanediag.cli.wait",
-    "watch": "kplanediag.cli.watch",
-    "serve": "kplanediag.cli.serve",
-    "diff": "kplanediag.cli.diff",
-    "explain": "kplanediag.cli.explain",
+COMMANDS = {  # command: "module:attr" of its click command, imported on first use
+    "check": f"{REPORTS}:check",
+    "components": f"{REPORTS}:components",
+    "health": f"{REPORTS}:health",
+    "blast-radius": f"{REPORTS}:blast_radius",
+    "snapshot": f"{REPORTS}:snapshot",
+    "timeline": "kplanediag.cli.timeline:timeline_command",
+    "wait": "kplanediag.cli.wait:wait_command",
+    "watch": "kplanediag.cli.watch:watch_command",
+    "serve": "kplanediag.cli.serve:serve_command",
+    "diff": "kplanediag.cli.diff:diff_command",
+    "explain": "kplanediag.cli.explain:explain",
 }
 
 
+def load_command(spec: str) -> click.Command:
+    """The click command a ``"module:attr"`` of COMMANDS names (its module imported now)."""
+    module, _, attr = spec.partition(":")
+    command = getattr(importlib.import_module(module), attr)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{spec} is not a click command")
+    return command
+
+
 class LazyGroup(click.Group):
-    """A group whose commands register themselves when their module is imported, on first use."""
+    """A group whose commands are named in COMMANDS and imported on first use: no command module
+    imports the group."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
-            importlib.import_module(COMMANDS[cmd_name])
+            self.add_command(load_command(COMMANDS[cmd_name]), cmd_name)
         return super().get_command(ctx, cmd_name)
 
 
@@ -65,8 +75,6 @@ def cli(ctx: click.Context, /, **source: object) -> int | None:
     The options below may also be given before the command, as with kubectl.
     """
     if ctx.invoked_subcommand is None:
-        from kplanediag.cli.commands import check  # noqa: PLC0415
-
-        result: int = ctx.invoke(check)
+        result: int = ctx.invoke(load_command(COMMANDS["check"]))
         return result
     return None

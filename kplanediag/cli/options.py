@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 # Everything else is imported where it is used: `--version` and `--help` load click alone, an
 # offline `--from` analysis never loads the API client or protobuf (see test_cold_start).
 
-# offline `--from` analysis never loads the API client or protobuf (see test_cold_start).
-
 EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN = 0, 1, 2, 3
 THRESHOLDS = {
     "warning": {"warning": EXIT_WARNING, "critical": EXIT_CRITICAL},
@@ -149,63 +147,93 @@ class Source:
             raise CannotAssess(str(exc), exc.kind) from exc
 
 
-def _source_option_list() -> list[Callable[[F], F]]:
-    return [
-        click.option(
-            "--kubeconfig",
-            type=click.Path(dir_okay=False),
-            envvar="KUBECONFIG",
-            help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).",
-        ),
-        click.option(
-            "--context",
-            multiple=True,
-            help="Kubeconfig context (default: the current context); repeat it to check several clusters.",
-        ),
-        click.option(
-            "--all-contexts", is_flag=True, help="Check every context of the kubeconfig, concurrently (a fleet)."
-        ),
-        click.option(
-            "--request-timeout",
-            type=float,
-            callback=positive_seconds,
-            default=5.0,
-            show_default=True,
-            metavar="SECONDS",
-            help="Bound of each API request, from connect to the last byte; retried only on 429/503 with Retry-After.",
-        ),
-        click.option(
-            "--deadline",
-            type=float,
-            callback=positive_seconds,
-            default=30.0,
-            show_default=True,
-            metavar="SECONDS",
-            help="Bound of the whole run: what is not collected by then is reported as not observed.",
-        ),
-        click.option(
-            "--from",
-            "from_file",
-            type=click.Path(path_type=Path),
-            metavar="PATH",
-            help="Analyse a file or bundle instead of a live cluster, detected by content: a saved snapshot, "
-            "a kubectl List (JSON/YAML), kubectl cluster-info dump (output or directory), an OpenShift "
-            "must-gather, a troubleshoot.sh support bundle or sonobuoy results (directory or .tar[.gz|.xz]). "
-            "See docs/input.md.",
-        ),
-        click.option(
-            "--at",
-            "at",
-            metavar="TIMESTAMP",
-            help="With --from: the time to judge at (RFC 3339). Default: the capture time (the report says how told).",
-        ),
-        click.option("-v", "--verbose", is_flag=True, help="Print what is collected, with timings, to stderr."),
-        click.option("--as", "as_user", metavar="USER", help="Impersonate this user (as kubectl --as)."),
-        click.option(
-            "--as-group", "as_groups", multiple=True, metavar="GROUP", help="Impersonate this group; repeatable."
-        ),
-        click.option("--as-uid", "as_uid", metavar="UID", help="Impersonate this UID (with --as)."),
-    ]
+@dataclass(frozen=True)
+class SourceOption:
+    """One option saying where the data comes from: ``name`` is both its keyword and its Source
+    field (``context``: Source.contexts and, for one, Source.context)."""
+
+    name: str
+    flags: tuple[str, ...]
+    attrs: dict[str, Any]
+
+    def decorator(self) -> Callable[[F], F]:
+        return click.option(*self.flags, self.name, **self.attrs)
+
+
+def _option(name: str, *flags: str, **attrs: Any) -> SourceOption:
+    return SourceOption(name, flags, attrs)
+
+
+# The one spec: the decorators (on every command and on the group), the keywords the wrapper takes
+# and the Source it makes are all read from it, in this order (--help's).
+SOURCE_OPTIONS = (
+    _option(
+        "kubeconfig",
+        "--kubeconfig",
+        type=click.Path(dir_okay=False),
+        envvar="KUBECONFIG",
+        help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).",
+    ),
+    _option(
+        "context",
+        "--context",
+        multiple=True,
+        help="Kubeconfig context (default: the current context); repeat it to check several clusters.",
+    ),
+    _option(
+        "all_contexts",
+        "--all-contexts",
+        is_flag=True,
+        help="Check every context of the kubeconfig, concurrently (a fleet).",
+    ),
+    _option(
+        "request_timeout",
+        "--request-timeout",
+        type=float,
+        callback=positive_seconds,
+        default=5.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Bound of each API request, from connect to the last byte; retried only on 429/503 with Retry-After.",
+    ),
+    _option(
+        "deadline",
+        "--deadline",
+        type=float,
+        callback=positive_seconds,
+        default=30.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Bound of the whole run: what is not collected by then is reported as not observed.",
+    ),
+    _option(
+        "from_file",
+        "--from",
+        type=click.Path(path_type=Path),
+        metavar="PATH",
+        help="Analyse a file or bundle instead of a live cluster, detected by content: a saved snapshot, "
+        "a kubectl List (JSON/YAML), kubectl cluster-info dump (output or directory), an OpenShift "
+        "must-gather, a troubleshoot.sh support bundle or sonobuoy results (directory or .tar[.gz|.xz]). "
+        "See docs/input.md.",
+    ),
+    _option(
+        "at",
+        "--at",
+        metavar="TIMESTAMP",
+        help="With --from: the time to judge at (RFC 3339). Default: the capture time (the report says how told).",
+    ),
+    _option("verbose", "-v", "--verbose", is_flag=True, help="Print what is collected, with timings, to stderr."),
+    _option("as_user", "--as", metavar="USER", help="Impersonate this user (as kubectl --as)."),
+    _option("as_groups", "--as-group", multiple=True, metavar="GROUP", help="Impersonate this group; repeatable."),
+    _option("as_uid", "--as-uid", metavar="UID", help="Impersonate this UID (with --as)."),
+)
+SOURCE_PARAMS = tuple(o.name for o in SOURCE_OPTIONS)
+
+
+def _with_source_options(func: F) -> F:
+    for option in reversed(SOURCE_OPTIONS):
+        func = option.decorator()(func)
+    return func
 
 
 def use_colour(choice: str, no_colour: bool) -> bool:
@@ -220,19 +248,11 @@ def use_colour(choice: str, no_colour: bool) -> bool:
     return bool(sys.stdout.isatty()) and not os.environ.get("NO_COLOR")
 
 
-SOURCE_PARAMS = (
-    *("kubeconfig", "context", "all_contexts", "request_timeout", "deadline", "from_file", "at", "verbose"),
-    *("as_user", "as_groups", "as_uid"),
-)
-
-
 def global_options(func: F) -> F:
     """The same options on the command group, as kubectl users type them: ``kplanediag --context
     prod check``. A subcommand's own option wins; the group's fills what the subcommand left at its
     default (or took from $KUBECONFIG)."""
-    for option in reversed(_source_option_list()):
-        func = option(func)
-    return func
+    return _with_source_options(func)
 
 
 def _inherited(name: str, value: Any) -> Any:
@@ -252,51 +272,22 @@ def _inherited(name: str, value: Any) -> Any:
 
 def source_options(func: F) -> F:
     """The options that say where data comes from, passed to the command as one ``source: Source``."""
-    options = _source_option_list()
 
     @functools.wraps(func)
-    def wrapper(
-        *args: Any,
-        kubeconfig: str | None,
-        context: tuple[str, ...],
-        all_contexts: bool,
-        request_timeout: float,
-        deadline: float,
-        from_file: Path | None,
-        at: str | None,
-        verbose: bool,
-        as_user: str | None,
-        as_groups: tuple[str, ...],
-        as_uid: str | None,
-        **kwargs: Any,
-    ) -> Any:
-        given = dict(
-            kubeconfig=kubeconfig,
-            context=context,
-            all_contexts=all_contexts,
-            request_timeout=request_timeout,
-            deadline=deadline,
-            from_file=from_file,
-            at=at,
-            verbose=verbose,
-            as_user=as_user,
-            as_groups=tuple(as_groups),
-            as_uid=as_uid,
-        )
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {o.name: kwargs.pop(o.name) for o in SOURCE_OPTIONS}
         values = {name: _inherited(name, value) for name, value in given.items()}
-        contexts: tuple[str, ...] = tuple(values.pop("context") or ())
+        for o in SOURCE_OPTIONS:
+            if o.attrs.get("multiple"):
+                values[o.name] = tuple(values[o.name] or ())
+        contexts: tuple[str, ...] = values.pop("context")
         values["context"] = contexts[0] if len(contexts) == 1 else None
         source = Source(**values, contexts=contexts)
         if source.fleet and source.from_file is not None:
             raise click.UsageError("--from reads one input: it cannot be combined with several contexts")
         return func(*args, source=source, **kwargs)
 
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper  # type: ignore[return-value]
-
-
-OUTPUTS = ("table", "wide", "json", "yaml", "markdown", "junit", "html")
+    return _with_source_options(wrapper)  # type: ignore[return-value]
 
 
 def report_options(func: F) -> F:
@@ -309,6 +300,8 @@ def output_options(func: F) -> F:
 
 
 def _report_options(func: F, fail_on: bool) -> F:
+    from kplanediag.render.formats import OUTPUT_HELP, OUTPUTS  # noqa: PLC0415 (the registry; not for --version)
+
     options = [
         click.option(
             "-o",
@@ -316,9 +309,7 @@ def _report_options(func: F, fail_on: bool) -> F:
             type=click.Choice(OUTPUTS),
             default="table",
             show_default=True,
-            help="table; wide (every node, with the evidence); json (docs/output.md) or yaml, the same "
-            "document; markdown (tickets, CI step summaries); junit (a testcase per component and finding); "
-            "html (a self-contained status page drawing both planes, docs/output.md).",
+            help=OUTPUT_HELP,
         )
     ]
     if fail_on:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kplanediag.cli.group import cli
 from kplanediag.cli.options import CannotAssess, Source, byte_size, source_options
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.cli.wait import duration
@@ -37,7 +36,7 @@ def token_file_of(path: Path) -> TokenFile:
         raise click.BadParameter(str(exc), param_hint="--token-file") from exc
 
 
-@cli.command("serve", short_help="Check every --interval; serve metrics, a status page and the report.")
+@click.command("serve", short_help="Check every --interval; serve metrics, a status page and the report.")
 @click.option(
     "--interval", callback=duration, default=DEFAULT_INTERVAL, show_default=True,
     help="Time from the end of one check to the start of the next (docs/serve.md says why 30s).",

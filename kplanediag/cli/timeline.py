@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import click
 
-from kplanediag.cli.group import cli
 from kplanediag.cli.options import THRESHOLDS, CannotAssess, Source, source_options
 
 
-@cli.command("timeline", short_help="What happened when, oldest first.")
+@click.command("timeline", short_help="What happened when, oldest first.")
 @source_options
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--fail-on", type=click.Choice(["warning", "critical", "never"]), default="warning", show_default=True)

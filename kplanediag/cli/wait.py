@@ -8,7 +8,6 @@ import re
 
 import click
 
-from kplanediag.cli.group import cli
 from kplanediag.cli.options import Source, output_options, source_options, use_colour
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.render import SECTIONS
@@ -45,7 +44,7 @@ def satisfied(status: str, condition: str) -> bool:
     return status == "healthy" if condition == "healthy" else status in ("healthy", "warning")
 
 
-@cli.command("wait", short_help="Wait until the cluster is healthy (CI).")
+@click.command("wait", short_help="Wait until the cluster is healthy (CI).")
 @click.option(
     "--for", "condition", type=click.Choice(CONDITIONS), default="healthy", show_default=True,
     help="healthy: no warning or critical finding; no-critical: no critical finding.",

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import click
 
-from kplanediag.cli.group import cli
 from kplanediag.cli.options import EXIT_UNKNOWN, THRESHOLDS, Source, report_options, source_options
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.cli.wait import duration
@@ -19,7 +18,7 @@ def stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@cli.command("watch", short_help="Re-check until interrupted; print what changes.")
+@click.command("watch", short_help="Re-check until interrupted; print what changes.")
 @click.option("--interval", callback=duration, default="10s", show_default=True, help="Time between checks.")
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many checks (default: until Ctrl-C).")
 @source_options
@@ -37,10 +36,11 @@ def watch_command(
     """Check every --interval until interrupted, printing only what changed (timestamped) and a
     status line per check. Exits with the last check's code (--fail-on), at Ctrl-C too."""
     from kplanediag.analysis.changes import changes  # noqa: PLC0415
+    from kplanediag.render.formats import FORMATS  # noqa: PLC0415
 
     if source.fleet:
         raise click.UsageError("watch follows one cluster: give one --context")
-    if output not in ("table", "wide"):
+    if FORMATS[output].document:
         raise click.UsageError("watch prints lines: -o table (the default)")
     last: list[Tick] = []
 

@@ -1,45 +1,132 @@
-"""Every output format by name (``-o``), all from the same Report: table and wide (table.py),
-json and yaml (the same document, as_json.py), markdown, junit and html (their own modules)."""
+"""Every output format by name (``-o``), registered once in FORMATS: its renderer, its help text,
+how a fleet run writes it, whether it is a document. Light to import: renderers load when used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from kplanediag.analysis.model import Report
 from kplanediag.render import SECTIONS
+
+if TYPE_CHECKING:
+    from kplanediag.analysis.model import Report
+
+# How a fleet run (several clusters) writes a format (cli/fleet.py): "text" a report per cluster
+# under a banner then a summary table, "markdown" the same with headings, "list" one document
+# listing every cluster's, "junit" a suite per cluster; None: one cluster only (a usage error).
+Fleet = Literal["text", "markdown", "list", "junit"] | None
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    says: str  # its part of -o's help, after the name ("" for none)
+    write: Callable[[Report, tuple[str, ...]], str]  # one report, its sections
+    fleet: Fleet
+    document: bool = True  # a document or page for a tool or a file; False: a table for a terminal
+    dump: Callable[[Any], str] | None = None  # a data document: how to serialise a dict (a fleet's list)
+
+    @property
+    def help_part(self) -> str:
+        return f"{self.name} ({self.says})" if self.says else self.name
+
+
+def _table(report: Report, wanted: tuple[str, ...]) -> str:
+    from kplanediag.render.table import render_table  # noqa: PLC0415
+
+    return render_table(report, wanted)
+
+
+def _wide(report: Report, wanted: tuple[str, ...]) -> str:
+    from kplanediag.render.table import render_table  # noqa: PLC0415
+
+    return render_table(report, wanted, all_nodes=True, wide=True)
+
+
+def _json(report: Report, wanted: tuple[str, ...]) -> str:
+    from kplanediag.render.as_json import render_json  # noqa: PLC0415
+
+    return render_json(report, wanted)
+
+
+def _dump_json(doc: Any) -> str:
+    import json  # noqa: PLC0415
+
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def _yaml(report: Report, wanted: tuple[str, ...]) -> str:
+    from kplanediag.render.as_json import report_dict  # noqa: PLC0415
+
+    return _dump_yaml(report_dict(report, wanted))
+
+
+def _dump_yaml(doc: Any) -> str:
+    import yaml  # noqa: PLC0415
+
+    text: str = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return text
+
+
+def _markdown(report: Report, wanted: tuple[str, ...]) -> str:
+    from kplanediag.render.markdown import render_markdown  # noqa: PLC0415
+
+    return render_markdown(report, wanted)
+
+
+def _junit(report: Report, wanted: tuple[str, ...]) -> str:
+    from kplanediag.render.junit import render_junit  # noqa: PLC0415
+
+    return render_junit(report)  # every component and finding: a CI system counts the testcases
+
+
+def _html(report: Report, wanted: tuple[str, ...]) -> str:
+    from kplanediag.render.html import render_html  # noqa: PLC0415
+
+    return render_html(report, sections=wanted)
+
+
+FORMATS = {
+    f.name: f
+    for f in (
+        Format("table", "", _table, "text", document=False),
+        Format("wide", "every node, with the evidence", _wide, "text", document=False),
+        Format("json", "docs/output.md", _json, "list", dump=_dump_json),
+        Format("yaml", "the same document", _yaml, "list", dump=_dump_yaml),
+        Format("markdown", "tickets, CI step summaries", _markdown, "markdown"),
+        Format("junit", "a testcase per component and finding", _junit, "junit"),
+        Format("html", "a self-contained status page drawing both planes, docs/output.md", _html, None),
+    )
+}
+OUTPUTS = tuple(FORMATS)  # -o's choices, in the order --help lists them
+OUTPUT_HELP = "; ".join(f.help_part for f in FORMATS.values()) + "."
 
 
 def render(report: Report, output: str, sections: Iterable[str] = SECTIONS, colour: bool = False) -> str:
     """``colour``: escape codes for a terminal, in the table outputs only (never in documents)."""
-    wanted = tuple(sections)
-    if output == "json":
-        from kplanediag.render.as_json import render_json  # noqa: PLC0415
-
-        return render_json(report, wanted)
-    if output == "yaml":
-        import yaml  # noqa: PLC0415
-
-        from kplanediag.render.as_json import report_dict  # noqa: PLC0415
-
-        text: str = yaml.safe_dump(report_dict(report, wanted), sort_keys=False, allow_unicode=True, width=100)
-        return text
-    if output == "markdown":
-        from kplanediag.render.markdown import render_markdown  # noqa: PLC0415
-
-        return render_markdown(report, wanted)
-    if output == "junit":
-        from kplanediag.render.junit import render_junit  # noqa: PLC0415
-
-        return render_junit(report)
-    if output == "html":
-        from kplanediag.render.html import render_html  # noqa: PLC0415
-
-        return render_html(report, sections=wanted)
-    from kplanediag.render.table import render_table  # noqa: PLC0415
-
-    text = render_table(report, wanted, all_nodes=output == "wide", wide=output == "wide")
-    if colour:
+    fmt = FORMATS[output]
+    text = fmt.write(report, tuple(sections))
+    if colour and not fmt.document:
         from kplanediag.render.colour import colourise  # noqa: PLC0415
 
         return colourise(text)
     return text
+
+
+FLEET_TEXT = {
+    "text": "a report per cluster under a banner, then a summary table",
+    "markdown": "a report per cluster under a heading, then a summary table",
+    "list": "one list: each cluster's document with its `context`",
+    "junit": "a testsuite per cluster",
+    None: "no: one cluster only",
+}
+
+
+def formats_markdown() -> str:
+    """The table of formats in docs/output.md (tests/unit/test_output_formats.py keeps them equal)."""
+    rows = ["| `-o` | what | several clusters (`--context A --context B`) |", "| --- | --- | --- |"]
+    for f in FORMATS.values():
+        what = "a document, never coloured" if f.document else "a table for a terminal, coloured there"
+        rows.append(f"| `{f.name}` | {what} | {FLEET_TEXT[f.fleet]} |")
+    return "\n".join(rows) + "\n"

@@ -18,8 +18,7 @@ from click.testing import CliRunner
 
 from kplanediag.analysis.report import analyze
 from kplanediag.cli import cli
-from kplanediag.cli.options import OUTPUTS
-from kplanediag.render.formats import render
+from kplanediag.render.formats import OUTPUTS, render
 from kplanediag.render.redact import Redactor
 from kplanediag.render.redact_apply import redact_report, redact_run, redact_snapshot, redactor_for
 from kplanediag.render.redact_policy import generated, kept_name, kept_namespace

@@ -1,0 +1,74 @@
+"""The one registry of output formats (render/formats.py's FORMATS) drives -o's choices and help,
+the renderer, colour, fleet runs and docs/output.md: each checked on the lab capture of a silenced
+worker (tests/unit/data/lab-worker-silenced.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from kplanediag.cli import cli
+from kplanediag.cli.fleet import Member, render_fleet
+from kplanediag.cli.group import COMMANDS
+from kplanediag.cli.options import CannotAssess
+from kplanediag.render.formats import FORMATS, OUTPUT_HELP, formats_markdown, render
+from tests.unit.factories import report
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_docs_output_has_the_table_of_every_format() -> None:
+    text = (ROOT / "docs" / "output.md").read_text()
+    assert formats_markdown() in text, "paste formats_markdown() into docs/output.md's Formats section"
+    for name in FORMATS:
+        assert f"| `{name}` |" in formats_markdown(), name
+
+
+def test_every_report_option_offers_exactly_the_registered_formats() -> None:
+    ctx = click.Context(cli)
+    offered = {}
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None, name
+        for param in command.params:
+            if param.name == "output" and isinstance(param.type, click.Choice) and "html" in param.type.choices:
+                offered[name] = tuple(param.type.choices)
+                assert isinstance(param, click.Option) and param.help == OUTPUT_HELP, name
+    assert set(offered) >= {"check", "components", "health", "blast-radius", "wait", "watch"}
+    assert all(choices == tuple(FORMATS) for choices in offered.values()), offered
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_every_format_renders_and_only_terminal_tables_are_coloured(name: str) -> None:
+    rep = report("lab-worker-silenced")
+    plain, coloured = render(rep, name), render(rep, name, colour=True)
+    assert plain.strip()
+    assert "\x1b[" not in plain
+    if FORMATS[name].document:
+        assert coloured == plain
+    else:
+        assert "\x1b[" in coloured and coloured != plain  # the silenced worker is critical: red
+
+
+@pytest.mark.parametrize("name", [n for n, f in FORMATS.items() if f.fleet is not None])
+def test_a_fleet_is_written_in_each_fleet_format(name: str) -> None:
+    rep = report("lab-worker-silenced")
+    members = [Member("lab", rep, None), Member("gone", None, CannotAssess("cannot reach it", "configuration"))]
+    text = render_fleet(members, name, ("components", "findings", "blastRadius"), "warning", False)
+    assert "lab" in text and "gone" in text
+    if FORMATS[name].fleet == "list":  # one document: a list of each cluster's, in order
+        docs = json.loads(text) if name == "json" else yaml.safe_load(text)
+        assert [d["context"] for d in docs] == ["lab", "gone"]
+        assert docs[0]["summary"]["text"] == rep.summary and docs[1]["error"]["class"] == "configuration"
+
+
+@pytest.mark.parametrize("name", [n for n, f in FORMATS.items() if f.fleet is None])
+def test_a_one_cluster_format_refuses_a_fleet(name: str) -> None:
+    result = CliRunner().invoke(cli, ["check", "--context", "a", "--context", "b", "-o", name])
+    assert result.exit_code == 2, result.output
+    assert f"-o {name} draws one cluster: give one --context" in result.output
