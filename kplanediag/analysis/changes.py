@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kplanediag.analysis.model import Component, Plane, Report, Severity
+from kplanediag.analysis.model import Component, Plane, Severity
+from kplanediag.analysis.results import Report
 from kplanediag.snapshot import Snapshot
 
 

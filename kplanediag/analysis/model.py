@@ -5,12 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from kplanediag.analysis.fit import Fitted
-    from kplanediag.analysis.lastknown import LastKnown
-    from kplanediag.analysis.timeline import Entry
 
 
 class Plane(StrEnum):
@@ -134,20 +128,3 @@ class ClusterInfo:
     def told_by(self) -> tuple[str, ...]:
         """How the capture time was told, as zero or one line (none for a live check)."""
         return (self.collected_at_from,) if self.collected_at_from else ()
-
-
-@dataclass(frozen=True)
-class Report:
-    """``last_known``: with the API server unreachable, the state of the last successful check
-    (analysis/lastknown.py); None otherwise."""
-
-    cluster: ClusterInfo
-    components: tuple[Component, ...]
-    findings: tuple[Finding, ...]
-    blast_radius: tuple[BlastEntry, ...]
-    status: str  # "healthy" | "warning" | "critical": the worst finding
-    summary: str
-    gaps: tuple[str, ...]
-    last_known: LastKnown | None = None
-    timeline: tuple[Entry, ...] = ()  # oldest first (analysis/timeline.py)
-    fit: Fitted | None = None  # what the cluster's config did: accepted findings, stale entries (fit.py)

@@ -25,7 +25,8 @@ from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.knowledge.components import COMPONENTS
 from kplanediag.analysis.knowledge.policy import overridden
 from kplanediag.analysis.lastknown import last_known
-from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Report, Severity, Status
+from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Severity, Status
+from kplanediag.analysis.results import Report
 from kplanediag.analysis.scheduling import assess_scheduling
 from kplanediag.analysis.timeline import since, timeline
 from kplanediag.snapshot import Snapshot

@@ -15,7 +15,7 @@ from kplanediag.cli.options import EXIT_UNKNOWN, THRESHOLDS, CannotAssess, Sourc
 from kplanediag.cli.poll import check_once
 
 if TYPE_CHECKING:
-    from kplanediag.analysis.model import Report
+    from kplanediag.analysis.results import Report
 
 MAX_AT_ONCE = 8
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from kplanediag.cli.options import CannotAssess, Source
 
 if TYPE_CHECKING:
-    from kplanediag.analysis.model import Report
+    from kplanediag.analysis.results import Report
     from kplanediag.snapshot.server import RequestTime
 
 

@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from kplanediag.analysis.model import BlastEntry, Component, Finding, Report
+from kplanediag.analysis.model import BlastEntry, Component, Finding
+from kplanediag.analysis.results import Report
 from kplanediag.render import SECTIONS
 from kplanediag.snapshot import format_time
 

@@ -7,7 +7,8 @@ from collections import Counter
 from typing import Any
 
 from kplanediag.analysis.fit import Accepted
-from kplanediag.analysis.model import Report
+from kplanediag.analysis.results import Report
+from kplanediag.render.escape import terminal
 
 
 def by_code(accepted: tuple[Accepted, ...]) -> str:
@@ -42,7 +43,7 @@ def accepted_listing(report: Report) -> str:
         why = f" - {a.rule.reason}" if a.rule.reason else ""
         lines.append(f"  {f.severity.value.upper()} {f.code} {f.component} {f.subject}: {f.message}")
         lines.append(f"      accepted by {a.rule.origin}{why}")
-    return "\n".join(lines) + "\n"
+    return terminal("\n".join(lines) + "\n")
 
 
 def fit_dict(report: Report) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from kplanediag.render import SECTIONS
 
 if TYPE_CHECKING:
-    from kplanediag.analysis.model import Report
+    from kplanediag.analysis.results import Report
 
 # How a fleet run (several clusters) writes a format (cli/fleet.py): "text" a report per cluster
 # under a banner then a summary table, "markdown" the same with headings, "list" one document

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from kplanediag import __version__
 from kplanediag.analysis.knowledge.components import MODEL
-from kplanediag.analysis.model import Report, Status
+from kplanediag.analysis.model import Status
+from kplanediag.analysis.results import Report
 from kplanediag.render import SECTIONS
 from kplanediag.render.html_parts import (
     badge,

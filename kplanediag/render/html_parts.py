@@ -4,11 +4,11 @@ Every string from the cluster goes through ``esc``."""
 
 from __future__ import annotations
 
-from html import escape
-
 from kplanediag.analysis.knowledge.codes import CODES
 from kplanediag.analysis.knowledge.components import COMPONENTS
-from kplanediag.analysis.model import BlastEntry, Impact, Impacted, Report, Severity, Status
+from kplanediag.analysis.model import BlastEntry, Impact, Impacted, Severity, Status
+from kplanediag.analysis.results import Report
+from kplanediag.render.escape import html
 
 ICON = {Status.HEALTHY: "✔", Status.DEGRADED: "▲", Status.DOWN: "✖", Status.UNKNOWN: "?"}
 WORD = {Status.HEALTHY: "ok", Status.DEGRADED: "degraded", Status.DOWN: "DOWN", Status.UNKNOWN: "unknown"}
@@ -19,7 +19,8 @@ TIMELINE_SHOWN = 50  # newest timeline entries
 
 
 def esc(text: object) -> str:
-    return escape(str(text), quote=True)
+    """escape.html: ``&<>"'`` as references (quote=True), controls and bidi controls visible."""
+    return html(text)
 
 
 def icon(symbol: str) -> str:

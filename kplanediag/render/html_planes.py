@@ -5,7 +5,8 @@ cross-plane table."""
 
 from __future__ import annotations
 
-from kplanediag.analysis.model import STATUS_RANK, Component, Plane, Report, Status
+from kplanediag.analysis.model import STATUS_RANK, Component, Plane, Status
+from kplanediag.analysis.results import Report
 from kplanediag.render.html_parts import ICON, WORD, badge, esc, icon
 
 CONTROL_ORDER = ("kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager", "cloud-controller-manager")

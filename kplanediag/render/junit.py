@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from kplanediag.analysis.model import Component, Finding, Plane, Report, Severity, Status
+from kplanediag.analysis.model import Component, Finding, Plane, Severity, Status
+from kplanediag.analysis.results import Report
+from kplanediag.render.escape import xml
 
 
 def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
@@ -24,8 +26,7 @@ def _belongs(f: Finding, c: Component) -> bool:
 
 def render_junit(report: Report) -> str:
     root = _suites(report, "")
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return document(root)
 
 
 def render_junit_fleet(members: list[tuple[str, Report | None, str]]) -> str:
@@ -47,8 +48,13 @@ def render_junit_fleet(members: list[tuple[str, Report | None, str]]) -> str:
                 totals[key] += int(suite.get(key, "0"))
     for key, value in totals.items():
         root.set(key, str(value))
+    return document(root)
+
+
+def document(root: ET.Element) -> str:
+    """The whole document, made well-formed whatever the cluster's text holds (escape.xml)."""
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return xml('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
 
 
 def _suites(report: Report, prefix: str) -> ET.Element:

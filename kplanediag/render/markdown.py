@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kplanediag.analysis.model import Component, Plane, Report, Status
+from kplanediag.analysis.model import Component, Plane, Status
+from kplanediag.analysis.results import Report
 from kplanediag.render import SECTIONS
+from kplanediag.render.escape import markdown
 
 ICON = {Status.HEALTHY: "ok", Status.DEGRADED: "**degraded**", Status.DOWN: "**DOWN**", Status.UNKNOWN: "unknown"}
 TITLES = {
@@ -17,8 +19,9 @@ TITLES = {
 
 
 def cell(text: str) -> str:
-    """Table-safe: no pipe or newline breaks a row."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Every text not written here goes through this (escape.markdown): no tag, link, image or
+    emphasis from a cluster, no pipe or line break that splits a row."""
+    return markdown(text)
 
 
 def _components(components: list[Component]) -> list[str]:
@@ -40,8 +43,8 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         "",
         f"**{cell(report.summary)}**",
         "",
-        f"- cluster `{c.server or '-'}`, version {c.version or 'unknown'}, control plane {c.control_plane_mode}, "
-        f"profile {c.profile}",
+        f"- cluster {cell(c.server or '-')}, version {cell(c.version or 'unknown')}, "
+        f"control plane {cell(c.control_plane_mode)}, profile {cell(c.profile)}",
         f"- evaluated at {c.evaluated_at.strftime('%Y-%m-%d %H:%M:%SZ')}",
         *(f"- captured {c.collected_at.strftime('%Y-%m-%d %H:%M:%SZ')}: told by {cell(w)}" for w in c.told_by),
         *(f"- {cell(o)}" for o in c.observations),
@@ -69,7 +72,7 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
             out.append("No current failure.")
         for i, b in enumerate(report.blast_radius, 1):
             cause = f", cause {b.cause.code} {cell(b.cause.subject)}" if b.cause else ""
-            out += [f"{i}. **{cell(b.summary)}** ({b.severity.value}, {b.plane.value}, scope {b.scope}{cause})"]
+            out += [f"{i}. **{cell(b.summary)}** ({b.severity.value}, {b.plane.value}, scope {cell(b.scope)}{cause})"]
             out += [f"   - because of it: {cell(x)}" for x in b.effects]
             out += [f"   - breaks: {cell(x)}" for x in b.breaks]
             out += [f"   - still works: {cell(x)}" for x in b.still_works]

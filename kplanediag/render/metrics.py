@@ -13,7 +13,9 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
 from kplanediag.analysis.knowledge.codes import CODES
-from kplanediag.analysis.model import STATUS_RANK, Component, Plane, Report, Status
+from kplanediag.analysis.model import STATUS_RANK, Component, Plane, Status
+from kplanediag.analysis.results import Report
+from kplanediag.render.escape import label
 from kplanediag.snapshot.server import RequestTime
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -79,8 +81,9 @@ def _counter(name: str, doc: str) -> CounterMetricFamily:
 
 
 def _add(metric: Metric, labels: Mapping[str, str | None], value: float, suffix: str = "") -> None:
-    """A sample; a label whose value is None is left out (as kube-state-metrics leaves out none)."""
-    metric.add_sample(metric.name + suffix, {k: v for k, v in labels.items() if v is not None}, value)
+    """A sample; a label whose value is None is left out (as kube-state-metrics leaves out none);
+    every value through escape.label (prometheus_client escapes backslash, quote and newline)."""
+    metric.add_sample(metric.name + suffix, {k: label(v) for k, v in labels.items() if v is not None}, value)
 
 
 def _states(metric: Metric, labels: Mapping[str, str | None], current: str, states: Iterable[str]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from kplanediag.analysis.model import Report
+from kplanediag.analysis.results import Report
 from kplanediag.render.redact import Redactor, address_of
 from kplanediag.render.redact_policy import kept_label_value
 from kplanediag.snapshot import Snapshot

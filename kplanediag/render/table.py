@@ -7,12 +7,17 @@ from collections.abc import Iterable
 
 from tabulate import tabulate
 
-from kplanediag.analysis.model import STATUS_RANK, Component, Finding, Plane, Report, Status
+from kplanediag.analysis.model import STATUS_RANK, Component, Finding, Plane, Status
+from kplanediag.analysis.results import Report
 from kplanediag.analysis.timeline import ago
 from kplanediag.render import SECTIONS
+from kplanediag.render.escape import terminal
 
 WIDTH = 100
 NODE_COMPONENTS = ("kubelet", "container-runtime", "kube-proxy", "cni")
+CUT_AT = 4000
+"""A cell or wrapped line longer than this (in characters) is cut, saying so: laying out text is
+not linear in its length (a 1 MiB message took 22 s); -o json has the whole text."""
 MARK = {Status.HEALTHY: "ok", Status.DEGRADED: "DEGRADED", Status.DOWN: "DOWN", Status.UNKNOWN: "unknown"}
 
 
@@ -20,8 +25,16 @@ def status_text(c: Component) -> str:
     return MARK[c.status] + (f" ({c.detail})" if c.detail and c.status is not Status.HEALTHY else "")
 
 
+def cut(text: str) -> str:
+    """``text`` made safe for a terminal (escape.terminal), cut at CUT_AT characters, saying so."""
+    if len(text) > CUT_AT:
+        text = f"{text[:CUT_AT]} ... [cut: {len(text) - CUT_AT} more characters; -o json has them all]"
+    return terminal(text.replace("\r\n", "\n").replace("\t", " "))  # a lone CR stays visible: \x0d
+
+
 def table(rows: list[list[str]], headers: list[str], widths: list[int]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=widths)
+    safe = [[cut(x) for x in row] for row in rows]
+    return tabulate(safe, headers=headers, tablefmt="simple", maxcolwidths=widths, disable_numparse=True)
 
 
 def control_plane_table(report: Report) -> str:
@@ -99,6 +112,7 @@ def findings_table(report: Report) -> str:
 
 
 def wrap(prefix: str, text: str) -> list[str]:
+    text = cut(text)
     return textwrap.wrap(text, WIDTH, initial_indent=prefix, subsequent_indent=" " * len(prefix)) or [prefix]
 
 
@@ -167,4 +181,4 @@ def render_table(
         from kplanediag.render.fit import footer_lines  # noqa: PLC0415
 
         out += [heading("Fitted to this cluster")] + [line for x in footer_lines(report) for line in wrap("  ", x)]
-    return "\n".join(out) + "\n"
+    return terminal("\n".join(out) + "\n")  # every line above is already: this pass is the guarantee

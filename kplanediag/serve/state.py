@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kplanediag.analysis.model import Report
+    from kplanediag.analysis.results import Report
     from kplanediag.cli.poll import Tick
 
 READY_INTERVALS = 3  # /readyz: a check has succeeded within this many intervals

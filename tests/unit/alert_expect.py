@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kplanediag.analysis.model import BlastEntry, Impact, Report
+from kplanediag.analysis.model import BlastEntry, Impact
+from kplanediag.analysis.results import Report
 from tests.unit.prom_series import TARGET
 
 RUNBOOK = "https://kplanediag.example/docs/"

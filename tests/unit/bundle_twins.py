@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from kplanediag.analysis.model import Report
 from kplanediag.analysis.report import analyze
+from kplanediag.analysis.results import Report
 from kplanediag.snapshot import parse_time
 from kplanediag.snapshot.files import load_snapshot
 

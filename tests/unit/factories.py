@@ -13,8 +13,9 @@ from typing import Any
 
 import msgspec
 
-from kplanediag.analysis.model import Component, Report, Status
+from kplanediag.analysis.model import Component, Status
 from kplanediag.analysis.report import analyze
+from kplanediag.analysis.results import Report
 from kplanediag.snapshot import Snapshot, format_time, load_bytes, parse_time
 
 DATA = Path(__file__).parent / "data"

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from kplanediag.analysis.model import Report
 from kplanediag.analysis.report import analyze
+from kplanediag.analysis.results import Report
 from kplanediag.render.metrics import RunStats, exposition
 from kplanediag.snapshot import load_bytes, parse_time
 from tests.unit.alert_expect import (

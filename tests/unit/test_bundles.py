@@ -19,8 +19,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from kplanediag.analysis.model import Report, Status
+from kplanediag.analysis.model import Status
 from kplanediag.analysis.report import analyze
+from kplanediag.analysis.results import Report
 from kplanediag.cli import cli
 from kplanediag.snapshot import Snapshot, SnapshotError, parse_time
 from kplanediag.snapshot.bundles import FORMATS

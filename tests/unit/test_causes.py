@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from kplanediag.analysis.model import Report, Severity, Status
+from kplanediag.analysis.model import Severity, Status
 from kplanediag.analysis.report import analyze
+from kplanediag.analysis.results import Report
 from kplanediag.snapshot import format_time, parse_time
 from kplanediag.snapshot.files import load_snapshot
 from tests.unit.captures import CAPTURES, capture, capture_time, make_unschedulable, needs_captures

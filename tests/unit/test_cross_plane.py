@@ -16,8 +16,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from kplanediag.analysis.model import Plane, Report, Severity, Status
+from kplanediag.analysis.model import Plane, Severity, Status
 from kplanediag.analysis.report import analyze
+from kplanediag.analysis.results import Report
 from kplanediag.collect.certificate import parse_certificate
 from kplanediag.collect.metrics import parse_metrics
 from kplanediag.snapshot import Snapshot, load_bytes, load_snapshot

@@ -16,8 +16,9 @@ import pytest
 
 from kplanediag.analysis.knowledge.codes import CODES
 from kplanediag.analysis.knowledge.components import COMPONENTS
-from kplanediag.analysis.model import Report, Status
+from kplanediag.analysis.model import Status
 from kplanediag.analysis.report import analyze
+from kplanediag.analysis.results import Report
 from kplanediag.cli import main
 from kplanediag.render.html import render_html
 from kplanediag.render.html_planes import FOLD_AT

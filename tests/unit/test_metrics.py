@@ -16,8 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.offline import synthesize
 from kplanediag.analysis.knowledge.classes import BETWEEN_OBJECTS, CLASSES
 from kplanediag.analysis.knowledge.codes import CODES
-from kplanediag.analysis.model import Impact, Plane, Report, Status
+from kplanediag.analysis.model import Impact, Plane, Status
 from kplanediag.analysis.report import analyze
+from kplanediag.analysis.results import Report
 from kplanediag.render.metrics import (
     CONTENT_TYPE,
     DETAIL_LIMIT,

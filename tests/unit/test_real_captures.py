@@ -11,8 +11,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from kplanediag.analysis.model import Report, Severity, Status
+from kplanediag.analysis.model import Severity, Status
 from kplanediag.analysis.report import analyze
+from kplanediag.analysis.results import Report
 from kplanediag.snapshot import HealthCheck, Probe, parse_time
 from kplanediag.snapshot.files import load_snapshot
 from tests.unit.captures import CAPTURES, Edit, capture, capture_time, needs_captures
