@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from kplanediag.cli.options import EXIT_OK, THRESHOLDS, CannotAssess
+from kplanediag.render.escape import one_line
 
 
 def _load(path: Path) -> object:
@@ -49,7 +50,7 @@ def diff_command(old: Path, new: Path, output: str, fail_on: str) -> int:
         click.echo(f"{old} ({format_time(before.collected_at)}, {a.status.upper()}) -> "
                    f"{new} ({format_time(after.collected_at)}, {b.status.upper()})")  # fmt: skip
         for c in found:
-            click.echo(f"  {c.line()}")
+            click.echo(one_line(f"  {c.line()}"))
         if not found:
             click.echo("  no change")
     return THRESHOLDS[fail_on].get(b.status, EXIT_OK)

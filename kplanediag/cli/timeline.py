@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from kplanediag.cli.options import THRESHOLDS, CannotAssess, Source, source_options
+from kplanediag.render.escape import one_line
 
 
 @click.command("timeline", short_help="What happened when, oldest first.")
@@ -47,10 +48,12 @@ def timeline_command(source: Source, output: str, fail_on: str) -> int:
         doc = {"schemaVersion": 1, "evaluatedAt": format_time(at), "summary": report.summary, "entries": entries}
         click.echo(json.dumps(doc, indent=2))
     else:
-        click.echo(report.summary)
+        click.echo(one_line(report.summary))
         for e in report.timeline:
             stamp = e.when.strftime("%Y-%m-%d %H:%M:%SZ")
-            click.echo(f"{stamp} ({ago((at - e.when).total_seconds()):>7})  {e.kind:<6} {e.subject}: {e.text}")
+            click.echo(
+                one_line(f"{stamp} ({ago((at - e.when).total_seconds()):>7})  {e.kind:<6} {e.subject}: {e.text}")
+            )
         if not report.timeline:
             click.echo("(nothing dated in what was read)")
     return THRESHOLDS[fail_on].get(report.status, 0)

@@ -11,6 +11,7 @@ import click
 from kplanediag.cli.options import Source, output_options, source_options, use_colour
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.render import SECTIONS
+from kplanediag.render.escape import one_line
 
 CONDITIONS = ("healthy", "no-critical")
 PLANES = {"control": "control-plane", "data": "data-plane", "all": None}
@@ -79,7 +80,9 @@ def wait_command(
         ok = satisfied(status, condition)
         text = tick.report.summary if tick.report else f"could not assess: {tick.error}"
         verdict = "done" if ok else f"waiting for {where} to be {condition}"
-        click.echo(f"kplanediag wait: check {tick.number} at {tick.elapsed:.0f}s: {text} ({verdict})", err=True)
+        click.echo(
+            one_line(f"kplanediag wait: check {tick.number} at {tick.elapsed:.0f}s: {text} ({verdict})"), err=True
+        )
         return ok
 
     last = poll(source, interval, timeout, done, etcd_quota)

@@ -12,6 +12,7 @@ import click
 from kplanediag.cli.options import EXIT_UNKNOWN, THRESHOLDS, Source, report_options, source_options
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.cli.wait import duration
+from kplanediag.render.escape import one_line
 
 
 def stamp() -> str:
@@ -48,16 +49,18 @@ def watch_command(
         previous = last[-1].report if last else None
         last.append(tick)
         if tick.report is None:
-            click.echo(f"{stamp()} could not assess: {tick.error}")
+            click.echo(one_line(f"{stamp()} could not assess: {tick.error}"))
         else:
             if previous is None:
-                click.echo(f"{stamp()} watching {tick.report.cluster.server or 'the cluster'} every {interval:g}s")
+                click.echo(
+                    one_line(f"{stamp()} watching {tick.report.cluster.server or 'the cluster'} every {interval:g}s")
+                )
                 for f in tick.report.findings:
-                    click.echo(f"{stamp()} finding present: {f.code} ({f.severity.value}) {f.message}")
+                    click.echo(one_line(f"{stamp()} finding present: {f.code} ({f.severity.value}) {f.message}"))
             else:
                 for change in changes(previous, tick.report):
-                    click.echo(f"{stamp()} {change.line()}")
-            click.echo(f"{stamp()} · {tick.report.summary} (check {tick.number})")
+                    click.echo(one_line(f"{stamp()} {change.line()}"))
+            click.echo(one_line(f"{stamp()} · {tick.report.summary} (check {tick.number})"))
         return count is not None and tick.number >= count
 
     try:
