@@ -39,6 +39,7 @@ from kplanediag.collect.lists import (
 )
 from kplanediag.collect.transport import Response, Transport
 from kplanediag.snapshot import Gap, Probe, Resources, Snapshot, minor_version
+from kplanediag.snapshot.credentials import public_url
 from kplanediag.snapshot.decode import BadItems
 from kplanediag.snapshot.kinds import Resource
 from kplanediag.snapshot.server import RequestTime
@@ -142,7 +143,7 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     timings = Timings()
     local_start = datetime.now(UTC)
     if transport.via is not None:
-        say(f"every request goes through the proxy {transport.via.url} (from {transport.via.origin})")
+        say(f"every request goes through the proxy {public_url(transport.via.url)} (from {transport.via.origin})")
     try:
         version_response = transport.get("/version")
     except UnreachableError as exc:

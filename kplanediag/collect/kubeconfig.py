@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kplanediag.collect.errors import ConfigurationError, CredentialError
+from kplanediag.snapshot.credentials import public_url, scrub
 
 _LOCK = threading.Lock()
 _MEMORY_FILES: dict[bytes, tuple[int, str]] = {}  # content -> (fd, path): kept open for the process
@@ -96,9 +97,13 @@ def check_server(host: str, where: str) -> None:
         parts = urlsplit(host)
         parts.port  # noqa: B018 (raises ValueError for a malformed port)
     except ValueError as exc:
-        raise ConfigurationError(f"{where}: the cluster's server {host!r} is not a valid URL: {exc}") from exc
+        raise ConfigurationError(
+            f"{where}: the cluster's server {public_url(host)!r} is not a valid URL: {scrub(str(exc))}"
+        ) from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigurationError(f"{where}: the cluster's server {host!r} is not an http(s) URL with a host")
+        raise ConfigurationError(
+            f"{where}: the cluster's server {public_url(host)!r} is not an http(s) URL with a host"
+        )
 
 
 # auth-provider names the official client implements (kube_config.py): oidc (the id-token, refreshed

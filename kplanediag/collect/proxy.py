@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from kplanediag.collect.errors import ConfigurationError
+from kplanediag.snapshot.credentials import public_url
 
 SCHEMES = ("http", "https", "socks5")
 
@@ -40,9 +41,9 @@ def _parse(value: str, origin: str) -> str:
     try:
         parts.port  # noqa: B018 (raises ValueError for a malformed port)
     except ValueError as exc:
-        raise ConfigurationError(f"{origin} {value!r} is not a valid proxy URL: {exc}") from exc
+        raise ConfigurationError(f"{origin} {public_url(value)!r} is not a valid proxy URL: {exc}") from exc
     if not parts.hostname:
-        raise ConfigurationError(f"{origin} {value!r} is not a valid proxy URL")
+        raise ConfigurationError(f"{origin} {public_url(value)!r} is not a valid proxy URL")
     return parts.geturl()
 
 
@@ -52,7 +53,7 @@ def choose(server: str, proxy_url: str | None, environ: Mapping[str, str]) -> Pr
         scheme = urlsplit(proxy_url).scheme
         if scheme not in SCHEMES:
             raise ConfigurationError(
-                f"the cluster's proxy-url {proxy_url!r}: scheme {scheme or '(none)'!r} is not supported "
+                f"the cluster's proxy-url {public_url(proxy_url)!r}: scheme {scheme or '(none)'!r} is not supported "
                 f"(kubectl supports {', '.join(SCHEMES)})"
             )
         return Proxy(_parse(proxy_url, "the cluster's proxy-url"), "proxy-url")

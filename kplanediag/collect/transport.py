@@ -31,6 +31,7 @@ from kplanediag.collect.errors import (
 )
 from kplanediag.collect.impersonation import Impersonation
 from kplanediag.collect.proxy import Proxy
+from kplanediag.snapshot.credentials import public_url, scrub
 
 JSON = "application/json"
 CHUNK = 1 << 20
@@ -50,12 +51,14 @@ class Response:
     seconds: float
     content_type: str = JSON
     retry_after: float | None = None
+    sent: tuple[str, ...] = ()  # the request's header values: never shown back (credentials.scrub)
 
     def json(self) -> Any:
         return json.loads(self.body)
 
     def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
+        """The body as text to show or keep, with anything of the request it echoes scrubbed."""
+        return scrub(self.body.decode("utf-8", errors="replace"), self.sent)
 
     def reason(self) -> str:
         """A short reason for a failed request: the Status message or the HTTP status."""
@@ -64,7 +67,7 @@ class Response:
         except (ValueError, AttributeError):
             message = None
         names = {401: "unauthorized", 403: "forbidden", 404: "not found", 429: "throttled (HTTP 429)"}
-        return names.get(self.status) or str(message or f"HTTP {self.status}")[:200]
+        return names.get(self.status) or scrub(str(message or f"HTTP {self.status}"), self.sent)[:200]
 
 
 _CUT_OFF = ("UNEXPECTED_EOF_WHILE_READING", "EOF occurred in violation of protocol", "Connection reset by peer")
@@ -112,7 +115,8 @@ class Transport:
         self._pool = pool
         self._extra_headers = headers  # Impersonate-*: on every request (lists, probes, /metrics, /version)
         self.via = via  # the proxy every request goes through, if any
-        self.server: str = str(self._config.host).rstrip("/")
+        self._url: str = str(self._config.host).rstrip("/")  # as configured: may hold userinfo
+        self.server: str = public_url(self._url)  # what is shown and saved
         self.timeout = timeout
         self.deadline = deadline  # time.monotonic() by which the whole run must end; None: no limit
         self.peer_certificate: bytes | None = None  # DER of the server's leaf certificate, once seen
@@ -125,6 +129,16 @@ class Transport:
         for name, value in self._extra_headers:
             headers.add(name, value)  # a repeated name (Impersonate-Group) stays a repeated header
         return headers
+
+    def _sent(self) -> tuple[str, ...]:
+        """Every header value a request carries but Accept and User-Agent, and the URL's userinfo."""
+        values = [v for k, v in self._headers(JSON).items() if k not in ("Accept", "User-Agent")]
+        if self._url != self.server:
+            values.append(self._url.split("://", 1)[-1].rsplit("@", 1)[0])
+        return tuple(values)
+
+    def _scrub(self, exc: BaseException) -> str:
+        return scrub(str(exc), self._sent())
 
     def remaining(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
@@ -151,7 +165,7 @@ class Transport:
         try:
             raw = self._pool.request(
                 "GET",
-                self.server + path,
+                self._url + path,
                 fields=fields,
                 headers=self._headers(accept),
                 timeout=urllib3.Timeout(connect=limit, read=limit),
@@ -171,9 +185,9 @@ class Transport:
         except urllib3.exceptions.TimeoutError as exc:
             if limit < self.timeout:  # cut short by the run's deadline, not the request timeout
                 raise DeadlineExceeded(f"{self.server}{path}: no complete answer before the run's deadline") from exc
-            raise UnreachableError(f"{self.server}: {type(exc).__name__}: {exc}") from exc
+            raise UnreachableError(f"{self.server}: {type(exc).__name__}: {self._scrub(exc)}") from exc
         except urllib3.exceptions.HTTPError as exc:
-            raise UnreachableError(f"{self.server}: {type(exc).__name__}: {exc}") from exc
+            raise UnreachableError(f"{self.server}: {type(exc).__name__}: {self._scrub(exc)}") from exc
         date = raw.headers.get("Date")
         try:
             server_time = parsedate_to_datetime(date).astimezone(UTC) if date else None
@@ -188,6 +202,7 @@ class Transport:
             time.monotonic() - start,
             content_type,
             float(retry_after) if retry_after and retry_after.isdigit() else None,
+            self._sent(),
         )
         if raw.status == 401:
             raise AuthenticationError(f"{self.server}: the API server rejected the credentials (401 Unauthorized)")

@@ -21,14 +21,17 @@ from kplanediag.render.redact_policy import (
 
 TOKEN_HEX = 6  # 16.7 million tokens; a collision within a run gets a longer token instead
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = rf"(?P<email>(?<![\w.%+-])[A-Za-z0-9._%+-]+@{_LABEL}(?:\.{_LABEL})+)"
 _TEXT = re.compile(
     r"(?P<url>(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>[^\s\"'<>|,;(){}\\`\x1b]*))"
+    rf"|{_EMAIL}"
     r"|(?P<v6>(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![0-9A-Za-z:]))"
     r"|(?P<path>(?<![\w/.~-])(?:~|/home/[^/\s]+|/Users/[^/\s]+|/root)(?:/[^\s:()\"'<>]*)?)"
     rf"|(?P<word>{_LABEL}(?:\.{_LABEL})*)"
 )
 _NET = re.compile(
     r"(?P<url>(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>[^\s\"'<>|,;(){}\\`\x1b]*))"
+    rf"|{_EMAIL}"
     r"|(?P<v6>(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![0-9A-Za-z:]))"
     r"|(?P<v4>(?<![0-9A-Za-z.-])\d{1,3}(?:\.\d{1,3}){3}(?![0-9A-Za-z-]|\.\d))"
 )
@@ -85,6 +88,22 @@ class Redactor:
         self.tokens[original] = token
         return token
 
+    def _person(self, original: str) -> str:
+        token = self._token(original, "user")
+        self.tokens[original] = token
+        return token
+
+    def person(self, original: str) -> str:
+        """The token of a user name (a CSR's requester): never kept, even when it reads like a
+        platform word ("admin"); ``system:`` identities keep their shape with names inside replaced."""
+        if not original or original.startswith("system:"):
+            return self.text(original)
+        token = self.tokens.get(original) or self._person(original)
+        last = original.rsplit(":", 1)[-1]  # "oidc:alice": "alice" alone in a message too
+        if last != original and len(last) > 2 and last not in self.tokens:
+            self.tokens[last] = token
+        return token
+
     def opaque(self, original: str, category: str) -> str:
         """The token of a value that is no name (a label value, an image): never looked for in text."""
         if original not in self._opaque:
@@ -131,6 +150,8 @@ class Redactor:
     def _match(self, m: re.Match[str]) -> str:
         if m.group("url") is not None:
             return self._url(m.group("scheme"), m.group("rest"))
+        if m.lastgroup == "email":  # a person: never kept, whatever its domain
+            return self.tokens.get(m.group("email")) or self._person(m.group("email"))
         if m.group("v6") is not None:
             return self._ip(m.group("v6")) or _WORD.sub(self._word_match, m.group("v6"))
         if m.lastgroup == "path":  # a file in someone's home directory: its path names them

@@ -90,6 +90,8 @@ def learn(redactor: Redactor, snap: Snapshot) -> Redactor:
         if not _PLATFORM_GROUP.fullmatch(api.spec.group):
             redactor.name(api.name, "apiservice")
             redactor.name(api.spec.group, "group")
+    for csr in snap.csrs:
+        redactor.person(csr.spec.username)  # a requester is a person (an e-mail address, often)
     if snap.serving_certificate:
         for dns in snap.serving_certificate.dns_names:
             redactor.text(dns)  # registers nothing new: names in it are replaced as known
@@ -159,12 +161,18 @@ class _Walk:
         self.records: dict[tuple[int, str], Any] = {}
 
     def string(self, value: str, field: str) -> str:
-        rule = field if (self.snapshot and field in ("image", "values", *LABEL_MAPS)) or field == "source" else ""
+        rule = (
+            field
+            if (self.snapshot and field in ("image", "values", *LABEL_MAPS)) or field in ("source", "username")
+            else ""
+        )
         key = (value, rule)
         if key not in self.strings:
             r = self.redactor
             if rule == "image":
                 done = _image(r, value)
+            elif rule == "username":
+                done = r.person(value)
             elif rule == "source" and "/" in value:
                 done = _PATH.sub(lambda m: r.name(m.group(), "file"), value)
             elif rule and rule != "source":

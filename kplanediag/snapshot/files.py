@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 
+from kplanediag.snapshot.credentials import public_url
 from kplanediag.snapshot.decode import BadItems, ItemDecoder, ListPage
 from kplanediag.snapshot.kinds import Resource
 from kplanediag.snapshot.model import (
@@ -127,7 +128,7 @@ def _from_body(data: bytes) -> Snapshot:
         collected_at=collected_at,
         source=body.source,
         collected_at_from=body.collected_at_from,
-        server=body.server,
+        server=public_url(body.server) if body.server else body.server,
         reachable=body.reachable,
         version=body.version,
         livez=body.livez,

@@ -119,6 +119,73 @@ def verbose_run(fault: str) -> Callable[[PKI, Path], None]:
     return job
 
 
+PASSWORD = "pw-in-the-url-7f3a9c"
+
+
+def userinfo_in_url(pki: PKI, where: Path) -> None:
+    """A server URL with a user and password (``https://ops:PASSWORD@host``): the request goes out,
+    and the password, the user's name and the userinfo appear in no format, no saved snapshot, no
+    error message and no last-known cache file name or content."""
+    server = tls_server(pki)
+    try:
+        url = server.url.replace("https://", f"https://ops-user:{PASSWORD}@", 1)
+        kubeconfig = kubeconfig_file(where, pki, url, auth="both")
+        cache = where / "cache"
+        env = child_env(tmpdir_of(where), XDG_CACHE_HOME=str(cache))
+        env.pop("KPLANEDIAG_NO_LAST_KNOWN")
+        texts = []
+        for output in ("table", "json", "markdown", "html", "junit", "yaml"):
+            run = run_kpd(["check", "-v", "-o", output, "--kubeconfig", str(kubeconfig)], env=env)
+            assert run.code in (0, 1, 2), run.stderr
+            texts += [run.stdout, run.stderr]
+        saved = where / "saved.json"
+        run = run_kpd(["snapshot", "save", str(saved), "--kubeconfig", str(kubeconfig)], env=env)
+        assert run.code == 0, run.stderr
+        texts.append(saved.read_text())
+        cached = [p for p in cache.rglob("*") if p.is_file()]
+        assert cached, "the live check kept no last-known state"
+        texts += [str(p) for p in cached] + [p.read_text() for p in cached]
+        server.route = lambda r: Reply(raw=b"garbage\r\n\r\n")  # an error message that names the URL
+        run = run_kpd(["check", "-v", "--kubeconfig", str(kubeconfig), "--no-last-known"], env=env)
+        assert run.code == 2 and "unreachable" in run.stdout, run.stderr  # a report that says so
+        texts += [run.stdout, run.stderr]
+        assert any(server.url.split("://", 1)[1] in t for t in texts)  # the host is shown, not hidden
+        for text in texts:
+            assert PASSWORD not in text and "ops-user" not in text
+        assert_no_secret(pki, *texts)
+    finally:
+        server.close()
+
+
+def echoing_server(pki: PKI, where: Path) -> None:
+    """A server (or a proxy before it) whose errors echo the request's headers: the bearer token
+    never reaches the report, its JSON or a saved snapshot (the other words of the error do)."""
+    server = tls_server(pki)
+
+    def echo(r: Any) -> Reply | None:
+        if r.path in ("/version", "/livez", "/readyz"):
+            return None
+        said = "; ".join(f"{k}: {v}" for k, v in sorted(r.headers.items(), key=lambda kv: kv[0] != "authorization"))
+        return json_reply({"kind": "Status", "message": f"upstream refused {r.path} ({said})"}, 502)
+
+    server.route = echo
+    try:
+        kubeconfig = kubeconfig_file(where, pki, server.url, auth="token")
+        texts = []
+        for output in ("table", "json", "markdown"):
+            run = run_kpd(["check", "-v", "-o", output, "--kubeconfig", str(kubeconfig)], env=child_env())
+            assert run.code in (1, 2, 3), run.stderr
+            texts += [run.stdout, run.stderr]
+        saved = where / "saved.json"
+        run_kpd(["snapshot", "save", str(saved), "--kubeconfig", str(kubeconfig)], env=child_env())
+        texts.append(saved.read_text() if saved.exists() else "")
+        assert server.requests[0].headers.get("authorization") == f"Bearer {TOKEN}"
+        assert any("upstream refused" in t for t in texts)  # the server's words do arrive
+        assert_no_secret(pki, *texts)
+    finally:
+        server.close()
+
+
 def exec_credentials(answer: str) -> Callable[[PKI, Path], None]:
     def job(pki: PKI, where: Path) -> None:
         server = tls_server(pki)
@@ -197,6 +264,8 @@ JOBS: dict[str, Callable[[PKI, Path], None]] = {
     "exec-plugin-token": exec_credentials("token"),
     "exec-plugin-client-certificate": exec_credentials("cert"),
     "snapshot-save": snapshot_save,
+    "userinfo-in-server-url": userinfo_in_url,
+    "server-echoing-request-headers": echoing_server,
     **{
         f"tmpdir-after-{how.name}-{credentials}": ended_while_waiting(how, credentials)
         for how in (signal.SIGTERM, signal.SIGKILL)

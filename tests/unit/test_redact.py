@@ -10,6 +10,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from kplanediag.render.redact import Redactor
 from kplanediag.render.redact_apply import redact_report, redact_run, redact_snapshot, redactor_for
 from kplanediag.render.redact_policy import generated, kept_name, kept_namespace
 from kplanediag.snapshot import load_bytes, load_snapshot, parse_time
+from kplanediag.snapshot.files import encode_snapshot
 
 CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "real-captures"
 pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"{CAPTURES} not present")
@@ -313,3 +315,28 @@ def test_cross_plane_objects_are_redacted_and_still_judged(case: str) -> None:
         (f.code, f.severity, f.component) for f in report.findings
     ]
     assert [(c.name, c.status) for c in again.components] == [(c.name, c.status) for c in report.components]
+
+
+@pytest.mark.parametrize("requester", ["sre.oncall@example.com", "oidc:alice.smith", "kwok-admin"])
+def test_people_are_redacted_in_every_format_and_in_a_saved_snapshot(requester: str) -> None:
+    """A CSR's requester is a person (the lab's real pending CSR, its ``spec.username`` set to an
+    e-mail address, an OIDC identity and the captured admin name): hidden in every format and in
+    ``snapshot save --redact``; e-mail addresses in any text are tokens too."""
+    path = REAL / "lab-csr-pending" / "certificatesigningrequests.json"
+    items = json.loads(path.read_text())["items"]
+    items[0]["spec"]["username"] = requester
+    snap = load_bytes(json.dumps({"kind": "List", "apiVersion": "v1", "items": items}).encode())
+    report = analyze(snap, now=snap.collected_at + timedelta(minutes=20))
+    person = requester.rsplit(":", 1)[-1]
+    assert any(person in f.message for f in report.findings if f.code == "KPD-432")  # shown unredacted
+    redacted, finish = redact_run(report, [snap])
+    for output in OUTPUTS:
+        text = finish(render(redacted, output))
+        assert person not in text and requester not in text, output
+        assert "user-" in text, output
+    saved = encode_snapshot(redact_snapshot(snap, redactor_for([snap]))).decode()
+    assert person not in saved and requester not in saved
+    r = Redactor(b"s" * 16)
+    said = r.text("paged jane.doe+k8s@corp.example.org; see https://ops.example.org/x")
+    assert "jane.doe" not in said and "corp.example" not in said
+    assert re.fullmatch(r"paged user-[0-9a-f]{6}; see https://host-[0-9a-f]{6}/x", said)
