@@ -72,6 +72,8 @@ def check_fleet(source: Source, etcd_quota: int | None) -> list[Member]:
 
 def render_fleet(members: list[Member], output: str, sections: tuple[str, ...], fail_on: str, colour: bool) -> str:
     """Each cluster's report as its format's fleet layout says (render/formats.py's FORMATS)."""
+    from kplanediag.render.escape import markdown as md  # noqa: PLC0415
+    from kplanediag.render.escape import one_line  # noqa: PLC0415
     from kplanediag.render.formats import FORMATS, render  # noqa: PLC0415
 
     fmt = FORMATS[output]
@@ -94,14 +96,19 @@ def render_fleet(members: list[Member], output: str, sections: tuple[str, ...], 
     assert fmt.fleet in ("text", "markdown"), f"-o {output} renders one cluster"
     parts = []
     markdown = fmt.fleet == "markdown"
+    esc = md if markdown else one_line  # context names, summaries and errors: text others wrote
     for m in members:
-        title = f"# context {m.context}" if markdown else f"######## context {m.context} ########"
-        body = render(m.report, output, sections, colour) if m.report is not None else f"kplanediag: error: {m.error}\n"
+        title = f"# context {esc(m.context)}" if markdown else f"######## context {esc(m.context)} ########"
+        body = (
+            render(m.report, output, sections, colour)
+            if m.report is not None
+            else f"kplanediag: error: {esc(str(m.error))}\n"
+        )
         parts.append(f"{title}\n\n{body}" if markdown else f"{title}\n{body}")
-    rows = [(m.context, m.status.upper(), str(m.code(fail_on)), m.summary) for m in members]
+    rows = [(esc(m.context), m.status.upper(), str(m.code(fail_on)), esc(m.summary)) for m in members]
     if markdown:
         table = ["| context | status | exit | summary |", "| --- | --- | --- | --- |"]
-        table += [f"| {c} | {s} | {e} | {t.replace('|', chr(92) + '|')} |" for c, s, e, t in rows]
+        table += [f"| {c} | {s} | {e} | {t} |" for c, s, e, t in rows]
         parts.append("# Fleet\n\n" + "\n".join(table) + "\n")
     else:
         from tabulate import tabulate  # noqa: PLC0415

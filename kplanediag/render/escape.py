@@ -53,6 +53,18 @@ def xml(text: str) -> str:
     return _XML.sub(_visible, text)
 
 
+def unsafe(text: str) -> bool:
+    """Whether ``text`` holds a character ``terminal`` would escape."""
+    return _TERMINAL.search(text) is not None
+
+
+def yaml_escapes(dumped: str) -> str:
+    """For a YAML document whose every string holding such a character was emitted double-quoted
+    (where ``\\u202e`` is the same character, escaped): those the emitter left raw (bidi controls,
+    which it deems printable) as escapes; the values a parser reads are unchanged."""
+    return _TERMINAL.sub(_visible, dumped)
+
+
 def markdown(text: str) -> str:
     """For inline markdown (a table cell, a list item): HTML as entities (no tag, no autolink),
     link, image, emphasis and table syntax escaped, every line break a space (a CR or LF never

@@ -63,10 +63,23 @@ def _yaml(report: Report, wanted: tuple[str, ...]) -> str:
 
 
 def _dump_yaml(doc: Any) -> str:
+    """Unicode written as itself, but a string holding a control, bidi or separator character
+    double-quoted with it as an escape (``\\u202e``): a YAML parser reads the same value, a reader
+    sees what is there."""
     import yaml  # noqa: PLC0415
 
-    text: str = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
-    return text
+    from kplanediag.render.escape import unsafe, yaml_escapes  # noqa: PLC0415
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = '"' if unsafe(value) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, string)
+    text: str = yaml.dump(doc, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return yaml_escapes(text)
 
 
 def _markdown(report: Report, wanted: tuple[str, ...]) -> str:

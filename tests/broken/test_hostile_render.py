@@ -168,7 +168,10 @@ def test_every_format_survives_hostile_text(name: str, message: str, note: str, 
             assert_terminal_safe(render(report, output, (section,)))
     assert_terminal_safe(accepted_listing(report))
     assert json.loads(render(report, "json"))["summary"]["text"] == report.summary
-    assert yaml.safe_load(render(report, "yaml"))["summary"]["text"] == report.summary
+    as_yaml = render(report, "yaml")
+    assert yaml.safe_load(as_yaml)["summary"]["text"] == report.summary
+    assert_terminal_safe(as_yaml)  # bidi controls as escapes in double-quoted strings, the value unchanged
+    assert_terminal_safe(render(report, "json"))
     ET.fromstring(render(report, "junit"))  # well-formed XML 1.0, whatever the messages hold
     assert_markdown_safe(render_markdown(report), report)
     assert_html_safe(render(report, "html"))

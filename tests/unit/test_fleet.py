@@ -5,6 +5,7 @@ cluster by cluster (the live fleet, with a healthy lab context beside a broken o
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,19 @@ def test_kubeconfig_files_are_merged_for_a_single_check(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "KPD-100" in proc.stdout, proc.stderr
     proc = subprocess.run([*run, "--context", "zz"], capture_output=True, text=True, env=env, timeout=60, check=False)
     assert proc.returncode == 3 and "zz" in proc.stdout, proc.stdout
+
+
+def test_fleet_summary_escapes_context_names_and_errors(tmp_path: Path) -> None:
+    """A kubeconfig from someone else: context names with an escape sequence, a bidi override and
+    markdown link syntax reach the fleet's titles and summary table only as visible escapes."""
+    evil = ["ctx\x1b]52;c;cGF5bG9hZA==\x07", "ctx\u202eevil", "[x](javascript:alert(1))|"]
+    config = kubeconfig(tmp_path / "k", *(json.dumps(n) for n in evil))
+    table = kpd("check", "--kubeconfig", str(config), "--all-contexts")
+    assert table.returncode == 2, table.stderr
+    assert "\x1b" not in table.stdout and "\u202e" not in table.stdout and "\x07" not in table.stdout
+    assert "ctx\\x1b]52" in table.stdout and "ctx\\u202eevil" in table.stdout
+    md = kpd("check", "--kubeconfig", str(config), "--all-contexts", "-o", "markdown")
+    fleet = md.stdout.split("# Fleet", 1)[1]
+    rows = [line for line in fleet.splitlines() if line.startswith("|")]
+    assert len(rows) == 5 and all(line.count("|") - line.count("\\|") == 5 for line in rows)
+    assert re.search(r"(?<!\\)\]\(", md.stdout) is None and "\\[x\\]" in md.stdout  # no link syntax left
