@@ -361,3 +361,44 @@ def test_reported_yaml_alias_bomb_is_refused_fast() -> None:
 def test_deep_nesting_within_limits() -> None:
     nested = b"[" * 50 + b"]" * 50
     check_from(b'{"kind":"List","items":[' + nested + b'],"metadata":{"x":"2026-01-01T00:00:00Z"}}', None)
+
+
+def _bomb_variants(levels: int) -> dict[str, str]:
+    """The bomb spelt so that no ASCII whitespace or flow indicator comes right before a ``*``
+    (what a text pattern looks for): a Unicode line separator or a next-line character there, both
+    line breaks to YAML 1.1; and as block sequences."""
+    flow = yaml_alias_bomb(levels).decode().replace("items: *", "items: [*") + "]"
+    flow = flow.replace("items: [*a", "items: [*a").rstrip("\n]") + "]\n"
+    out = {"plain-flow": flow}
+    for name, brk in (("line-separator", "\u2028"), ("next-line", "\x85")):
+        out[f"{name}-before-each-alias"] = flow.replace(", *", f",{brk}*").replace("[*", f"[{brk}*")
+    lines = ["a0: &a0", *(["- lol"] * 10)]
+    for i in range(1, levels):
+        lines += [f"a{i}: &a{i}", *([f"- *a{i - 1}"] * 10)]
+    out["block-sequences"] = "\n".join([*lines, "kind: List", f"items: *a{levels - 1}", ""])
+    return out
+
+
+@pytest.mark.parametrize("variant", list(_bomb_variants(2)))
+def test_yaml_aliases_are_refused_by_structure_not_by_text(variant: str) -> None:
+    """Spellings of a billion laughs that a text pattern misses (a Unicode line or next-line
+    separator or a tab before ``*``, block lists): refused at once, in little memory. The variant is
+    loaded in a child limited to 512 MiB of address space: an expansion would be a MemoryError."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    bomb = _bomb_variants(9)[variant]
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20))\n"
+        "from kplanediag.snapshot import SnapshotError, load_bytes\n"
+        "try:\n    load_bytes(sys.stdin.buffer.read())\n"
+        "except SnapshotError as exc:\n    print('refused:', exc)\n"
+    )
+    start = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-c", code], input=bomb.encode(), capture_output=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    assert "refused:" in run.stdout.decode() and "aliases" in run.stdout.decode(), run.stdout
+    assert time.monotonic() - start < 20

@@ -4,16 +4,13 @@ Each document comes out as (list kind, list apiVersion, undecoded items)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
 
 from kplanediag.snapshot.files import NOT_AN_OBJECT, SnapshotError
 
-# An unquoted scalar starting with "*" is a YAML alias; only when this matches is the (slower) exact
-# token scan run, which refuses them (each level of aliases multiplies the document: "billion laughs").
-_MAYBE_ALIAS = re.compile(rb"(?:^|[\s\[{,:-])\*[^\s*]", re.MULTILINE)
+SHARED_SCALAR = 32  # a string this long met twice as one object was written once: an alias
 
 
 class _Doc(msgspec.Struct):
@@ -94,15 +91,32 @@ def yaml_documents(data: bytes, where: str) -> list[bytes]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         data = prune_yaml(data)
-        if (
-            b"*" in data
-            and _MAYBE_ALIAS.search(data)
-            and any(isinstance(t, yaml.AliasToken) for t in yaml.scan(data, Loader=loader))
-        ):
+        docs = [doc for doc in yaml.load_all(data, Loader=loader) if doc is not None]
+        if any(_aliased(doc) for doc in docs):
             raise SnapshotError(f"{where}: YAML aliases (*name) are not read: kubectl never writes them")
-        return [msgspec.json.encode(doc) for doc in yaml.load_all(data, Loader=loader) if doc is not None]
+        return [msgspec.json.encode(doc) for doc in docs]
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError, TypeError) as exc:
         raise SnapshotError(f"{where} is not JSON or YAML: {exc}") from exc
+
+
+def _aliased(doc: Any) -> bool:
+    """Whether the loaded document uses an alias, found in its structure (not its text): the loader
+    gives every alias of a node the one object it built for it, so an object met twice is one.
+    Linear in the objects built; what would be expanded (to JSON, exponentially) is never walked."""
+    seen: set[int] = set()
+    todo = [doc]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, (dict, list)) or (isinstance(value, str) and len(value) >= SHARED_SCALAR):
+            if id(value) in seen:
+                return True
+            seen.add(id(value))
+            if isinstance(value, dict):
+                todo.extend(value.keys())
+                todo.extend(value.values())
+            elif isinstance(value, list):
+                todo.extend(value)
+    return False
 
 
 def json_documents(data: bytes, where: str) -> list[bytes]:
