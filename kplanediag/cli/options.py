@@ -67,6 +67,18 @@ def positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -
     return value
 
 
+def input_size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """--max-input's size (``512Mi``, ``2Gi``, bytes)."""
+    if value is None:
+        return None
+    from kplanediag.snapshot.limits import LimitError, parse_size  # noqa: PLC0415
+
+    try:
+        return parse_size(value)
+    except LimitError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 @dataclass(frozen=True)
 class Source:
     """Where the data comes from: a live cluster, or a saved snapshot / kubectl List (--from)."""
@@ -83,6 +95,7 @@ class Source:
     as_user: str | None = None  # --as, --as-group, --as-uid: impersonation, as kubectl's
     as_groups: tuple[str, ...] = ()
     as_uid: str | None = None
+    max_input: int | None = None  # bytes; None: $KPLANEDIAG_MAX_INPUT or the default (limits.py)
 
     @property
     def fleet(self) -> bool:
@@ -97,7 +110,9 @@ class Source:
     def load(self) -> tuple[Snapshot, datetime | None]:
         """The snapshot, and the "now" to judge it at (None: its capture time)."""
         from kplanediag.snapshot import SnapshotError, load_snapshot, parse_time  # noqa: PLC0415
+        from kplanediag.snapshot.limits import set_max_input  # noqa: PLC0415
 
+        set_max_input(self.max_input)
         now = None
         if self.at is not None:
             now = parse_time(self.at)
@@ -226,6 +241,14 @@ SOURCE_OPTIONS = (
     _option("as_user", "--as", metavar="USER", help="Impersonate this user (as kubectl --as)."),
     _option("as_groups", "--as-group", multiple=True, metavar="GROUP", help="Impersonate this group; repeatable."),
     _option("as_uid", "--as-uid", metavar="UID", help="Impersonate this UID (with --as)."),
+    _option(
+        "max_input",
+        "--max-input",
+        callback=input_size,
+        metavar="SIZE",
+        help="Most bytes read of one API answer, file or bundle member before decoding (2Gi, 512Mi; "
+        "default 1Gi, or $KPLANEDIAG_MAX_INPUT): past it a list is a gap, a file exit 3.",
+    ),
 )
 SOURCE_PARAMS = tuple(o.name for o in SOURCE_OPTIONS)
 

@@ -76,3 +76,10 @@ class ListFailed(CollectError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class TooLarge(ListFailed):
+    """An answer past the input limit (``--max-input``), or in an encoding not asked for: not
+    decoded. A list's is a named gap; /version's ends the run (exit 3) with the limit in its words."""
+
+    kind = "limit"

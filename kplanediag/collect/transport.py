@@ -27,15 +27,16 @@ from kplanediag.collect.errors import (
     CredentialError,
     DeadlineExceeded,
     TLSError,
+    TooLarge,
     UnreachableError,
 )
 from kplanediag.collect.impersonation import Impersonation
 from kplanediag.collect.proxy import Proxy
 from kplanediag.snapshot.credentials import public_url, scrub
+from kplanediag.snapshot.limits import max_input, too_large
 
 JSON = "application/json"
 CHUNK = 1 << 20
-MAX_BODY = 2 << 30  # no answer kplanediag reads is this big: a server sending more is broken
 RETRIES = 2  # for 429/503 with Retry-After
 MAX_RETRY_AFTER = 5.0  # seconds; a longer wait is not taken (the answer would come too late)
 _REJECTED_CERT = ("certificate required", "bad certificate", "unknown ca", "certificate unknown", "access denied")
@@ -122,7 +123,7 @@ class Transport:
         self.peer_certificate: bytes | None = None  # DER of the server's leaf certificate, once seen
 
     def _headers(self, accept: str) -> urllib3.HTTPHeaderDict:
-        headers = urllib3.HTTPHeaderDict({"Accept": accept, "User-Agent": "kplanediag"})
+        headers = urllib3.HTTPHeaderDict({"Accept": accept, "Accept-Encoding": "identity", "User-Agent": "kplanediag"})
         for auth in self._config.auth_settings().values():
             if auth.get("in") == "header" and auth.get("value"):
                 headers[auth["key"]] = auth["value"]
@@ -132,7 +133,7 @@ class Transport:
 
     def _sent(self) -> tuple[str, ...]:
         """Every header value a request carries but Accept and User-Agent, and the URL's userinfo."""
-        values = [v for k, v in self._headers(JSON).items() if k not in ("Accept", "User-Agent")]
+        values = [v for k, v in self._headers(JSON).items() if k not in ("Accept", "Accept-Encoding", "User-Agent")]
         if self._url != self.server:
             values.append(self._url.split("://", 1)[-1].rsplit("@", 1)[0])
         return tuple(values)
@@ -211,7 +212,20 @@ class Transport:
         return response
 
     def _read(self, raw: Any, end: float, path: str, limit: float) -> bytes:
-        """The whole body by ``end``: read in chunks, the deadline checked between reads."""
+        """The whole body by ``end``: read in chunks, the deadline checked between reads, never more
+        than the input limit (limits.py), never in an encoding that was not asked for."""
+        most = max_input()
+        encoding = str(raw.headers.get("Content-Encoding") or "identity").strip().lower()
+        if encoding != "identity":
+            raw.close()
+            raise TooLarge(
+                f"{self.server}{path}: the answer is {encoding}-encoded, which was not asked for "
+                "(Accept-Encoding: identity): not decoded"
+            )
+        declared = str(raw.headers.get("Content-Length") or "")
+        if declared.isdigit() and int(declared) > most:
+            raw.close()
+            raise TooLarge(too_large(f"{self.server}{path}: the answer ({int(declared):,} bytes)", most))
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -224,9 +238,9 @@ class Transport:
             if not chunk:
                 return b"".join(chunks)
             size += len(chunk)
-            if size > MAX_BODY:
+            if size > most:
                 raw.close()
-                raise UnreachableError(f"{self.server}{path}: the answer is larger than {MAX_BODY >> 30} GiB")
+                raise TooLarge(too_large(f"{self.server}{path}: the answer", most))
             chunks.append(chunk)
 
 

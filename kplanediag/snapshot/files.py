@@ -7,6 +7,7 @@ item into the typed kinds, so one malformed object is a gap and not an unreadabl
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -17,6 +18,7 @@ import msgspec
 from kplanediag.snapshot.credentials import public_url
 from kplanediag.snapshot.decode import BadItems, ItemDecoder, ListPage
 from kplanediag.snapshot.kinds import Resource
+from kplanediag.snapshot.limits import max_input, too_large
 from kplanediag.snapshot.model import (
     KIND_OF_RESOURCE,
     PROBES,
@@ -34,7 +36,6 @@ from kplanediag.snapshot.server import Certificate, Record, RequestTime, ServerM
 SNAPSHOT_KIND = "KplanediagSnapshot"
 SNAPSHOT_VERSION = 2
 READS = (1, 2)  # snapshot versions this kplanediag reads (1: schemaVersion, whole objects)
-MAX_FILE_BYTES = 4 * 2**30  # refuse, rather than exhaust memory on, a file that cannot be a snapshot
 SNIFF_BYTES = 64 * 1024
 # Any RFC 3339 timestamp value in a List: its newest one is the List's "now".
 _TIMESTAMP = re.compile(rb'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"')
@@ -240,17 +241,20 @@ def load_snapshot(path: Path) -> Snapshot:
 
     if path.is_dir():
         return bundles.read_bundle(path)
+    limit = max_input()
     try:
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
             archive = bundles.is_archive(head)
+            if not archive and os.fstat(handle.fileno()).st_size > limit:
+                raise SnapshotError(too_large(str(path), limit))
             if not archive and _looks_binary(head):
                 raise SnapshotError(
                     f"{path} is binary data, not a snapshot or a kubectl List (JSON or YAML) nor an archive "
                     f"(tar, tar.gz, tar.xz). kplanediag reads: {bundles.FORMATS}"
                 )
             pretty = head[:1] == b"{" and head[1:2] in (b"\n", b"\r")
-            data = b"" if archive or pretty else head + handle.read(MAX_FILE_BYTES + 1 - len(head))
+            data = b"" if archive or pretty else head + handle.read(limit + 1 - len(head))
     except OSError as exc:
         raise SnapshotError(f"cannot read {path}: {exc.strerror}") from exc
     if archive:
@@ -260,8 +264,8 @@ def load_snapshot(path: Path) -> Snapshot:
         if isinstance(read, Snapshot):
             return read
         data = read
-    if len(data) > MAX_FILE_BYTES:
-        raise SnapshotError(f"{path} is larger than {MAX_FILE_BYTES // 2**30} GiB: not a snapshot kplanediag reads")
+    if len(data) > limit:
+        raise SnapshotError(too_large(str(path), limit))
     try:
         return load_bytes(data, str(path))
     except SnapshotError as exc:  # a file of text that is none of them: say what would have been read

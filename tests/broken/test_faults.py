@@ -13,6 +13,8 @@ retry loop, each of which would take minutes. The signal tests run on their own,
 from __future__ import annotations
 
 import base64
+import gzip
+import io
 import json
 import math
 import os
@@ -22,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -242,6 +245,15 @@ def no_list_version_on_old_server(outcome: Outcome) -> None:
     assert firsts and all(q.get("resourceVersion") == "0" for q in firsts)  # no version known: the pre-1.34 form
 
 
+def within_twice(limit: int) -> Callable[[Outcome], None]:
+    """Peak memory within twice the --max-input limit, above what a healthy run takes."""
+
+    def check(outcome: Outcome) -> None:
+        assert 0 < outcome.run.max_rss_kb < BASE_RSS_KB + 2 * limit // 1024, f"{outcome.run.max_rss_kb} KiB"
+
+    return check
+
+
 def small_and_fast(outcome: Outcome) -> None:
     assert 0 < outcome.run.max_rss_kb < 100_000, f"{outcome.run.max_rss_kb} KiB for a 5 MB input"
 
@@ -249,6 +261,28 @@ def small_and_fast(outcome: Outcome) -> None:
 # --- the cases ------------------------------------------------------------------------------------
 
 DEEP = b"[" * 5000 + b"]" * 5000
+BASE_RSS_KB = 100_000  # a run on a small input peaks below this (small_and_fast)
+GZIP_BOMB = gzip.compress(b"0" * (256 << 20), 9)  # 256 MiB of zeros in about 250 KB
+STAMPED_POD = {"metadata": {"name": "q", "namespace": "kube-system", "creationTimestamp": "2026-01-01T00:00:00Z"}}
+POD_OF_1K = {"metadata": {"name": "p", "namespace": "default", "labels": {"x": "y" * 900}}}
+
+
+def _bundle_with_big_member() -> bytes:
+    """A kubectl cluster-info dump as .tar.gz whose nodes.json holds 8 MiB (a 20 KB archive)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for name, doc in (
+            ("dump/nodes.json", {**empty_list(NODES), "items": [POD_OF_1K] * 8192}),
+            ("dump/kube-system/pods.json", {**empty_list(PODS), "items": [STAMPED_POD]}),
+        ):
+            data = json.dumps(doc).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+BUNDLE_WITH_BIG_MEMBER = _bundle_with_big_member()
 DAEMONSETS_PB = (WIRE / "daemonsets.pb").read_bytes()
 RANDOM = random.Random(8)  # the same bytes every run
 TOO_MANY_HEADERS = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(200)) + b"\r\n"
@@ -402,9 +436,66 @@ CASES: list[Case] = [
     Case(
         "pods-gzip-encoding-of-garbage",
         1,
-        "failed to decode it",
+        "gzip-encoded, which was not asked for",
         gap="pods",
         route=only(PODS, Reply(body=b"not gzip", headers={"Content-Encoding": "gzip"})),
+    ),
+    # limits on what is read (--max-input): a gap or exit 3 naming the limit, memory bounded by it
+    Case(
+        "pods-gzip-bomb-not-asked-for",
+        1,
+        "gzip-encoded, which was not asked for",
+        gap="pods",
+        route=only(PODS, Reply(body=GZIP_BOMB, headers={"Content-Encoding": "gzip"})),
+        memory=True,
+        check=within_twice(2 << 20),
+        extra=("--max-input", "2Mi"),
+    ),
+    Case(
+        "pods-answer-past-max-input",
+        1,
+        "larger than its limit of 2Mi: not read (raise the input limit with --max-input",
+        gap="pods",
+        route=only(PODS, json_reply({**empty_list(PODS), "items": [POD_OF_1K] * 8192})),
+        memory=True,
+        check=within_twice(2 << 20),
+        extra=("--max-input", "2Mi"),
+    ),
+    Case(
+        "pods-content-length-of-4GiB",
+        1,
+        "4,294,967,296 bytes) is larger than its limit of 1Gi",
+        gap="pods",
+        route=only(PODS, Reply(body=b"{}", content_length=4 << 30)),
+    ),
+    Case(
+        "version-past-max-input",
+        3,
+        "/version: the answer (3,145,768 bytes) is larger than its limit of 1Mi",
+        error="limit",
+        route=only("/version", json_reply({"gitVersion": "v1.36.2", "padding": "x" * (3 << 20)})),
+        extra=("--max-input", "1Mi"),
+    ),
+    Case(
+        "from-file-past-max-input",
+        3,
+        "is larger than its limit of 1Mi",
+        error="error",
+        args=OFFLINE,
+        files={"input": json.dumps({**empty_list(PODS), "items": [POD_OF_1K] * 2048}).encode()},
+        extra=("--max-input", "1Mi"),
+    ),
+    Case(
+        "from-bundle-member-past-max-input",
+        (0, 1),
+        "nodes.json is larger than its limit of 2Mi",
+        gap="nodes",
+        only_gap=False,
+        args=OFFLINE,
+        files={"input": BUNDLE_WITH_BIG_MEMBER},
+        memory=True,
+        check=within_twice(2 << 20),
+        extra=("--max-input", "2Mi"),
     ),
     Case(
         "pods-answer-with-200-headers",

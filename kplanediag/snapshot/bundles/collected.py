@@ -93,8 +93,8 @@ class Found:
     newest: tuple[datetime, str] | None = None
     locks: list[Lease] = field(default_factory=list)  # leader locks of Endpoints, as Leases (locks.py)
 
-    def add(self, path: str, route: Route, data: bytes | None) -> None:
-        """One member, whose path gave ``route``; ``data`` None: too large to read."""
+    def add(self, path: str, route: Route, data: bytes | None, why: str | None = None) -> None:
+        """One member, whose path gave ``route``; ``data`` None: not read, ``why`` says why."""
         if route.role:
             if data is not None and len(data) <= MAX_META_BYTES:
                 self.meta[path] = data
@@ -103,8 +103,10 @@ class Found:
             return
         self.members += 1
         if data is None:
-            why = f"{path} could not be read (too large, or unreadable): left out"
-            self.gaps.append(Gap(source=route.resource or path, reason=why))
+            why = f"{why}: left out" if why else f"{path} could not be read: left out"
+            gap = Gap(source=route.resource or path, reason=why)
+            if gap not in self.gaps:  # past the bundle's budget: one gap per list, not per file
+                self.gaps.append(gap)
             return
         json = data.lstrip()[:1] in (b"{", b"[")
         if route.resource == "events" and route.namespace not in ("", *EVENT_NAMESPACES) and not json:

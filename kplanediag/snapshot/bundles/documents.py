@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from kplanediag.snapshot.files import NOT_AN_OBJECT, SnapshotError
+from kplanediag.snapshot.limits import YAML_SHARE, max_input, too_large
 
 SHARED_SCALAR = 32  # a string this long met twice as one object was written once: an alias
 
@@ -89,8 +90,11 @@ def yaml_documents(data: bytes, where: str) -> list[bytes]:
     except ImportError as exc:
         raise SnapshotError(f"{where} is not JSON, and reading YAML needs PyYAML") from exc
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    limit = max_input() // YAML_SHARE  # of the YAML parsed, once unread subtrees are dropped
     try:
         data = prune_yaml(data)
+        if len(data) > limit:
+            raise SnapshotError(too_large(f"{where} (YAML, without the fields kplanediag never reads)", limit))
         docs = [doc for doc in yaml.load_all(data, Loader=loader) if doc is not None]
         if any(_aliased(doc) for doc in docs):
             raise SnapshotError(f"{where}: YAML aliases (*name) are not read: kubectl never writes them")

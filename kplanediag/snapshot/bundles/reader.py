@@ -11,7 +11,7 @@ import msgspec
 from kplanediag.snapshot.bundles import clusterinfo, mustgather, sonobuoy, troubleshoot
 from kplanediag.snapshot.bundles.collected import Found
 from kplanediag.snapshot.bundles.layout import Layout
-from kplanediag.snapshot.bundles.tree import TreeError, walk_archive, walk_directory
+from kplanediag.snapshot.bundles.tree import TooLarge, TreeError, walk_archive, walk_directory
 from kplanediag.snapshot.files import SnapshotError
 from kplanediag.snapshot.model import Gap, Snapshot
 
@@ -38,7 +38,10 @@ def read_bundle(path: Path) -> Snapshot:
             for layout in LAYOUTS:
                 route = layout.route(parts)
                 if route is not None:
-                    found[layout.name].add(member, route, read())
+                    try:
+                        found[layout.name].add(member, route, read())
+                    except TooLarge as exc:  # a named gap; past the bundle's budget, every later one too
+                        found[layout.name].add(member, route, None, str(exc))
                     break
     except TreeError as exc:
         if not seen:

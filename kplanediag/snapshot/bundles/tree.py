@@ -10,12 +10,20 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-MAX_MEMBER_BYTES = 2 * 2**30  # one file of a bundle larger than this is not read (a gap says so)
+from kplanediag.snapshot.limits import BUNDLE_SHARE, max_input, too_large
+
 # magic numbers of the archives read: gzip, xz, bzip2, and tar's "ustar" at offset 257
 _COMPRESSED = (b"\x1f\x8b", b"\xfd7zXZ\x00", b"BZh")
 
 Read = Callable[[], bytes | None]
-"""Reads the current member (None: too large, or unreadable); valid only until the walk moves on."""
+"""Reads the current member (None: unreadable); valid only until the walk moves on. A member larger
+than the input limit, or one that would take the bundle past BUNDLE_SHARE times it, raises TooLarge."""
+
+
+class TooLarge(ValueError):
+    """A member past a limit (limits.py): its message says which and how to raise it."""
+
+
 _BROKEN = (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error)  # zlib/lzma: not OSError
 
 
@@ -32,8 +40,24 @@ def _clean(path: str) -> str:
     return "/".join(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
 
 
+class Budget:
+    """The bytes a bundle's members may still take (BUNDLE_SHARE times the input limit in all)."""
+
+    def __init__(self) -> None:
+        self.limit = max_input()
+        self.left = self.limit * BUNDLE_SHARE
+
+    def take(self, name: str, size: int) -> None:
+        if size > self.limit:
+            raise TooLarge(too_large(f"the bundle's file {name}", self.limit))
+        if size > self.left:
+            raise TooLarge(too_large("the bundle's files kplanediag reads, in all,", self.limit * BUNDLE_SHARE))
+        self.left -= size
+
+
 def walk_directory(root: Path) -> Iterator[tuple[str, Read]]:
     """Every regular file under ``root``, by relative path, in sorted order; symlinks are not followed."""
+    budget = Budget()
     for here, dirs, files in os.walk(root):
         dirs.sort()
         for name in sorted(files):
@@ -41,18 +65,26 @@ def walk_directory(root: Path) -> Iterator[tuple[str, Read]]:
             if full.is_symlink() or not full.is_file():
                 continue
 
-            def read(full: Path = full) -> bytes | None:
+            rel = _clean(str(full.relative_to(root)))
+
+            def read(full: Path = full, name: str = rel) -> bytes | None:
                 try:
-                    return None if full.stat().st_size > MAX_MEMBER_BYTES else full.read_bytes()
+                    budget.take(name, full.stat().st_size)
+                    with full.open("rb") as handle:
+                        data = handle.read(budget.limit + 1)  # the file may have grown meanwhile
                 except OSError:
                     return None
+                if len(data) > budget.limit:
+                    raise TooLarge(too_large(f"the bundle's file {name}", budget.limit))
+                return data
 
-            yield _clean(str(full.relative_to(root))), read
+            yield rel, read
 
 
 def walk_archive(path: Path) -> Iterator[tuple[str, Read]]:
     """The regular files of a tar archive in archive order, streamed (``r|*``): one pass, a bounded
     buffer, any compression tarfile knows."""
+    budget = Budget()
     try:
         with tarfile.open(path, mode="r|*") as archive:
             for member in archive:
@@ -60,8 +92,7 @@ def walk_archive(path: Path) -> Iterator[tuple[str, Read]]:
                     continue
 
                 def read(member: tarfile.TarInfo = member) -> bytes | None:
-                    if member.size > MAX_MEMBER_BYTES:
-                        return None
+                    budget.take(member.name, member.size)
                     try:
                         handle = archive.extractfile(member)
                         return handle.read() if handle is not None else None
