@@ -27,7 +27,7 @@ from kplanediag.collect.endpoints import (
     probe_result,
     version_of,
 )
-from kplanediag.collect.errors import CollectError, ListFailed, UnreachableError
+from kplanediag.collect.errors import CollectError, ListFailed, Stalled, UnreachableError
 from kplanediag.collect.lists import (
     JSON,
     LISTS,
@@ -85,8 +85,10 @@ def fetch_pages(
     timings: Timings,
     pages: queue.Queue[Page | Done],
     stop: threading.Event,
+    stalled: threading.Event | None = None,
 ) -> None:
-    """Request every page of one list, queueing each body; ends with a Done."""
+    """Request every page of one list, queueing each body; ends with a Done. A request that got
+    no byte back sets ``stalled``."""
     count, size, seconds, slowest, token, wire, seen = 0, 0, 0.0, 0.0, "", "", set()
     error: str | None = None
     accept = call.accept
@@ -116,6 +118,8 @@ def fetch_pages(
         error = exc.reason
     except UnreachableError as exc:
         error = str(exc)
+        if isinstance(exc, Stalled) and stalled is not None:
+            stalled.set()
     except CollectError as exc:  # a TLS or credential failure after /version answered
         error = str(exc)
     except Exception as exc:  # never a fetcher that dies without its Done: the run would wait for its deadline
@@ -176,9 +180,17 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     metrics_future = in_thread(lambda: fetch_metrics(transport, timings, requests))
     slots = threading.Semaphore(WORKERS)
 
+    stalled = threading.Event()
+
     def fetch(call: ListCall) -> None:
         with slots:
-            fetch_pages(transport, call, server, timings, pages, stop)
+            if stalled.is_set():  # one round of the timeout is enough to know: not another per list
+                why = (
+                    f"not requested: an earlier request got no answer within {transport.timeout:g}s (the server stalls)"
+                )
+                _put(pages, Done(call, why, 0, 0.0, 0, ""), stop)
+                return
+            fetch_pages(transport, call, server, timings, pages, stop, stalled)
 
     try:
         for call in LISTS:

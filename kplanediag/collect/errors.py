@@ -62,6 +62,13 @@ class DeadlineExceeded(UnreachableError):
     kind = "deadline"
 
 
+class Stalled(UnreachableError):
+    """Not one byte of an answer within the request timeout: the server took the request and
+    stalls. After one, the lists not yet requested are not (each would wait as long)."""
+
+    kind = "unreachable"
+
+
 class Interrupted(CollectError):
     """Ctrl-C (or SIGTERM): the run was stopped before it could assess anything."""
 

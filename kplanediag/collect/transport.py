@@ -26,6 +26,7 @@ from kplanediag.collect.errors import (
     ConfigurationError,
     CredentialError,
     DeadlineExceeded,
+    Stalled,
     TLSError,
     TooLarge,
     UnreachableError,
@@ -163,6 +164,7 @@ class Transport:
             raise DeadlineExceeded(f"{self.server}{path}: not requested, the run's deadline has passed")
         start = time.monotonic()
         end = start + limit
+        answered = False  # the status line and headers came back
         try:
             raw = self._pool.request(
                 "GET",
@@ -173,6 +175,7 @@ class Transport:
                 retries=False,
                 preload_content=False,
             )
+            answered = True
             if self.peer_certificate is None:
                 self.peer_certificate = _peer_certificate(raw)
             try:
@@ -186,7 +189,8 @@ class Transport:
         except urllib3.exceptions.TimeoutError as exc:
             if limit < self.timeout:  # cut short by the run's deadline, not the request timeout
                 raise DeadlineExceeded(f"{self.server}{path}: no complete answer before the run's deadline") from exc
-            raise UnreachableError(f"{self.server}: {type(exc).__name__}: {self._scrub(exc)}") from exc
+            kind = UnreachableError if answered else Stalled  # not a byte back: the server stalls
+            raise kind(f"{self.server}: {type(exc).__name__}: {self._scrub(exc)}") from exc
         except urllib3.exceptions.HTTPError as exc:
             raise UnreachableError(f"{self.server}: {type(exc).__name__}: {self._scrub(exc)}") from exc
         date = raw.headers.get("Date")

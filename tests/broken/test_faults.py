@@ -245,6 +245,16 @@ def no_list_version_on_old_server(outcome: Outcome) -> None:
     assert firsts and all(q.get("resourceVersion") == "0" for q in firsts)  # no version known: the pre-1.34 form
 
 
+def one_round_of_timeouts(outcome: Outcome) -> None:
+    """Every list a gap, at most the first four (WORKERS) asked: the rest not requested."""
+    probes_and_lists_gaps(outcome)
+    assert outcome.server is not None
+    asked = {r.path for r in outcome.server.requests if r.path in LIST_PATHS}
+    assert 1 <= len(asked) <= 4, sorted(asked)
+    gaps = outcome.run.gaps()
+    assert sum("not requested: an earlier request got no answer within" in g for g in gaps) >= len(LISTS) - 4
+
+
 def within_twice(limit: int) -> Callable[[Outcome], None]:
     """Peak memory within twice the --max-input limit, above what a healthy run takes."""
 
@@ -376,8 +386,18 @@ CASES: list[Case] = [
         only_gap=False,
         route=lambda r: None if r.path == "/version" else Reply(hang=True),
         extra=("--request-timeout", "1"),
-        floor=math.ceil(len(LISTS) / 4) * 1,  # the lists in three rounds of four, 1 s each
-        check=probes_and_lists_gaps,
+        floor=1,  # one round of the request timeout: the lists not yet asked for are not
+        check=one_round_of_timeouts,
+    ),
+    Case(
+        "version-answers-then-everything-hangs-at-the-default-timeout",
+        1,
+        "Read timed out",
+        gap="livez",
+        only_gap=False,
+        route=lambda r: None if r.path == "/version" else Reply(hang=True),
+        floor=5,  # one round of the default 5 s (five rounds, 26 s, before)
+        check=one_round_of_timeouts,
     ),
     Case(
         "version-hangs",
