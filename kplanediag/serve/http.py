@@ -4,6 +4,7 @@ but the two probes. Each answer is rendered once per check (cached by the state'
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import html
 import json
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 OPEN_PATHS = ("/healthz", "/readyz")  # kubelet probes send no token; they tell only up / ready
 TEXT = "text/plain; charset=utf-8"
-CONNECTION_TIMEOUT = 30.0  # seconds a client may take to send its request: no slow client holds a thread
+CONNECTION_TIMEOUT = 30.0  # seconds a request may take, from its first byte awaited to its answer sent
+MAX_CONNECTIONS = 64  # open at once (a thread each); one more is closed at once, never queued
 
 
 def log(line: str) -> None:
@@ -81,7 +83,25 @@ class Server(ThreadingHTTPServer):
         self.token = token
         self._cache: dict[str, tuple[int, bytes]] = {}
         self._cache_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread for the connection while fewer than MAX_CONNECTIONS are open; else it is closed."""
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
@@ -108,6 +128,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per check is logged; a line per scrape would drown it
+
+    def handle_one_request(self) -> None:
+        """One request within CONNECTION_TIMEOUT as a whole: a client that trickles its request a
+        byte at a time (each read within the socket's timeout) is cut off when it is spent."""
+        timer = threading.Timer(CONNECTION_TIMEOUT, self._cut_off)
+        timer.daemon = True
+        timer.start()
+        try:
+            super().handle_one_request()
+        finally:
+            timer.cancel()
+
+    def _cut_off(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)  # the blocked read returns: the thread ends
 
     def do_HEAD(self) -> None:
         self.answer(head=True)
