@@ -27,7 +27,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[http.Server]:
 
 
 def connect(srv: http.Server) -> socket.socket:
-    return socket.create_connection(srv.server_address[:2], timeout=5)
+    return socket.create_connection(("127.0.0.1", int(srv.server_address[1])), timeout=5)
 
 
 def test_a_trickled_request_is_cut_off_when_its_time_is_spent(server: http.Server) -> None:
