@@ -123,8 +123,10 @@ class ClusterInfo:
     single_node: bool = False
     observations: tuple[str, ...] = ()  # facts worth a line: etcd size against quota, certificate expiry
     collected_at_from: str = ""  # how a file's capture time was told (Snapshot.collected_at_from)
+    judged_by: str = ""  # the clock "now" was read from (analysis/clock.py)
+    clock_note: str = ""  # said when that clock is not the usual one: "judged by this machine's clock (...)"
 
     @property
     def told_by(self) -> tuple[str, ...]:
-        """How the capture time was told, as zero or one line (none for a live check)."""
-        return (self.collected_at_from,) if self.collected_at_from else ()
+        """How the capture time was told and which clock judged, as lines (none for a usual live check)."""
+        return tuple(line for line in (self.collected_at_from, self.clock_note) if line)

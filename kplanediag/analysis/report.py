@@ -9,6 +9,7 @@ from datetime import datetime
 from kplanediag.analysis.blast import attach, blast_radius, order, plural, some
 from kplanediag.analysis.blast.cross import cross_plane_entries
 from kplanediag.analysis.causes import link
+from kplanediag.analysis.clock import AT, CAPTURE, SERVER, judge_clock
 from kplanediag.analysis.controlplane import assess_control_plane
 from kplanediag.analysis.crossplane import assess_cross_plane
 from kplanediag.analysis.crossplane.webhook_calls import assess_webhook_calls
@@ -129,7 +130,8 @@ def _analyze(
     fit: Fit | None,
     renewals: Mapping[str, datetime],
 ) -> Report:
-    now = now or snapshot.collected_at
+    clock = judge_clock(snapshot, now)
+    now = clock.now
     idx = ClusterIndex.build(snapshot, now)
     idx.previous_renewals = renewals
     dist = recognise(idx)
@@ -171,6 +173,7 @@ def _analyze(
                 *call_failures,
                 *addon_failures,
                 *gap_findings(snapshot),
+                *((clock.finding,) if clock.finding else ()),
             ),
             key=lambda f: (SEVERITY_ORDER[f.severity], PLANE_ORDER[f.plane], f.code, f.subject),
         )
@@ -211,6 +214,8 @@ def _analyze(
         collected_at=snapshot.collected_at,
         collected_at_from=snapshot.collected_at_from,
         evaluated_at=now,
+        judged_by=clock.by,
+        clock_note=f"judged by {clock.by}" if clock.by not in (SERVER, CAPTURE, AT) else "",
         mode_evidence=cp.mode_evidence,
         profile=dist.profile.name,
         profile_evidence=dist.evidence,

@@ -207,8 +207,18 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     # the gap of the one that failed says which part is missing
     read = {call.resource for call in LISTS if call not in failed}
     lists = {resource: tuple(objs) for resource, objs in items.items() if resource in read}
+    if timings.bad_date:
+        gaps.append(
+            Gap(
+                source="server-clock",
+                reason=f"the API server's Date header {timings.bad_date!r} is no possible time: "
+                "judged by this machine's clock",
+            )
+        )
     return Snapshot(
         collected_at=timings.newest or local_start,
+        collected_at_from="" if timings.newest else "this machine's clock (the API server sent no possible Date)",
+        local_clock=timings.local if timings.newest else local_start,
         source="live",
         server=transport.server,
         version=version,

@@ -39,16 +39,21 @@ def in_thread(fn: Callable[[], T]) -> Future[T]:
 
 @dataclass
 class Timings:
-    """The newest server time seen in responses: the snapshot's "now"."""
+    """The newest server time seen in responses (the snapshot's "now") and this machine's clock then."""
 
     newest: datetime | None = None
+    local: datetime | None = None  # this machine's clock when the newest server time arrived
+    bad_date: str = ""  # a Date header that was no possible time
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def saw(self, response: Response) -> None:
+        if response.bad_date:
+            self.bad_date = response.bad_date
         if response.server_time:
             with self.lock:
                 if self.newest is None or response.server_time > self.newest:
                     self.newest = response.server_time
+                    self.local = response.received
 
 
 def probe(transport: Transport, endpoint: str, timings: Timings, requests: list[RequestTime]) -> Probe:

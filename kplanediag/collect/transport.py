@@ -54,6 +54,8 @@ class Response:
     content_type: str = JSON
     retry_after: float | None = None
     sent: tuple[str, ...] = ()  # the request's header values: never shown back (credentials.scrub)
+    received: datetime | None = None  # this machine's clock when the answer's headers arrived
+    bad_date: str = ""  # a Date header that is no possible time (server_time is then None)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -176,6 +178,7 @@ class Transport:
                 preload_content=False,
             )
             answered = True
+            received = datetime.now(UTC)
             if self.peer_certificate is None:
                 self.peer_certificate = _peer_certificate(raw)
             try:
@@ -193,11 +196,8 @@ class Transport:
             raise kind(f"{self.server}: {type(exc).__name__}: {self._scrub(exc)}") from exc
         except urllib3.exceptions.HTTPError as exc:
             raise UnreachableError(f"{self.server}: {type(exc).__name__}: {self._scrub(exc)}") from exc
-        date = raw.headers.get("Date")
-        try:
-            server_time = parsedate_to_datetime(date).astimezone(UTC) if date else None
-        except (TypeError, ValueError):
-            server_time = None
+        date = str(raw.headers.get("Date") or "")
+        server_time = server_date(date)
         content_type = str(raw.headers.get("Content-Type") or "").split(";", 1)[0].strip()
         retry_after = raw.headers.get("Retry-After")
         response = Response(
@@ -208,6 +208,8 @@ class Transport:
             content_type,
             float(retry_after) if retry_after and retry_after.isdigit() else None,
             self._sent(),
+            received,
+            date if date and server_time is None else "",
         )
         if raw.status == 401:
             raise AuthenticationError(f"{self.server}: the API server rejected the credentials (401 Unauthorized)")
@@ -246,6 +248,18 @@ class Transport:
                 raw.close()
                 raise TooLarge(too_large(f"{self.server}{path}: the answer", most))
             chunks.append(chunk)
+
+
+def server_date(date: str) -> datetime | None:
+    """An HTTP Date header as a time; None when absent or no possible time: unparseable, a year
+    that is not the one written (``01 Jan 0001`` reads as 2001), or before 2000."""
+    if not date:
+        return None
+    try:
+        when = parsedate_to_datetime(date).astimezone(UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return when if str(when.year) in date and when.year >= 2000 else None
 
 
 def _peer_certificate(raw: Any) -> bytes | None:

@@ -107,6 +107,7 @@ def report_dict(report: Report, sections: Iterable[str] = SECTIONS) -> dict[str,
             "collectedAt": format_time(report.cluster.collected_at),
             "collectedAtFrom": report.cluster.collected_at_from or None,
             "evaluatedAt": format_time(report.cluster.evaluated_at),
+            "evaluatedBy": report.cluster.judged_by or None,
         },
     }
     if "components" in wanted:

@@ -67,6 +67,7 @@ class _Body(Record, frozen=True):
     serving_certificate: Certificate | None = None
     metrics: ServerMetrics | None = None
     requests: tuple[RequestTime, ...] = ()
+    local_clock: str | None = None
 
 
 class _KindOnly(msgspec.Struct):
@@ -138,6 +139,7 @@ def _from_body(data: bytes) -> Snapshot:
         gaps=(*body.gaps, *bad),
         serving_certificate=body.serving_certificate,
         metrics=body.metrics,
+        local_clock=parse_time(body.local_clock) if body.local_clock else None,
         requests=body.requests,
     )
 

@@ -135,7 +135,7 @@ class Snapshot(Record, frozen=True):
 
     collected_at: datetime
     source: str
-    collected_at_from: str = ""  # how a file's capture time was told ("" live: the API server's Date)
+    collected_at_from: str = ""  # how a file's capture time was told ("" live: the API server's Date, else why not)
     server: str | None = None
     reachable: bool = True
     version: VersionInfo | None = None
@@ -146,6 +146,9 @@ class Snapshot(Record, frozen=True):
     serving_certificate: Certificate | None = None  # None: not seen (no TLS, or not collected live)
     metrics: ServerMetrics | None = None  # None: /metrics not read (a gap says why, if it was tried)
     requests: tuple[RequestTime, ...] = ()  # timings of the live run's own requests
+    # this machine's clock when the API server's Date said collected_at (live runs): the two clocks
+    # are compared by the analysis (analysis/clock.py); None for files and older snapshots
+    local_clock: datetime | None = None
 
     def has(self, resource: str) -> bool:
         """Whether a list was collected (it may be empty)."""

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,13 @@ def one_round_of_timeouts(outcome: Outcome) -> None:
     assert sum("not requested: an earlier request got no answer within" in g for g in gaps) >= len(LISTS) - 4
 
 
+def _finding_and_clock(outcome: Outcome, code: str, said: str, judged_by: str) -> None:
+    doc = outcome.run.json()
+    assert any(f["code"] == code and said in f["message"] for f in doc["findings"]), doc["findings"]
+    assert doc["cluster"]["evaluatedBy"].startswith(judged_by), doc["cluster"]["evaluatedBy"]
+    assert abs((datetime.fromisoformat(doc["cluster"]["evaluatedAt"]) - datetime.now(UTC)).total_seconds()) < 7300
+
+
 def within_twice(limit: int) -> Callable[[Outcome], None]:
     """Peak memory within twice the --max-input limit, above what a healthy run takes."""
 
@@ -459,6 +466,26 @@ CASES: list[Case] = [
         "gzip-encoded, which was not asked for",
         gap="pods",
         route=only(PODS, Reply(body=b"not gzip", headers={"Content-Encoding": "gzip"})),
+    ),
+    # clocks judged, not trusted: a Date an hour behind is said (no Lease here tells which clock is
+    # right: unit tests on the lab's real Leases, tests/unit/test_clock.py); an impossible one is a gap
+    Case(
+        "server-date-one-hour-behind",
+        (0, 1),
+        "",
+        date=format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True),
+        check=lambda o: _finding_and_clock(
+            o, "KPD-105", "min behind this machine's clock, and no Lease renewal tells", "the API server's Date ("
+        ),
+    ),
+    Case(
+        "server-date-year-0001",
+        (0, 1),
+        "is no possible time: judged by this machine's clock",
+        gap="server-clock",
+        only_gap=False,
+        date="Mon, 01 Jan 0001 00:00:00 GMT",
+        check=lambda o: _finding_and_clock(o, "KPD-900", "is no possible time", "this machine's clock"),
     ),
     # limits on what is read (--max-input): a gap or exit 3 naming the limit, memory bounded by it
     Case(

@@ -61,6 +61,14 @@ POLICY: dict[str, Threshold] = {
             "kplanediag reads no controller-manager flag, so the default stands here.",
         ),
         Threshold(
+            "clock_skew",
+            30,
+            "s",
+            "The API server's Date (1 s resolution) and this machine's clock may differ this much before "
+            "kplanediag says so (KPD-105) and asks the freshest Lease renewals which to judge by: NTP keeps "
+            "clocks within milliseconds, and a node Lease lasts 40 s, so a larger skew changes verdicts.",
+        ),
+        Threshold(
             "unschedulable_patience",
             300,
             "s",
