@@ -186,10 +186,19 @@ def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
         shift += 7
 
 
+MAX_LEADING_FIELDS = 16  # Go's marshaller writes fields in number order: metadata (1) before any item
+
+
 def _field(buf: memoryview, number: int) -> memoryview | None:
-    """The first length-delimited field ``number`` of a protobuf message, without parsing the rest."""
+    """The first length-delimited field ``number`` of a protobuf message, without parsing the rest,
+    looked for among its first MAX_LEADING_FIELDS fields: a page that puts a million items first is
+    refused, never walked field by field in Python."""
     pos = 0
+    seen = 0
     while pos < len(buf):
+        seen += 1
+        if seen > MAX_LEADING_FIELDS:
+            raise ValueError(f"field {number} is not among the first {MAX_LEADING_FIELDS} fields")
         key, pos = _varint(buf, pos)
         wire = key & 7
         if wire == 0:

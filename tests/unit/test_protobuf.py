@@ -280,3 +280,38 @@ def test_equal_sub_objects_are_shared_and_the_memo_is_bounded() -> None:
 def test_every_kind_has_a_converter() -> None:
     for kind in k.KINDS:
         assert decode_list(kind, list_body(f"{kind.__name__}List", []), BadItems(kind.__name__)) == ([], "")
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def test_continue_token_is_read_from_the_leading_fields_only() -> None:
+    """A hostile page whose List puts a million items before its metadata: refused at once (a
+    marshaller writes fields in number order), never walked field by field; the real lab page
+    (tests/unit/data/wire/pods-page1.pb, a continue token in it) still reads."""
+    import time  # noqa: PLC0415
+
+    from kplanediag.collect.errors import ListFailed  # noqa: PLC0415
+    from kplanediag.collect.lists import protobuf_continue  # noqa: PLC0415
+
+    real = (Path(__file__).parent / "data" / "wire" / "pods-page1.pb").read_bytes()
+    assert protobuf_continue(real)
+    listed = b"\x12\x00" * 1_000_000 + b"\x0a\x04\x1a\x02ab"  # items, then metadata{continue: "ab"}
+    page = b"k8s\x00" + b"\x12" + _varint(len(listed)) + listed
+    start = time.monotonic()
+    with pytest.raises(ListFailed, match="not among the first"):
+        protobuf_continue(page)
+    assert time.monotonic() - start < 0.1
+    ordered = (
+        b"k8s\x00\x12"
+        + _varint(len(b"\x0a\x04\x1a\x02ab" + b"\x12\x00" * 10))
+        + b"\x0a\x04\x1a\x02ab"
+        + b"\x12\x00" * 10
+    )
+    assert protobuf_continue(ordered) == "ab"
