@@ -126,7 +126,7 @@ class Source:
                 )
         if self.from_file is not None:
             try:
-                snapshot = load_snapshot(self.from_file)
+                snapshot = load_snapshot(self.from_file, now)
                 if now is not None and (snapshot.collected_at - now).total_seconds() > AT_BEFORE_CAPTURE:
                     click.echo(
                         f"kplanediag: warning: --at {self.at} is before the input's capture time "

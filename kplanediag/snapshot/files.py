@@ -153,7 +153,7 @@ def _newest_timestamp(data: bytes) -> datetime | None:
     return newest
 
 
-def _from_list(data: bytes, page: ListPage) -> Snapshot:
+def _from_list(data: bytes, page: ListPage, at: datetime | None = None) -> Snapshot:
     """A ``kind: List`` from kubectl, or a typed list (NodeList) whose items carry no kind.
 
     Health endpoints are never in it: they become gaps, as do the kinds it does not hold."""
@@ -170,14 +170,14 @@ def _from_list(data: bytes, page: ListPage) -> Snapshot:
         if resource:
             by_resource.setdefault(resource, []).append(raw)
     newest = _newest_timestamp(data)
-    if newest is None:
+    if newest is None and at is None:
         raise SnapshotError("the List holds no timestamp to take as 'now': pass --at")
     resources, bad = _typed(by_resource)
     gaps = [Gap(source=p, reason="not in a kubectl List") for p in PROBES]
     gaps += [Gap(source=r, reason="not in the input List") for r in RESOURCES if r not in by_resource]
     return Snapshot(
-        collected_at=newest,
-        collected_at_from="the newest timestamp in the List",
+        collected_at=newest or at,  # type: ignore[arg-type]  # one of them is set (checked above)
+        collected_at_from="the newest timestamp in the List" if newest else AT_ONLY,
         source="kubectl-list",
         resources=resources,
         gaps=(*gaps, *bad),
@@ -193,11 +193,13 @@ def _yaml_to_json(data: bytes, where: str) -> bytes:
     return yaml_as_one(data, where)
 
 
+AT_ONLY = "--at (the input holds no timestamp of its own)"
 NOT_AN_OBJECT = "expected a JSON or YAML object (a snapshot or a kubectl List)"
 
 
-def load_bytes(data: bytes, where: str = "input") -> Snapshot:
-    """A saved snapshot or a kubectl List, from its bytes; every problem is a SnapshotError."""
+def load_bytes(data: bytes, where: str = "input", at: datetime | None = None) -> Snapshot:
+    """A saved snapshot or a kubectl List, from its bytes; every problem is a SnapshotError. ``at``
+    (--at) stands for the capture time of an input that holds no timestamp."""
     if data.lstrip()[:1] not in (b"{", b"["):
         data = _yaml_to_json(data, where)
     try:
@@ -220,7 +222,7 @@ def load_bytes(data: bytes, where: str = "input") -> Snapshot:
             page = msgspec.json.decode(data, type=ListPage)
         except (msgspec.DecodeError, RecursionError) as exc:
             raise SnapshotError(f"{where}: kind: {kind} {exc}") from exc
-        return _from_list(data, page)
+        return _from_list(data, page, at)
     raise SnapshotError(f"{where}: kind {kind!r} is neither a kplanediag snapshot nor a kubectl List")
 
 
@@ -235,14 +237,14 @@ def _looks_binary(head: bytes) -> bool:
     return False
 
 
-def load_snapshot(path: Path) -> Snapshot:
+def load_snapshot(path: Path, at: datetime | None = None) -> Snapshot:
     """Read a saved snapshot, a kubectl List (JSON or YAML), or a bundle (a directory or archive:
     kplanediag/snapshot/bundles) from a path. Binary data that is no archive (a device such as
     /dev/urandom) is refused from its first bytes, not read to the size limit."""
     from kplanediag.snapshot import bundles  # noqa: PLC0415
 
     if path.is_dir():
-        return bundles.read_bundle(path)
+        return bundles.read_bundle(path, at)
     limit = max_input()
     try:
         with path.open("rb") as handle:
@@ -260,16 +262,16 @@ def load_snapshot(path: Path) -> Snapshot:
     except OSError as exc:
         raise SnapshotError(f"cannot read {path}: {exc.strerror}") from exc
     if archive:
-        return bundles.read_bundle(path)
+        return bundles.read_bundle(path, at)
     if pretty:  # one pretty-printed document, or kubectl cluster-info dump's stream of them
-        read = bundles.read_stream(path)
+        read = bundles.read_stream(path, at)
         if isinstance(read, Snapshot):
             return read
         data = read
     if len(data) > limit:
         raise SnapshotError(too_large(str(path), limit))
     try:
-        return load_bytes(data, str(path))
+        return load_bytes(data, str(path), at)
     except SnapshotError as exc:  # a file of text that is none of them: say what would have been read
         if str(exc).endswith(NOT_AN_OBJECT):
             raise SnapshotError(f"{exc}. kplanediag reads: {bundles.FORMATS}") from exc

@@ -216,3 +216,42 @@ def test_encoding_a_snapshot_makes_no_copy_of_it() -> None:
     assert len(data) > 2 << 20
     assert peak < 1.7 * len(data), f"peak {peak / 2**20:.1f} MiB for {len(data) / 2**20:.1f} MiB"
     assert load_bytes(bytes(data)).pods == snap.pods
+
+
+def test_an_input_without_timestamps_is_read_at_the_given_at(tmp_path: Path) -> None:
+    """The lab's real node List (tests/unit/data/wire/nodes.json) with every timestamp removed, as a
+    List and as a cluster-info dump: refused without --at ('pass --at'), read at --at with it, and
+    the report says the time came from --at (before, --at did not help: the loader had refused)."""
+    import re  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from kplanediag.snapshot import SnapshotError, load_snapshot, parse_time  # noqa: PLC0415
+
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+Z")
+
+    def untimed(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: untimed(v) for k, v in value.items() if not (isinstance(v, str) and stamp.fullmatch(v))}
+        return [untimed(v) for v in value] if isinstance(value, list) else value
+
+    text = json.dumps(untimed(json.loads((DATA / "wire" / "nodes.json").read_text())))
+    assert not stamp.search(text)
+    listed = tmp_path / "nodes.json"
+    listed.write_text(text)
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "nodes.json").write_text(text)
+    at = parse_time("2026-11-23T22:30:00Z")
+    for path in (listed, dump):
+        with pytest.raises(SnapshotError, match="pass --at"):
+            load_snapshot(path)
+        snap = load_snapshot(path, at)
+        assert snap.collected_at == at and snap.collected_at_from.startswith("--at")
+        assert len(snap.nodes) == 3
+    args = ["check", "-o", "json", "--from", str(listed), "--at", "2026-11-23T22:30:00Z"]
+    run = subprocess.run(
+        [sys.executable, "-m", "kplanediag", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode in (0, 1, 2), run.stderr
+    assert json.loads(run.stdout)["cluster"]["collectedAtFrom"].startswith("--at")

@@ -17,7 +17,7 @@ from kplanediag.snapshot.bundles.events import EVENT_NAMESPACES, CoreEvent, is_c
 from kplanediag.snapshot.bundles.layout import ERRORS, LOCKS, MAX_META_BYTES, Layout, Route
 from kplanediag.snapshot.bundles.locks import lock_lease
 from kplanediag.snapshot.decode import BadItems, describe_item
-from kplanediag.snapshot.files import SnapshotError
+from kplanediag.snapshot.files import AT_ONLY, SnapshotError
 from kplanediag.snapshot.kinds import Lease, Resource
 from kplanediag.snapshot.model import (
     KIND_OF_RESOURCE,
@@ -187,7 +187,7 @@ class Found:
     def _bad(self, resource: str, who: str, error: str) -> None:
         self.bad.setdefault(resource, BadItems(resource)).add(who, error)
 
-    def snapshot(self, where: str, cut: str | None = None) -> Snapshot:
+    def snapshot(self, where: str, cut: str | None = None, at: datetime | None = None) -> Snapshot:
         """``cut``: why the walk stopped early; what was not found is then not read, not absent."""
         name = self.layout.name
         told = self.layout.capture_time(self.meta)
@@ -197,6 +197,8 @@ class Found:
                 self.newest[0],
                 f"the newest timestamp in the objects ({field}): the {name} records no capture time",
             )
+        if told is None and at is not None:
+            told = (at, AT_ONLY)
         if told is None:
             raise SnapshotError(f"{where}: the {name} holds no timestamp to take as 'now': pass --at")
         version = self.layout.version(self.meta)

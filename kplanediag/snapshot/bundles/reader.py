@@ -4,6 +4,7 @@ claimed the most lists is the bundle's. Nothing is unpacked to disk; no raw memb
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -24,7 +25,7 @@ FORMATS = (
 )
 
 
-def read_bundle(path: Path) -> Snapshot:
+def read_bundle(path: Path, at: datetime | None = None) -> Snapshot:
     """A bundle directory or archive as a Snapshot; a SnapshotError naming the formats read when it
     is none of them."""
     found = {layout.name: Found(layout) for layout in LAYOUTS}
@@ -60,7 +61,7 @@ def read_bundle(path: Path) -> Snapshot:
             raise SnapshotError(f"{path}: {cut}, before any file kplanediag reads. kplanediag reads: {FORMATS}")
         what = "a directory" if path.is_dir() else "an archive"
         raise SnapshotError(f"{path} is {what} of none of the formats kplanediag reads: {FORMATS}")
-    snap = best.snapshot(str(path), cut)
+    snap = best.snapshot(str(path), cut, at)
     if cut is None:
         return snap
     return msgspec.structs.replace(snap, gaps=(*snap.gaps, Gap(source="bundle", reason=cut)))

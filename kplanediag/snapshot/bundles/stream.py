@@ -5,6 +5,7 @@ for ...`` and ``==== END logs for ...`` lines. Read line by line, one List in me
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,7 +41,7 @@ def pretty_documents(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
         yield start, b"".join(lines)  # cut short: the decoder says so
 
 
-def read_stream(path: Path) -> Snapshot | bytes:
+def read_stream(path: Path, at: datetime | None = None) -> Snapshot | bytes:
     """The dump stream as a Snapshot; or, when the file is one JSON document (a pretty-printed List
     or snapshot), that document's bytes for the ordinary reader."""
     found = Found(clusterinfo.LAYOUT)
@@ -61,7 +62,7 @@ def read_stream(path: Path) -> Snapshot | bytes:
         raise SnapshotError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if count <= 1:
         return first or b""
-    return found.snapshot(str(path))
+    return found.snapshot(str(path), at=at)
 
 
 def _add(found: Found, path: Path, line: int, doc: bytes) -> None:
