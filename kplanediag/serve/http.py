@@ -12,6 +12,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 OPEN_PATHS = ("/healthz", "/readyz")  # kubelet probes send no token; they tell only up / ready
 TEXT = "text/plain; charset=utf-8"
 CONNECTION_TIMEOUT = 30.0  # seconds a request may take, from its first byte awaited to its answer sent
-MAX_CONNECTIONS = 64  # open at once (a thread each); one more is closed at once, never queued
+MAX_CONNECTIONS = 64  # open at once (a thread each); past it the one waiting longest for its request goes
 
 
 def log(line: str) -> None:
@@ -84,11 +85,64 @@ class Server(ThreadingHTTPServer):
         self._cache: dict[str, tuple[int, bytes]] = {}
         self._cache_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._waiting: dict[int, socket.socket] = {}  # connections still sending a request, oldest first
+        self._waiting_lock = threading.Lock()
+        self._deadlines: dict[int, tuple[float, socket.socket]] = {}  # requests under way: when each is cut
+        self._closed = threading.Event()
+        threading.Thread(target=self._watchdog, name="serve-watchdog", daemon=True).start()
         super().__init__(address, Handler)
 
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
+
+    def started(self, connection: socket.socket) -> None:
+        """A request begins on ``connection``: it has CONNECTION_TIMEOUT as a whole."""
+        with self._waiting_lock:
+            self._waiting[id(connection)] = connection
+            self._deadlines[id(connection)] = (time.monotonic() + CONNECTION_TIMEOUT, connection)
+
+    def ended(self, connection: socket.socket) -> None:
+        with self._waiting_lock:
+            self._waiting.pop(id(connection), None)
+            self._deadlines.pop(id(connection), None)
+
+    def _watchdog(self) -> None:
+        """One thread for every request's deadline (not a timer thread each): a request past it is
+        cut off, however often its client sends a byte."""
+        while not self._closed.wait(min(0.25, CONNECTION_TIMEOUT / 4)):
+            now = time.monotonic()
+            with self._waiting_lock:
+                late = [c for key, (when, c) in list(self._deadlines.items()) if when < now]
+                for c in late:
+                    self._deadlines.pop(id(c), None)
+                    self._waiting.pop(id(c), None)
+            for connection in late:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)  # the blocked read returns: the thread ends
+
+    def answering(self, connection: socket.socket) -> None:
+        """The request on ``connection`` is in: it is answered, no longer evictable."""
+        with self._waiting_lock:
+            self._waiting.pop(id(connection), None)
+
+    def _evict_oldest_waiting(self) -> bool:
+        """Cut off the connection that has waited longest for its request: under a slowloris the
+        slow ones are the old ones, and a real client's request arrives in milliseconds."""
+        with self._waiting_lock:
+            if not self._waiting:
+                return False
+            connection = self._waiting.pop(next(iter(self._waiting)))
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+        return True
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        """A thread for the connection while fewer than MAX_CONNECTIONS are open; else it is closed."""
-        if not self._slots.acquire(blocking=False):
+        """A thread for the connection while fewer than MAX_CONNECTIONS are open; past that, the
+        connection waiting longest for its request is cut off to make room (else this one is closed)."""
+        if not self._slots.acquire(blocking=False) and not (
+            self._evict_oldest_waiting() and self._slots.acquire(timeout=1.0)
+        ):
             self.shutdown_request(request)
             return
         try:
@@ -132,23 +186,18 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         """One request within CONNECTION_TIMEOUT as a whole: a client that trickles its request a
         byte at a time (each read within the socket's timeout) is cut off when it is spent."""
-        timer = threading.Timer(CONNECTION_TIMEOUT, self._cut_off)
-        timer.daemon = True
-        timer.start()
+        self.server.started(self.connection)
         try:
             super().handle_one_request()
         finally:
-            timer.cancel()
-
-    def _cut_off(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)  # the blocked read returns: the thread ends
+            self.server.ended(self.connection)
 
     def do_HEAD(self) -> None:
+        self.server.answering(self.connection)  # the request is in: no longer evictable
         self.answer(head=True)
 
     def do_GET(self) -> None:
+        self.server.answering(self.connection)
         self.answer(head=False)
 
     def authorised(self) -> bool:
