@@ -484,17 +484,18 @@ def run_kpd(args: list[str], timeout: float = 30, env: Mapping[str, str] | None 
 
 # --- the closing table ----------------------------------------------------------------------------
 
-ROWS: list[tuple[str, int, float, str]] = []
-TABLE_ENV = "KPLANEDIAG_BROKEN_TABLE"  # a file to write "input | exit | seconds | message" rows to
+ROWS: list[tuple[str, int, float, str, str]] = []
+TABLE_ENV = "KPLANEDIAG_BROKEN_TABLE"  # a file to write "input | exit | seconds | peak | message" rows to
 
 
 def record(case: str, run: Run, message: str) -> None:
-    ROWS.append((case, run.code, run.seconds, message.replace("\n", " ").replace("|", "/")[:160]))
+    peak = f"{run.max_rss_kb / 1024:.0f}" if run.max_rss_kb else "-"
+    ROWS.append((case, run.code, run.seconds, peak, message.replace("\n", " ").replace("|", "/")[:160]))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = os.environ.get(TABLE_ENV)
     if target and ROWS:
-        lines = ["| bad input | exit | seconds | message |", "| --- | --- | --- | --- |"]
-        lines += [f"| {case} | {code} | {seconds:.2f} | {message} |" for case, code, seconds, message in sorted(ROWS)]
+        lines = ["| bad input | exit | seconds | peak RSS (MiB) | message |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {c} | {code} | {secs:.2f} | {peak} | {msg} |" for c, code, secs, peak, msg in sorted(ROWS)]
         Path(target).write_text("\n".join(lines) + "\n")
