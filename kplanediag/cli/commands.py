@@ -43,6 +43,7 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         config_path: Path | None = None,
         ignore: tuple[str, ...] = (),
         redact: bool = False,
+        junit_file: Path | None = None,
     ) -> int:
         from kplanediag.analysis.report import analyze  # noqa: PLC0415
         from kplanediag.render.formats import FORMATS, render  # noqa: PLC0415
@@ -59,12 +60,18 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
             members = check_fleet(source, etcd_quota)
             coloured = use_colour(colour, no_colour)
             click.echo(render_fleet(members, output, sections, fail_on, coloured), nl=False, color=coloured)
+            if junit_file is not None:
+                write_junit(junit_file, render_fleet(members, "junit", sections, fail_on, False))
             return max(m.code(fail_on) for m in members)
 
         try:
             fit = read_fit(source, config_path, ignore)
             snapshot, now = source.load()
         except CannotAssess as exc:
+            if junit_file is not None:
+                from kplanediag.render.junit import render_junit_fleet  # noqa: PLC0415
+
+                write_junit(junit_file, render_junit_fleet([(source.context or "cluster", None, str(exc))]))
             if output == "json":
                 document = exc.document()
                 if redact:
@@ -92,7 +99,9 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
 
             report, finish = redact_run(report, [snapshot, *([earlier[0]] if earlier else [])])
         coloured = use_colour(colour, no_colour)
-        click.echo(finish(render(report, output, sections, coloured)), nl=False, color=coloured)
+        click.echo(finish(render(report, output, sections, coloured, fail_on)), nl=False, color=coloured)
+        if junit_file is not None:
+            write_junit(junit_file, finish(render(report, "junit", sections, False, fail_on)))
         if source.verbose and not FORMATS[output].document:
             from kplanediag.render.fit import accepted_listing  # noqa: PLC0415
 
@@ -102,6 +111,14 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         return THRESHOLDS[fail_on].get(report.status, EXIT_OK)
 
     return command
+
+
+def write_junit(path: Path, document: str) -> None:
+    """--junit FILE: the same report's JUnit document; a file that cannot be written is exit 3."""
+    try:
+        path.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise CannotAssess(f"--junit: cannot write {path}: {exc.strerror}") from exc
 
 
 def load_baseline(path: Path) -> tuple[Snapshot, str]:
@@ -142,7 +159,15 @@ def report_command(name: str, sections: tuple[str, ...], short: str, help_text: 
         return body(**kwargs)
 
     wrapper.__doc__ = help_text
-    options = report_options(redact_option(memory_options(fit_options(wrapper))))
+    junit = click.option(
+        "--junit",
+        "junit_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Also write the JUnit document of this same report to FILE, beside any -o: the exit code, "
+        "FILE and stdout come from one check and agree.",
+    )
+    options = report_options(junit(redact_option(memory_options(fit_options(wrapper)))))
     return click.command(name, short_help=short)(source_options(options))
 
 

@@ -92,7 +92,7 @@ def render_fleet(members: list[Member], output: str, sections: tuple[str, ...], 
     if fmt.fleet == "junit":
         from kplanediag.render.junit import render_junit_fleet  # noqa: PLC0415
 
-        return render_junit_fleet([(m.context, m.report, str(m.error or "")) for m in members])
+        return render_junit_fleet([(m.context, m.report, str(m.error or "")) for m in members], fail_on)
     assert fmt.fleet in ("text", "markdown"), f"-o {output} renders one cluster"
     parts = []
     markdown = fmt.fleet == "markdown"
@@ -100,7 +100,7 @@ def render_fleet(members: list[Member], output: str, sections: tuple[str, ...], 
     for m in members:
         title = f"# context {esc(m.context)}" if markdown else f"######## context {esc(m.context)} ########"
         body = (
-            render(m.report, output, sections, colour)
+            render(m.report, output, sections, colour, fail_on)
             if m.report is not None
             else f"kplanediag: error: {esc(str(m.error))}\n"
         )

@@ -342,9 +342,10 @@ def _report_options(func: F, fail_on: bool) -> F:
                 type=click.Choice(["warning", "critical", "never"]),
                 default="warning",
                 show_default=True,
-                help="Lowest finding severity that makes the exit code non-zero.",
+                help="Lowest finding severity that makes the exit code non-zero (and fails JUnit testcases).",
             )
         )
+
     options.append(
         click.option(
             "--color",

@@ -22,7 +22,7 @@ Fleet = Literal["text", "markdown", "list", "junit"] | None
 class Format:
     name: str
     says: str  # its part of -o's help, after the name ("" for none)
-    write: Callable[[Report, tuple[str, ...]], str]  # one report, its sections
+    write: Callable[[Report, tuple[str, ...], str], str]  # one report, its sections, --fail-on
     fleet: Fleet
     document: bool = True  # a document or page for a tool or a file; False: a table for a terminal
     dump: Callable[[Any], str] | None = None  # a data document: how to serialise a dict (a fleet's list)
@@ -32,19 +32,19 @@ class Format:
         return f"{self.name} ({self.says})" if self.says else self.name
 
 
-def _table(report: Report, wanted: tuple[str, ...]) -> str:
+def _table(report: Report, wanted: tuple[str, ...], fail_on: str = "warning") -> str:
     from kplanediag.render.table import render_table  # noqa: PLC0415
 
     return render_table(report, wanted)
 
 
-def _wide(report: Report, wanted: tuple[str, ...]) -> str:
+def _wide(report: Report, wanted: tuple[str, ...], fail_on: str = "warning") -> str:
     from kplanediag.render.table import render_table  # noqa: PLC0415
 
     return render_table(report, wanted, all_nodes=True, wide=True)
 
 
-def _json(report: Report, wanted: tuple[str, ...]) -> str:
+def _json(report: Report, wanted: tuple[str, ...], fail_on: str = "warning") -> str:
     from kplanediag.render.as_json import render_json  # noqa: PLC0415
 
     return render_json(report, wanted)
@@ -56,7 +56,7 @@ def _dump_json(doc: Any) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def _yaml(report: Report, wanted: tuple[str, ...]) -> str:
+def _yaml(report: Report, wanted: tuple[str, ...], fail_on: str = "warning") -> str:
     from kplanediag.render.as_json import report_dict  # noqa: PLC0415
 
     return _dump_yaml(report_dict(report, wanted))
@@ -82,19 +82,19 @@ def _dump_yaml(doc: Any) -> str:
     return yaml_escapes(text)
 
 
-def _markdown(report: Report, wanted: tuple[str, ...]) -> str:
+def _markdown(report: Report, wanted: tuple[str, ...], fail_on: str = "warning") -> str:
     from kplanediag.render.markdown import render_markdown  # noqa: PLC0415
 
     return render_markdown(report, wanted)
 
 
-def _junit(report: Report, wanted: tuple[str, ...]) -> str:
+def _junit(report: Report, wanted: tuple[str, ...], fail_on: str = "warning") -> str:
     from kplanediag.render.junit import render_junit  # noqa: PLC0415
 
-    return render_junit(report)  # every component and finding: a CI system counts the testcases
+    return render_junit(report, fail_on)  # every component and finding: a CI system counts the testcases
 
 
-def _html(report: Report, wanted: tuple[str, ...]) -> str:
+def _html(report: Report, wanted: tuple[str, ...], fail_on: str = "warning") -> str:
     from kplanediag.render.html import render_html  # noqa: PLC0415
 
     return render_html(report, sections=wanted)
@@ -116,10 +116,13 @@ OUTPUTS = tuple(FORMATS)  # -o's choices, in the order --help lists them
 OUTPUT_HELP = "; ".join(f.help_part for f in FORMATS.values()) + "."
 
 
-def render(report: Report, output: str, sections: Iterable[str] = SECTIONS, colour: bool = False) -> str:
-    """``colour``: escape codes for a terminal, in the table outputs only (never in documents)."""
+def render(
+    report: Report, output: str, sections: Iterable[str] = SECTIONS, colour: bool = False, fail_on: str = "warning"
+) -> str:
+    """``colour``: escape codes for a terminal, in the table outputs only (never in documents).
+    ``fail_on``: what fails (the JUnit testcases; the exit code is the CLI's, by the same rule)."""
     fmt = FORMATS[output]
-    text = fmt.write(report, tuple(sections))
+    text = fmt.write(report, tuple(sections), fail_on)
     if colour and not fmt.document:
         from kplanediag.render.colour import colourise  # noqa: PLC0415
 

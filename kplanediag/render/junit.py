@@ -1,7 +1,9 @@
 """JUnit XML (the Ant/Jenkins format CI systems read): one testsuite per plane, one testcase per
-component instance and one per finding no component carries. A component down or degraded fails
-with its findings' messages; an unknown one is skipped (not observed is not a failure); a warning
-or critical finding fails its testcase, an info one passes with its message as output."""
+component instance and one per finding. A finding at or above ``--fail-on`` fails its own testcase
+(code, component, node, message), whether or not its component is otherwise fine, so that nothing
+that sets the exit code passes silently; one below passes with its message as output. A component
+fails when down or degraded by a failing finding; an unknown one is skipped (not observed is not a
+failure). The document fails (failures > 0) exactly when the exit code does."""
 
 from __future__ import annotations
 
@@ -24,12 +26,16 @@ def _belongs(f: Finding, c: Component) -> bool:
     return f.component == c.name and (c.node is None or f.subject in (c.node, c.name) or c.node in f.subject)
 
 
-def render_junit(report: Report) -> str:
-    root = _suites(report, "")
+FAILING = {"warning": (Severity.WARNING, Severity.CRITICAL), "critical": (Severity.CRITICAL,), "never": ()}
+"""The severities that fail, by --fail-on (the exit code's THRESHOLDS, as severities)."""
+
+
+def render_junit(report: Report, fail_on: str = "warning") -> str:
+    root = _suites(report, "", FAILING[fail_on])
     return document(root)
 
 
-def render_junit_fleet(members: list[tuple[str, Report | None, str]]) -> str:
+def render_junit_fleet(members: list[tuple[str, Report | None, str]], fail_on: str = "warning") -> str:
     """Several clusters in one document: each cluster's suites named ``context/plane``; a cluster
     that could not be assessed is one suite with one erroring testcase."""
     root = ET.Element("testsuites", name="kplanediag")
@@ -42,7 +48,7 @@ def render_junit_fleet(members: list[tuple[str, Report | None, str]]) -> str:
             totals["tests"] += 1
             totals["errors"] += 1
             continue
-        for suite in _suites(report, f"{context}/"):
+        for suite in _suites(report, f"{context}/", FAILING[fail_on]):
             root.append(suite)
             for key in totals:
                 totals[key] += int(suite.get(key, "0"))
@@ -57,9 +63,8 @@ def document(root: ET.Element) -> str:
     return xml('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
 
 
-def _suites(report: Report, prefix: str) -> ET.Element:
+def _suites(report: Report, prefix: str, failing: tuple[Severity, ...]) -> ET.Element:
     root = ET.Element("testsuites", name="kplanediag")
-    used: set[int] = set()
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for plane in (Plane.CONTROL, Plane.CROSS, Plane.DATA):
         suite = ET.SubElement(root, "testsuite", name=prefix + plane.value)
@@ -67,26 +72,26 @@ def _suites(report: Report, prefix: str) -> ET.Element:
         for c in (x for x in report.components if x.plane is plane):
             name = f"{c.name} on {c.node}" if c.node else (f"{c.name} {c.detail}" if c.plane is Plane.CROSS else c.name)
             case = _case(suite, f"{plane.value}.{c.name}", name)
-            mine = [(i, f) for i, f in enumerate(report.findings) if _belongs(f, c)]
-            used.update(i for i, _ in mine)
+            mine = [f for f in report.findings if _belongs(f, c)]
             counts["tests"] += 1
-            if c.status in (Status.DOWN, Status.DEGRADED):
-                messages = [f"{f.code}: {f.message}" for _, f in mine] or [c.detail or c.status.value]
+            failed = [f for f in mine if f.severity in failing]
+            if c.status in (Status.DOWN, Status.DEGRADED) and (failed or (not mine and failing)):
+                messages = [f"{f.code}: {f.message}" for f in failed] or [c.detail or c.status.value]
                 _fail(case, messages[0], c.status.value, "\n".join(messages))
                 counts["failures"] += 1
             elif c.status is Status.UNKNOWN:
                 ET.SubElement(case, "skipped", message=(c.detail or "not observed")[:500])
                 counts["skipped"] += 1
-        for i, f in enumerate(report.findings):
-            if i in used or f.plane is not plane:
-                continue
+        for f in (x for x in report.findings if x.plane is plane):
             case = _case(suite, f"{plane.value}.{f.component}", f"{f.code} {f.subject}")
             counts["tests"] += 1
-            if f.severity in (Severity.WARNING, Severity.CRITICAL):
-                _fail(case, f"{f.code}: {f.message}", f.severity.value, f.message)
+            if f.severity in failing:
+                where = f.component if f.subject in ("", f.component) else f"{f.component} on {f.subject}"
+                text = f"{f.code} {f.severity.value} ({where}): {f.message}"
+                _fail(case, f"{f.code}: {f.message}", f.severity.value, text)
                 counts["failures"] += 1
             else:
-                ET.SubElement(case, "system-out").text = f.message
+                ET.SubElement(case, "system-out").text = f"{f.code} {f.severity.value}: {f.message}"
         if not counts["tests"]:
             root.remove(suite)  # a plane with nothing observed and nothing found: no empty suite
             continue

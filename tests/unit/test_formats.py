@@ -144,3 +144,34 @@ def test_options_before_the_command_as_kubectl_users_type_them() -> None:
     assert own.returncode == 0 and own.stdout.startswith("HEALTHY")
     waited = kpd("--from", str(HEALTHY), "wait", "--timeout", "5s")
     assert waited.returncode == 0, waited.stderr
+
+
+HA = Path(__file__).resolve().parents[3] / "shared" / "real-captures" / "kubeadm-1.8-ha-master-kubelet-unknown.json"
+HA_AT = "2017-11-03T03:43:30Z"
+
+
+@pytest.mark.skipif(not HA.exists(), reason="the real captures are not on this machine")
+@pytest.mark.parametrize("fail_on", ["warning", "critical", "never"])
+def test_junit_tells_ci_the_truth_and_agrees_with_the_exit_code(tmp_path: Path, fail_on: str) -> None:
+    """The kubeadm 1.8 HA capture (one master's kubelet silent): its control plane has KPD-104 and
+    two KPD-124 warnings on components that are otherwise unknown; JUnit once showed that suite with
+    no failure. Now each finding at or above --fail-on fails a testcase of its own, and in one run
+    (-o json plus --junit FILE) the exit code, the JSON and the JUnit document agree."""
+    junit = tmp_path / "report.xml"
+    proc = kpd("check", "--from", str(HA), "--at", HA_AT, "-o", "json", "--fail-on", fail_on, "--junit", str(junit))
+    doc = json.loads(proc.stdout)
+    xml = etree.parse(str(junit)).getroot()
+    SCHEMA.assertValid(xml)
+    failing = {"warning": {"warning", "critical"}, "critical": {"critical"}, "never": set()}[fail_on]
+    expected = [f for f in doc["findings"] if f["severity"] in failing]
+    failed_findings = [
+        c for c in xml.iter("testcase") if c.get("name", "").startswith("KPD-") and c.find("failure") is not None
+    ]
+    assert sorted(c.get("name", "") for c in failed_findings) == sorted(f"{f['code']} {f['subject']}" for f in expected)
+    assert (int(xml.get("failures", "-1")) > 0) == (proc.returncode != 0), (xml.get("failures"), proc.returncode)
+    control = xml.find("testsuite[@name='control-plane']")
+    assert control is not None
+    if fail_on == "warning":
+        assert int(control.get("failures", "0")) >= 3  # KPD-104 and both KPD-124: never silently passed
+        message = next(c.find("failure") for c in failed_findings if c.get("name", "").startswith("KPD-104"))
+        assert message is not None and "k8s-master1" in (message.text or "")
