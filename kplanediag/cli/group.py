@@ -4,6 +4,7 @@ invoked (or listed by --help), so that a run loads its own command's module only
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -44,9 +45,30 @@ def load_command(spec: str) -> click.Command:
     return command
 
 
+def kubectl_forms(args: list[str]) -> list[str]:
+    """kubectl's spellings click does not take: ``-o=json`` (click would read ``=json``) and
+    ``-v=N``/``--v=N`` (a level: any above 0 is -v, 0 is quiet). Nothing after ``--`` is touched."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
+        if arg.startswith("-o="):
+            out += ["-o", arg[3:]]
+        elif (level := arg.removeprefix("--v=").removeprefix("-v=")) != arg and level.isdigit():
+            out += ["-v"] if int(level) > 0 else []
+        else:
+            out.append(arg)
+    return out
+
+
 class LazyGroup(click.Group):
     """A group whose commands are named in COMMANDS and imported on first use: no command module
-    imports the group."""
+    imports the group. Arguments are read with kubectl's spellings too (kubectl_forms)."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        return super().make_context(info_name, kubectl_forms(list(args)), parent, **extra)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))

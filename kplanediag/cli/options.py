@@ -60,11 +60,24 @@ def preload_analysis() -> None:
     threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True).start()
 
 
-def positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    """A finite number of seconds between 0.1 and a day (click's FloatRange lets nan and inf by)."""
-    if not (0.1 <= value <= 86400):  # also False for nan
-        raise click.BadParameter(f"{value!r} is not a number of seconds between 0.1 and 86400")
-    return value
+def duration(ctx: click.Context | None, param: click.Parameter | None, value: str | float) -> float:
+    """A duration as kubectl takes it (Go's form, parsed by durationpy: ``5s``, ``1m30s``,
+    ``500ms``, ``1h``; a bare number is seconds): seconds between 0.1 and a day."""
+    import math  # noqa: PLC0415
+
+    text = str(value).strip()
+    try:
+        seconds = float(text)  # a bare number: seconds, as kubectl's --request-timeout takes it
+    except ValueError:
+        import durationpy  # noqa: PLC0415 (arrives with the official client)
+
+        try:
+            seconds = durationpy.from_str(text).total_seconds()
+        except (durationpy.DurationError, ValueError, OverflowError):
+            seconds = math.nan
+    if not (0.1 <= seconds <= 86400):  # also False for nan and inf
+        raise click.BadParameter(f"{text!r} is not a duration between 0.1s and 24h (e.g. 5s, 1m30s, 500ms, or seconds)")
+    return seconds
 
 
 def input_size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -204,21 +217,19 @@ SOURCE_OPTIONS = (
     _option(
         "request_timeout",
         "--request-timeout",
-        type=float,
-        callback=positive_seconds,
-        default=5.0,
+        callback=duration,
+        default="5s",
         show_default=True,
-        metavar="SECONDS",
+        metavar="DURATION",
         help="Bound of each API request, from connect to the last byte; retried only on 429/503 with Retry-After.",
     ),
     _option(
         "deadline",
         "--deadline",
-        type=float,
-        callback=positive_seconds,
-        default=30.0,
+        callback=duration,
+        default="30s",
         show_default=True,
-        metavar="SECONDS",
+        metavar="DURATION",
         help="Bound of the whole run: what is not collected by then is reported as not observed.",
     ),
     _option(

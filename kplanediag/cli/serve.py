@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kplanediag.cli.options import CannotAssess, Source, byte_size, source_options
+from kplanediag.cli.options import CannotAssess, Source, byte_size, duration, source_options
 from kplanediag.cli.poll import Tick, poll
-from kplanediag.cli.wait import duration
 
 if TYPE_CHECKING:
     from kplanediag.serve.token import TokenFile

@@ -4,28 +4,15 @@ prints the last report and exits with its code (0 once the condition holds)."""
 
 from __future__ import annotations
 
-import re
-
 import click
 
-from kplanediag.cli.options import Source, output_options, source_options, use_colour
+from kplanediag.cli.options import Source, duration, output_options, source_options, use_colour
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.render import SECTIONS
 from kplanediag.render.escape import one_line
 
 CONDITIONS = ("healthy", "no-critical")
 PLANES = {"control": "control-plane", "data": "data-plane", "all": None}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
-
-
-def duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    """``90``, ``30s``, ``5m``, ``1h``, ``500ms``: seconds, between 0.1 and a day."""
-    m = _DURATION.match(value)
-    seconds = float(m.group(1)) * _UNIT[m.group(2)] if m else -1
-    if not 0.1 <= seconds <= 86400:
-        raise click.BadParameter(f"{value!r} is not a duration between 0.1s and 24h (e.g. 30s, 5m)")
-    return seconds
 
 
 def plane_status(tick: Tick, plane: str | None) -> str:

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 
 import click
 
-from kplanediag.cli.options import EXIT_UNKNOWN, THRESHOLDS, Source, report_options, source_options
+from kplanediag.cli.options import EXIT_UNKNOWN, THRESHOLDS, Source, duration, report_options, source_options
 from kplanediag.cli.poll import Tick, poll
-from kplanediag.cli.wait import duration
 from kplanediag.render.escape import one_line
 
 

@@ -1,0 +1,69 @@
+"""kubectl's grammar (issue 24, item 2): durations in Go's form everywhere (``5s``, ``1m30s``,
+``500ms``; a bare number is seconds), ``-o=json``, ``-ojson``, ``-v=4``, ``--v=0``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from kplanediag.cli.group import kubectl_forms
+from kplanediag.cli.options import duration
+
+SILENCED = str(Path(__file__).parent / "data" / "lab-worker-silenced.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("5s", 5), ("1m30s", 90), ("500ms", 0.5), ("2", 2), ("1.5", 1.5), ("2h", 7200), (" 30s ", 30)]
+)
+def test_durations_as_kubectl_takes_them(text: str, seconds: float) -> None:
+    assert duration(None, None, text) == seconds
+
+
+@pytest.mark.parametrize("text", ["abc", "0", "0s", "-5s", "nan", "inf", "1e999", "25h", "5 s", ""])
+def test_durations_that_are_not(text: str) -> None:
+    with pytest.raises(click.BadParameter, match=r"is not a duration between 0\.1s and 24h"):
+        duration(None, None, text)
+
+
+def test_kubectl_forms() -> None:
+    assert kubectl_forms(["check", "-o=json", "-v=4", "--v=0", "--", "-o=x"]) == [
+        "check",
+        "-o",
+        "json",
+        "-v",
+        "--",
+        "-o=x",
+    ]
+    assert kubectl_forms(["-v=abc"]) == ["-v=abc"]  # not a level: left to click, which says so
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "-o=json", "--request-timeout", "5s", "--deadline", "1m30s"],
+        ["check", "-ojson", "--request-timeout=2"],
+        ["-v=4", "check", "-o=json"],
+        ["check", "--v=0", "-o", "json"],
+    ],
+)
+def test_the_cli_reads_kubectl_spellings(args: list[str]) -> None:
+    result = kpd(*args, "--from", SILENCED)
+    assert result.returncode == 2, result.stderr
+    assert json.loads(result.stdout)["summary"]["status"] == "critical"
+
+
+def test_wait_takes_kubectl_durations() -> None:
+    result = kpd("wait", "--from", SILENCED, "--for", "no-critical", "--timeout", "1s", "--interval", "500ms")
+    assert result.returncode == 2, result.stderr
+    assert "not healthy after" in result.stderr or "no-critical" in result.stderr
+
+
+def kpd(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kplanediag", *args], capture_output=True, text=True, timeout=60, check=False
+    )
