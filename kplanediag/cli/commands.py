@@ -211,6 +211,13 @@ def snapshot_save(file: Path, source: Source, redact: bool) -> int:
     if source.fleet:
         raise click.UsageError("snapshot save writes one cluster: give one --context")
     snap, _ = source.load()
+    from kplanediag.snapshot.files import AT_ONLY  # noqa: PLC0415
+
+    if source.at is not None and snap.collected_at_from != AT_ONLY:
+        raise click.UsageError(
+            f"--at stands only for the capture time of an input that holds none; this one was captured at "
+            f"{snap.collected_at.astimezone(UTC).isoformat()} (give --at when analysing the saved snapshot)"
+        )
     if redact:
         from kplanediag.render.redact_apply import redact_snapshot, redactor_for  # noqa: PLC0415
 

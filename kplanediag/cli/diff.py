@@ -21,6 +21,21 @@ def _load(path: Path) -> object:
         raise CannotAssess(str(exc)) from exc
 
 
+def unrelated(before: object, after: object) -> str | None:
+    """Why two snapshots look like different clusters (other servers and no node in common), or None."""
+    from kplanediag.snapshot import Snapshot  # noqa: PLC0415
+
+    assert isinstance(before, Snapshot) and isinstance(after, Snapshot)
+    old_nodes, new_nodes = {n.name for n in before.nodes}, {n.name for n in after.nodes}
+    if not old_nodes or not new_nodes or old_nodes & new_nodes:
+        return None
+    servers = (before.server, after.server)
+    if all(servers) and servers[0] == servers[1]:
+        return None  # the same API server, every node replaced: one cluster, rebuilt
+    said = f"servers {servers[0]} and {servers[1]}; " if all(servers) else ""
+    return f"{said}no node in common: {len(old_nodes)} and {len(new_nodes)} nodes"
+
+
 @click.command("diff", short_help="What changed between two snapshots.")
 @click.argument("old", type=click.Path(path_type=Path))  # any --from input: a snapshot, a List, a bundle
 @click.argument("new", type=click.Path(path_type=Path))
@@ -37,6 +52,9 @@ def diff_command(old: Path, new: Path, output: str, fail_on: str) -> int:
 
     before, after = _load(old), _load(new)
     assert isinstance(before, Snapshot) and isinstance(after, Snapshot)
+    if (why := unrelated(before, after)) is not None:
+        warning = f"{old} and {new} look like different clusters ({why}): the diff compares unrelated clusters"
+        click.echo(f"kplanediag: warning: {warning}", err=True)
     a, b = analyze(before), analyze(after)
     found = [*changes(a, b), *inventory_changes(before, after)]
     if output == "json":

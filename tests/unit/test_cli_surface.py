@@ -1,0 +1,55 @@
+"""The CLI's surface where it once misled (issue 24): ``diff`` of two unrelated clusters says so;
+``snapshot save --at`` is used for an input without a time and refused, not ignored, otherwise."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "real-captures"
+
+
+def kpd(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kplanediag", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="the real captures are not on this machine")
+def test_diff_of_two_clusters_warns_and_of_one_does_not() -> None:
+    other = kpd(
+        "diff", str(CAPTURES / "eks-1.31-vpc-cni-healthy.json"), str(CAPTURES / "oke-managed-flannel-healthy.json")
+    )
+    assert "look like different clusters (no node in common: 2 and 4 nodes)" in other.stderr
+    same = kpd("diff", str(DATA / "lab-healthy.json"), str(DATA / "lab-worker-silenced.json"))
+    assert "different clusters" not in same.stderr and same.returncode == 2, same.stderr
+
+
+def test_snapshot_save_at_is_used_or_refused_never_ignored(tmp_path: Path) -> None:
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+Z")
+
+    def without_times(value: object) -> object:  # the lab's real nodes, every timestamp removed
+        if isinstance(value, dict):
+            return {k: without_times(v) for k, v in value.items() if not (isinstance(v, str) and stamp.fullmatch(v))}
+        return [without_times(v) for v in value] if isinstance(value, list) else value
+
+    untimed = tmp_path / "nodes.json"
+    untimed.write_text(json.dumps(without_times(json.loads((DATA / "wire" / "nodes.json").read_text()))))
+    saved = tmp_path / "saved.json"
+    refused = kpd(
+        "snapshot", "save", str(saved), "--from", str(DATA / "lab-healthy.json"), "--at", "2026-01-01T00:00:00Z"
+    )
+    assert (
+        refused.returncode == 3
+        and "--at stands only for the capture time of an input that holds none" in refused.stderr
+    )
+    assert not saved.exists()
+    used = kpd("snapshot", "save", str(saved), "--from", str(untimed), "--at", "2026-01-01T00:00:00Z")
+    assert used.returncode == 0, used.stderr
+    assert json.loads(saved.read_text())["collectedAt"] == "2026-01-01T00:00:00Z"
