@@ -187,7 +187,10 @@ def data_plane(report: Report) -> str:
 def cross_plane(report: Report) -> str:
     rows = [c for c in report.components if c.plane is Plane.CROSS]
     if not rows:
-        return "<p>No admission webhook or aggregated API.</p>"
+        from kplanediag.render.table import cross_plane_absence  # noqa: PLC0415
+
+        said = cross_plane_absence(report)
+        return f"<p>{esc(said[0].upper() + said[1:])}.</p>"
     body = "".join(
         f'<tr class="st-{c.status.value}"><td>{esc(c.name)}</td><td>{esc(c.detail)}</td><td>{badge(c.status)}</td>'
         f"<td>{esc('; '.join(c.evidence))}</td></tr>"

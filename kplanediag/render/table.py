@@ -72,13 +72,32 @@ def data_plane_table(report: Report, all_nodes: bool) -> str:
     return text.strip("\n") or "  (no data-plane component observed)"
 
 
+CROSS_LISTS = {
+    "validatingwebhookconfigurations": "validating webhooks",
+    "mutatingwebhookconfigurations": "mutating webhooks",
+    "apiservices": "aggregated APIs",
+}
+
+
+def cross_plane_absence(report: Report) -> str:
+    """Why the cross-plane table is empty: none exist, or (some of) them were not read. 'None'
+    is said only of what was read."""
+    unread = [what for source, what in CROSS_LISTS.items() if any(g.startswith(f"{source}: ") for g in report.gaps)]
+    if not unread:
+        return "no admission webhook or aggregated API"
+    read = [what for what in CROSS_LISTS.values() if what not in unread]
+    none = f"; no {' and no '.join(read)}" if read else ""
+    listed = ", ".join(unread[:-1]) + (" and " if len(unread) > 1 else "") + unread[-1]
+    return f"{listed}: not read, see Not observed{none}"
+
+
 def cross_plane_table(report: Report) -> str:
     """Webhook configurations and aggregated APIs: what each is, its status, who serves it."""
     rows = [
         [c.name, c.detail, MARK[c.status], "; ".join(c.evidence)] for c in report.components if c.plane is Plane.CROSS
     ]
     if not rows:
-        return "  (no admission webhook or aggregated API)"
+        return f"  {cross_plane_absence(report)}"
     return table(rows, ["KIND", "NAME", "STATUS", "SERVED BY"], [18, 30, 9, 40])
 
 

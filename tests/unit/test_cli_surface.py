@@ -53,3 +53,16 @@ def test_snapshot_save_at_is_used_or_refused_never_ignored(tmp_path: Path) -> No
     used = kpd("snapshot", "save", str(saved), "--from", str(untimed), "--at", "2026-01-01T00:00:00Z")
     assert used.returncode == 0, used.stderr
     assert json.loads(saved.read_text())["collectedAt"] == "2026-01-01T00:00:00Z"
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="the real captures are not on this machine")
+def test_not_read_is_never_said_as_none() -> None:
+    """The EKS capture holds no webhook configuration or APIService list: 'not read', never 'no
+    admission webhook'; the lab's real snapshot read them and has none of its own: 'no ...'."""
+    eks = kpd("check", "--from", str(CAPTURES / "eks-1.31-vpc-cni-healthy.json"))
+    assert "validating webhooks, mutating webhooks and aggregated APIs: not read, see Not observed" in eks.stdout
+    assert "no admission webhook" not in eks.stdout.lower()
+    page = kpd("check", "--from", str(CAPTURES / "eks-1.31-vpc-cni-healthy.json"), "-o", "html")
+    assert "not read, see Not observed" in page.stdout and "No admission webhook" not in page.stdout
+    lab = kpd("check", "--from", str(DATA / "lab-healthy.json"))
+    assert "  no admission webhook or aggregated API" in lab.stdout
