@@ -56,3 +56,29 @@ def test_explain_something_unknown_is_exit_3_naming_what_is_known() -> None:
     proc = kpd("explain", "kube-nothing")
     assert proc.returncode == 3 and "neither a component" in proc.stderr and "kube-scheduler" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_explain_lists_codes_reads_short_names_and_suggests() -> None:
+    """`explain codes` lists every code (the wheel ships no docs/codes.md); `scheduler` and `201`
+    resolve; an unknown word is exit 3 with the closest names."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from kplanediag.analysis.knowledge.codes import CODES  # noqa: PLC0415
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kplanediag", "explain", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    listed = run("codes")
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == len(CODES)
+    assert run("scheduler").stdout.startswith("kube-scheduler (control-plane)")
+    assert run("201").stdout.startswith("KPD-201 (critical")
+    wrong = run("controller")
+    assert wrong.returncode == 3 and "Did you mean kube-controller-manager or cloud-controller-manager?" in wrong.stderr
+    assert "docs/codes.md" not in run().stdout
