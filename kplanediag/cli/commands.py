@@ -48,8 +48,6 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         from kplanediag.analysis.report import analyze  # noqa: PLC0415
         from kplanediag.render.formats import FORMATS, render  # noqa: PLC0415
 
-        if source.fleet and (config_path is not None or ignore):
-            raise click.UsageError("--config and --ignore fit one cluster: give one --context")
         if source.fleet and FORMATS[output].fleet is None:
             raise click.UsageError(f"-o {output} draws one cluster: give one --context")
         if source.fleet and redact:
@@ -57,7 +55,7 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         if source.fleet:
             from kplanediag.cli.fleet import check_fleet, render_fleet  # noqa: PLC0415
 
-            members = check_fleet(source, etcd_quota)
+            members = check_fleet(source, etcd_quota, config_path, ignore)
             coloured = use_colour(colour, no_colour)
             click.echo(render_fleet(members, output, sections, fail_on, coloured), nl=False, color=coloured)
             if junit_file is not None:

@@ -9,6 +9,7 @@ import json
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kplanediag.cli.options import EXIT_UNKNOWN, THRESHOLDS, CannotAssess, Source
@@ -50,7 +51,12 @@ def contexts_of(source: Source) -> list[str]:
         raise CannotAssess(str(exc), exc.kind) from exc
 
 
-def check_fleet(source: Source, etcd_quota: int | None) -> list[Member]:
+def check_fleet(
+    source: Source, etcd_quota: int | None, config_path: Path | None = None, ignore: tuple[str, ...] = ()
+) -> list[Member]:
+    """Each cluster with the config section for it (--config: sections by context or cluster name)."""
+    from kplanediag.cli.config import read_fit  # noqa: PLC0415
+
     names = contexts_of(source)
     slots = threading.Semaphore(MAX_AT_ONCE)
     futures: list[Future[Member]] = []
@@ -60,8 +66,11 @@ def check_fleet(source: Source, etcd_quota: int | None) -> list[Member]:
         def run(name: str = name, future: Future[Member] = future) -> None:
             with slots:
                 try:
-                    report, error = check_once(source.one(name), etcd_quota)
+                    one = source.one(name)
+                    report, error = check_once(one, etcd_quota, read_fit(one, config_path, ignore))
                     future.set_result(Member(name, report, error))
+                except CannotAssess as exc:  # its config section cannot be used: this cluster's error
+                    future.set_result(Member(name, None, exc))
                 except BaseException as exc:  # a cluster's failure is its own, never the fleet's
                     future.set_result(Member(name, None, CannotAssess(f"internal error: {exc}")))
 

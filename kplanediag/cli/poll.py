@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from kplanediag.cli.options import CannotAssess, Source
 
 if TYPE_CHECKING:
+    from kplanediag.analysis.fit import Fit
     from kplanediag.analysis.results import Report
     from kplanediag.snapshot.server import RequestTime
 
@@ -44,9 +45,11 @@ class Outcome:
     renewals: Mapping[str, datetime] = field(default_factory=dict)  # node Lease renewTimes read (index.py)
 
 
-def check(source: Source, etcd_quota: int | None, renewals: Mapping[str, datetime] | None = None) -> Outcome:
+def check(
+    source: Source, etcd_quota: int | None, renewals: Mapping[str, datetime] | None = None, fit: Fit | None = None
+) -> Outcome:
     """One check; ``renewals``: the previous check's node Lease renewTimes (a Lease renewed since is
-    a live kubelet, whatever its clock says)."""
+    a live kubelet, whatever its clock says); ``fit``: the cluster's config (--config, --ignore)."""
     from kplanediag.analysis.index import node_renewals  # noqa: PLC0415
     from kplanediag.analysis.report import analyze  # noqa: PLC0415
 
@@ -54,20 +57,24 @@ def check(source: Source, etcd_quota: int | None, renewals: Mapping[str, datetim
         snapshot, now = source.load()
     except CannotAssess as exc:
         return Outcome(None, exc)
-    report = analyze(snapshot, now, etcd_quota=etcd_quota, renewals=renewals)
+    report = analyze(snapshot, now, etcd_quota=etcd_quota, renewals=renewals, fit=fit)
     return Outcome(report, None, snapshot.reachable, snapshot.requests, node_renewals(snapshot))
 
 
-def check_once(source: Source, etcd_quota: int | None) -> tuple[Report | None, CannotAssess | None]:
-    outcome = check(source, etcd_quota)
+def check_once(
+    source: Source, etcd_quota: int | None, fit: Fit | None = None
+) -> tuple[Report | None, CannotAssess | None]:
+    outcome = check(source, etcd_quota, fit=fit)
     return outcome.report, outcome.error
 
 
-def guarded(source: Source, etcd_quota: int | None, renewals: Mapping[str, datetime] | None = None) -> Outcome:
+def guarded(
+    source: Source, etcd_quota: int | None, renewals: Mapping[str, datetime] | None = None, fit: Fit | None = None
+) -> Outcome:
     """``check``, with any unexpected error a result (class ``internal``), for a loop that must
     outlive every check (``serve``)."""
     try:
-        return check(source, etcd_quota, renewals)
+        return check(source, etcd_quota, renewals, fit)
     except Exception as exc:  # one check's failure, never the process's
         return Outcome(None, CannotAssess(f"internal error: {type(exc).__name__}: {exc}", "internal"))
 
@@ -80,6 +87,7 @@ def poll(
     etcd_quota: int | None = None,
     sleep: Callable[[float], object] = time.sleep,
     survive: bool = False,
+    fit: Fit | None = None,
 ) -> Tick:
     """Check until ``done(tick)`` is true (that tick is returned) or ``timeout`` seconds have passed
     (the last tick is returned; the last check is cut to end by then). One check at a time; the
@@ -94,7 +102,7 @@ def poll(
         # a check that starts near the timeout is cut to end with it (what it misses is a gap)
         bounded = source if left is None else replace(source, deadline=max(0.1, min(source.deadline, left)))
         began = time.monotonic()
-        outcome = run(bounded, etcd_quota, renewals)
+        outcome = run(bounded, etcd_quota, renewals, fit)
         renewals = outcome.renewals or renewals  # a failed check keeps the last read's
         ended = time.monotonic()
         tick = Tick(

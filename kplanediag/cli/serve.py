@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kplanediag.cli.config import fit_options, read_fit
 from kplanediag.cli.options import CannotAssess, Source, byte_size, duration, source_options
 from kplanediag.cli.poll import Tick, poll
 
@@ -59,6 +60,7 @@ def token_file_of(path: Path) -> TokenFile:
     help="etcd's --quota-backend-bytes (e.g. 8Gi), as for check.",
 )  # fmt: skip
 @source_options
+@fit_options
 def serve_command(
     source: Source,
     interval: float,
@@ -67,6 +69,8 @@ def serve_command(
     tls_key: Path | None,
     token_file: Path | None,
     etcd_quota: int | None,
+    config_path: Path | None = None,
+    ignore: tuple[str, ...] = (),
 ) -> int:
     """Check the cluster every --interval (one check at a time, each bounded by --deadline) and
     serve the latest report: /metrics (Prometheus), / (status page), /report.json (the -o json
@@ -81,6 +85,7 @@ def serve_command(
         raise click.UsageError("serve follows one cluster: give one --context")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    fit = read_fit(source, config_path, ignore)  # read once: a changed config needs a restart
     token = token_file_of(token_file) if token_file is not None else None
     tls = None
     if tls_cert is not None and tls_key is not None:
@@ -111,7 +116,7 @@ def serve_command(
 
     def loop() -> None:
         try:
-            poll(source, interval, None, done, etcd_quota, sleep=stop.wait, survive=True)
+            poll(source, interval, None, done, etcd_quota, sleep=stop.wait, survive=True, fit=fit)
         except BaseException as exc:  # the loop is the process's purpose: say why it ended
             log(f"the polling loop ended: {type(exc).__name__}: {exc}")
 

@@ -4,8 +4,11 @@ prints the last report and exits with its code (0 once the condition holds)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from kplanediag.cli.config import fit_options, read_fit
 from kplanediag.cli.options import Source, duration, output_options, source_options, use_colour
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.render import SECTIONS
@@ -42,6 +45,7 @@ def satisfied(status: str, condition: str) -> bool:
 @click.option("--interval", callback=duration, default="5s", show_default=True, help="Time between checks.")
 @source_options
 @output_options
+@fit_options
 def wait_command(
     source: Source,
     output: str,
@@ -52,6 +56,8 @@ def wait_command(
     plane: str,
     timeout: float,
     interval: float,
+    config_path: Path | None = None,
+    ignore: tuple[str, ...] = (),
 ) -> int:
     """Check until the cluster (or one plane) is healthy, or until --timeout; progress on stderr.
 
@@ -72,7 +78,8 @@ def wait_command(
         )
         return ok
 
-    last = poll(source, interval, timeout, done, etcd_quota)
+    fit = read_fit(source, config_path, ignore)  # accepted findings hold here as in check
+    last = poll(source, interval, timeout, done, etcd_quota, fit=fit)
     status = plane_status(last, scope)
     if last.report is None:
         assert last.error is not None

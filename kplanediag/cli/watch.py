@@ -6,9 +6,11 @@ lines, for a terminal or a pipe. Ctrl-C (or SIGTERM) exits at once with the last
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
+from kplanediag.cli.config import fit_options, read_fit
 from kplanediag.cli.options import EXIT_UNKNOWN, THRESHOLDS, Source, duration, report_options, source_options
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.render.escape import one_line
@@ -23,6 +25,7 @@ def stamp() -> str:
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many checks (default: until Ctrl-C).")
 @source_options
 @report_options
+@fit_options
 def watch_command(
     source: Source,
     output: str,
@@ -32,6 +35,8 @@ def watch_command(
     no_colour: bool,
     interval: float,
     count: int | None,
+    config_path: Path | None = None,
+    ignore: tuple[str, ...] = (),
 ) -> int:
     """Check every --interval until interrupted, printing only what changed (timestamped) and a
     status line per check. Exits with the last check's code (--fail-on), at Ctrl-C too."""
@@ -42,6 +47,7 @@ def watch_command(
         raise click.UsageError("watch follows one cluster: give one --context")
     if FORMATS[output].document:
         raise click.UsageError("watch prints lines: -o table (the default)")
+    fit = read_fit(source, config_path, ignore)  # accepted findings hold here as in check
     last: list[Tick] = []
 
     def done(tick: Tick) -> bool:
@@ -63,7 +69,7 @@ def watch_command(
         return count is not None and tick.number >= count
 
     try:
-        poll(source, interval, None, done, etcd_quota)
+        poll(source, interval, None, done, etcd_quota, fit=fit)
     except KeyboardInterrupt:
         click.echo(f"{stamp()} stopped after {len(last)} check(s)", err=True)
     if not last or last[-1].report is None:

@@ -262,3 +262,47 @@ def test_live_section_by_context_then_cluster(tmp_path: Path, monkeypatch: pytes
     assert fit is not None and fit.source == f"config {path} [default]"
     with pytest.raises(CannotAssess, match="no such file"):
         read_fit(live(None), tmp_path / "absent.yaml", ())
+
+
+def test_accepted_findings_hold_in_wait_watch_serve_and_fleets(tmp_path: Path) -> None:
+    """Findings a team accepted keep working unattended (issue 24): the lab's real silenced-worker
+    snapshot with its two findings accepted by --ignore is healthy to wait, watch and serve, and a
+    fleet run takes --ignore for each cluster (before, all four refused the options)."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from tests.serving import start  # noqa: PLC0415
+    from tests.unit.factories import DATA  # noqa: PLC0415
+
+    silenced = str(DATA / "lab-worker-silenced.json")
+    accept = ("--ignore", "KPD-201", "--ignore", "KPD-321")
+
+    def kpd(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kplanediag", *args], capture_output=True, text=True, timeout=60, check=False
+        )
+
+    waited = kpd("wait", "--from", silenced, *accept, "--timeout", "5s", "--interval", "500ms", "-o", "json")
+    assert waited.returncode == 0, waited.stderr
+    assert json.loads(waited.stdout)["summary"]["status"] == "healthy"
+    assert kpd("wait", "--from", silenced, "--timeout", "1s", "--interval", "500ms").returncode == 2  # not accepted
+    watched = kpd("watch", "--from", silenced, *accept, "--count", "1")
+    assert watched.returncode == 0 and "2 accepted finding(s) not counted" in watched.stdout, watched.stderr
+    served = start("--from", silenced, *accept, "--interval", "1s")
+    try:
+        served.until("the first check", lambda: served.get("/readyz")[0] == 200, 10)
+        doc = json.loads(served.get("/report.json")[2])
+        assert doc["summary"]["status"] == "healthy" and len(doc["fit"]["accepted"]) == 2
+    finally:
+        served.proc.kill()
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\nclusters:\n- {name: c, cluster: {server: 'https://127.0.0.1:1'}}\n"
+        "contexts:\n- {name: a, context: {cluster: c, user: u}}\n- {name: b, context: {cluster: c, user: u}}\n"
+        "users:\n- {name: u, user: {token: t}}\n"
+    )
+    fleet = kpd("check", "--kubeconfig", str(config), "--all-contexts", "--ignore", "KPD-100", "-o", "json",
+                "--request-timeout", "1", "--no-last-known")  # fmt: skip
+    docs = json.loads(fleet.stdout)
+    assert [d["context"] for d in docs] == ["a", "b"], fleet.stderr
+    assert all(a["acceptedBy"] == "--ignore" for d in docs for a in d["fit"]["accepted"])
