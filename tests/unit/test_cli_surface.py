@@ -66,3 +66,23 @@ def test_not_read_is_never_said_as_none() -> None:
     assert "not read, see Not observed" in page.stdout and "No admission webhook" not in page.stdout
     lab = kpd("check", "--from", str(DATA / "lab-healthy.json"))
     assert "  no admission webhook or aggregated API" in lab.stdout
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="the real captures are not on this machine")
+def test_timeline_groups_repeats_and_says_nodes_first() -> None:
+    """The kubeadm 1.8 HA capture: 186 near-identical 'unschedulable' lines once buried the line
+    that matters (k8s-master1: Ready=Unknown, last of 193); now nodes come first, repeats are one
+    line with their count, and --kind / --since narrow it (JSON keeps every entry)."""
+    ha = str(CAPTURES / "kubeadm-1.8-ha-master-kubelet-unknown.json")
+    table = kpd("timeline", "--from", ha).stdout.splitlines()
+    assert len(table) < 15, table
+    assert table[1] == "-- nodes, Leases and leaders --"
+    nodes = table[2 : table.index("-- pods and events --")]
+    assert any("k8s-master1: Ready=Unknown" in line for line in nodes)
+    assert any("186 pods since" in line and "unschedulable" in line for line in table)
+    doc = json.loads(kpd("timeline", "--from", ha, "-o", "json", "--kind", "node").stdout)
+    assert {e["kind"] for e in doc["entries"]} == {"node"} and len(doc["entries"]) == 5
+    recent = json.loads(kpd("timeline", "--from", ha, "-o", "json", "--since", "1h").stdout)
+    assert recent["entries"] and all(e["secondsAgo"] <= 3600 for e in recent["entries"])
+    everything = json.loads(kpd("timeline", "--from", ha, "-o", "json").stdout)
+    assert len(everything["entries"]) > 190
