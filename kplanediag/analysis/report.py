@@ -58,12 +58,23 @@ def overall_status(findings: tuple[Finding, ...]) -> str:
     return {0: "healthy", 1: "warning", 2: "critical"}[worst]
 
 
+HIDDEN = "not visible on "  # the words of every profile's reason for a component it hides (profiles.py)
+
+
+def expected_unknown(c: Component) -> bool:
+    """Unknown only because the distribution's profile hides it (a managed control plane, kube-proxy
+    built into k3s): expected, not 'partly unknown'. Any other reason beside it (health endpoints
+    not in the input) keeps it unknown."""
+    return c.status is Status.UNKNOWN and bool(c.detail) and all(HIDDEN in part for part in c.detail.split("; "))
+
+
 def plane_word(components: tuple[Component, ...], plane: Plane) -> str:
-    # an add-on down (not one of the plane's own components) degrades the plane, it does not fail it
+    # an add-on down (not one of the plane's own components) degrades the plane, it does not fail it;
+    # what the profile says cannot be seen is expected, not unknown
     statuses = {
         Status.DEGRADED if c.status is Status.DOWN and c.name not in COMPONENTS else c.status
         for c in components
-        if c.plane is plane
+        if c.plane is plane and not expected_unknown(c)
     }
     if plane is Plane.CONTROL and Status.DOWN in statuses:
         # an instance down among healthy ones of the same component is lost redundancy, not failure

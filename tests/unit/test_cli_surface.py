@@ -86,3 +86,17 @@ def test_timeline_groups_repeats_and_says_nodes_first() -> None:
     assert recent["entries"] and all(e["secondsAgo"] <= 3600 for e in recent["entries"])
     everything = json.loads(kpd("timeline", "--from", ha, "-o", "json").stdout)
     assert len(everything["entries"]) > 190
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="the real captures are not on this machine")
+def test_what_the_profile_hides_is_expected_not_partly_unknown() -> None:
+    """The healthy OpenShift capture: kube-proxy is built into the SDN (the profile says so), so the
+    data plane is healthy, not 'partly unknown'; kube-proxy is still listed unknown with that reason.
+    The EKS capture's API server is unknown for another reason too (no health endpoints in a List):
+    that stays 'partly unknown'."""
+    doc = json.loads(kpd("check", "--from", str(CAPTURES / "openshift-4.8-aws-sdn-healthy.json"), "-o", "json").stdout)
+    assert "data plane (6 nodes) healthy" in doc["summary"]["text"]
+    proxies = [c for c in doc["components"] if c["name"] == "kube-proxy"]
+    assert proxies and all(c["status"] == "unknown" and "not visible on" in c["detail"] for c in proxies)
+    eks = kpd("check", "--from", str(CAPTURES / "eks-1.31-vpc-cni-healthy.json")).stdout.splitlines()[0]
+    assert "control plane (managed) partly unknown" in eks
