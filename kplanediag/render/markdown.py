@@ -46,7 +46,12 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         f"- cluster {cell(c.server or '-')}, version {cell(c.version or 'unknown')}, "
         f"control plane {cell(c.control_plane_mode)}, profile {cell(c.profile)}",
         f"- evaluated at {c.evaluated_at.strftime('%Y-%m-%d %H:%M:%SZ')}",
-        *(f"- captured {c.collected_at.strftime('%Y-%m-%d %H:%M:%SZ')}: told by {cell(w)}" for w in c.told_by),
+        *(
+            [f"- captured {c.collected_at.strftime('%Y-%m-%d %H:%M:%SZ')}: told by {cell(c.collected_at_from)}"]
+            if c.collected_at_from
+            else []
+        ),
+        *([f"- {cell(c.clock_note)}"] if c.clock_note else []),
         *(f"- {cell(o)}" for o in c.observations),
     ]
     if "components" in wanted:

@@ -91,14 +91,22 @@ def cross_plane_absence(report: Report) -> str:
     return f"{listed}: not read, see Not observed{none}"
 
 
-def cross_plane_table(report: Report) -> str:
-    """Webhook configurations and aggregated APIs: what each is, its status, who serves it."""
-    rows = [
-        [c.name, c.detail, MARK[c.status], "; ".join(c.evidence)] for c in report.components if c.plane is Plane.CROSS
-    ]
-    if not rows:
+def cross_plane_table(report: Report, all_rows: bool = False) -> str:
+    """Webhook configurations and aggregated APIs: what each is, its status, who serves it. Healthy
+    ones are folded like healthy nodes (``all_rows``: -o wide lists them)."""
+    cross = [c for c in report.components if c.plane is Plane.CROSS]
+    if not cross:
         return f"  {cross_plane_absence(report)}"
-    return table(rows, ["KIND", "NAME", "STATUS", "SERVED BY"], [18, 30, 9, 40])
+    shown = [c for c in cross if all_rows or c.status is not Status.HEALTHY]
+    rows = [[c.name, c.detail, MARK[c.status], "; ".join(c.evidence)] for c in shown]
+    text = table(rows, ["KIND", "NAME", "STATUS", "SERVED BY"], [18, 30, 9, 40]) if rows else ""
+    hidden = len(cross) - len(shown)
+    if hidden:
+        text += (
+            f"\n  ({hidden} healthy webhook configuration(s) and aggregated API(s) not shown; "
+            "-o wide or `kplanediag components` lists all)"
+        )
+    return text.strip("\n")
 
 
 def since_text(f: Finding, report: Report) -> str:
@@ -175,6 +183,8 @@ def render_table(
     out += wrap("", f"profile {c.profile} ({'; '.join(c.profile_evidence) or 'no distribution signal'}){single}")
     if c.collected_at_from:
         out += wrap("", f"captured {c.collected_at.strftime('%Y-%m-%d %H:%M:%SZ')}: told by {c.collected_at_from}")
+    if c.clock_note:
+        out += wrap("", c.clock_note)
     out += [line for note in c.observations for line in wrap("", note)]
     if "components" in wanted:
         out += [
@@ -183,7 +193,7 @@ def render_table(
             heading("Data plane"),
             data_plane_table(report, all_nodes or wanted == {"components"}),
             heading("Cross-plane: admission webhooks, aggregated APIs"),
-            cross_plane_table(report),
+            cross_plane_table(report, all_rows=all_nodes or wanted == {"components"}),
         ]
         if wide:
             out += [heading("Evidence"), evidence_text(report)]

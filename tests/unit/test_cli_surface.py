@@ -100,3 +100,20 @@ def test_what_the_profile_hides_is_expected_not_partly_unknown() -> None:
     assert proxies and all(c["status"] == "unknown" and "not visible on" in c["detail"] for c in proxies)
     eks = kpd("check", "--from", str(CAPTURES / "eks-1.31-vpc-cni-healthy.json")).stdout.splitlines()[0]
     assert "control plane (managed) partly unknown" in eks
+
+
+BUNDLES = Path(__file__).resolve().parents[3] / "shared" / "real-bundles"
+
+
+@pytest.mark.skipif(not BUNDLES.is_dir(), reason="the real bundles are not on this machine")
+@pytest.mark.timeout(60)  # three reads of a 97 MB must-gather
+def test_healthy_webhooks_and_apis_are_folded_like_healthy_nodes() -> None:
+    """The healthy OpenShift must-gather printed its 16 healthy webhook configurations and
+    APIServices in full (206 lines); they are folded now, and -o wide and components list them."""
+    bundle = str(BUNDLES / "openshift-4.8-must-gather" / "must-gather-aws.tar.xz")
+    table = kpd("check", "--from", bundle).stdout
+    assert "16 healthy webhook configuration(s) and aggregated API(s) not shown" in table
+    assert len(table.splitlines()) < 120
+    for args in (("check", "-o", "wide"), ("components",)):
+        listed = kpd(*args, "--from", bundle).stdout
+        assert "not shown" not in listed.split("Cross-plane")[1].split("\n== ")[0]

@@ -93,3 +93,11 @@ def test_files_and_at_say_their_clock() -> None:
 def test_impossible_dates_are_no_time(header: str, year: int | None) -> None:
     when = server_date(header)
     assert (when.year if when else None) == year
+
+
+def test_the_table_and_markdown_say_which_clock_judged() -> None:
+    from kplanediag.render.formats import render  # noqa: PLC0415
+
+    report = read_at(timedelta(hours=-1), timedelta(0))
+    for output in ("table", "markdown"):
+        assert "judged by this machine's clock (the API server's Date is 60 min behind it)" in render(report, output)
