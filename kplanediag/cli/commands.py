@@ -20,6 +20,7 @@ from kplanediag.cli.options import (
     redact_option,
     report_options,
     source_options,
+    terminal_width,
     use_colour,
 )
 from kplanediag.render import SECTIONS
@@ -57,7 +58,11 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
 
             members = check_fleet(source, etcd_quota, config_path, ignore)
             coloured = use_colour(colour, no_colour)
-            click.echo(render_fleet(members, output, sections, fail_on, coloured), nl=False, color=coloured)
+            from kplanediag.render.table import columns  # noqa: PLC0415
+
+            with columns(terminal_width()):
+                text = render_fleet(members, output, sections, fail_on, coloured)
+            click.echo(text, nl=False, color=coloured)
             if junit_file is not None:
                 write_junit(junit_file, render_fleet(members, "junit", sections, fail_on, False))
             return max(m.code(fail_on) for m in members)
@@ -97,7 +102,11 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
 
             report, finish = redact_run(report, [snapshot, *([earlier[0]] if earlier else [])])
         coloured = use_colour(colour, no_colour)
-        click.echo(finish(render(report, output, sections, coloured, fail_on)), nl=False, color=coloured)
+        from kplanediag.render.table import columns  # noqa: PLC0415
+
+        with columns(terminal_width()):
+            text = finish(render(report, output, sections, coloured, fail_on))
+        click.echo(text, nl=False, color=coloured)
         if junit_file is not None:
             write_junit(junit_file, finish(render(report, "junit", sections, False, fail_on)))
         if source.verbose and not FORMATS[output].document:

@@ -282,6 +282,17 @@ def use_colour(choice: str, no_colour: bool) -> bool:
     return bool(sys.stdout.isatty()) and not os.environ.get("NO_COLOR")
 
 
+def terminal_width() -> int:
+    """The columns to lay tables out for: on a terminal its width ($COLUMNS first, as
+    shutil.get_terminal_size reads it); a pipe or a file gets 100, the same layout every time."""
+    import shutil  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((100, 24)).columns
+    return 100
+
+
 def global_options(func: F) -> F:
     """The same options on the command group, as kubectl users type them: ``kplanediag --context
     prod check``. A subcommand's own option wins; the group's fills what the subcommand left at its

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from kplanediag.cli.config import fit_options, read_fit
-from kplanediag.cli.options import Source, duration, output_options, source_options, use_colour
+from kplanediag.cli.options import Source, duration, output_options, source_options, terminal_width, use_colour
 from kplanediag.cli.poll import Tick, poll
 from kplanediag.render import SECTIONS
 from kplanediag.render.escape import one_line
@@ -87,7 +87,11 @@ def wait_command(
     from kplanediag.render.formats import render  # noqa: PLC0415
 
     coloured = use_colour(colour, no_colour)
-    click.echo(render(last.report, output, SECTIONS, coloured), nl=False, color=coloured)
+    from kplanediag.render.table import columns  # noqa: PLC0415
+
+    with columns(terminal_width()):
+        text = render(last.report, output, SECTIONS, coloured)
+    click.echo(text, nl=False, color=coloured)
     if satisfied(status, condition):
         return 0
     click.echo(f"kplanediag wait: {where} not {condition} after {last.elapsed:.0f}s", err=True)

@@ -1,9 +1,13 @@
-"""Tables for people: grouped by plane, worst first, readable in a 100-column terminal."""
+"""Tables for people: grouped by plane, worst first, laid out for the terminal's width (100 columns
+when not a terminal; ``columns`` sets it, the CLI from the terminal or $COLUMNS)."""
 
 from __future__ import annotations
 
+import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from tabulate import tabulate
 
@@ -13,7 +17,27 @@ from kplanediag.analysis.timeline import ago
 from kplanediag.render import SECTIONS
 from kplanediag.render.escape import terminal
 
-WIDTH = 100
+WIDTH = 100  # the width every table's column widths are given for, and the default
+MIN_WIDTH, MAX_WIDTH = 60, 200
+_width: ContextVar[int] = ContextVar("width", default=WIDTH)
+_DIGEST = re.compile(r"(sha256:[0-9a-f]{12})[0-9a-f]{52}")
+
+
+@contextmanager
+def columns(width: int) -> Iterator[None]:
+    """Lay tables out for ``width`` columns (kept within MIN_WIDTH..MAX_WIDTH) inside the block."""
+    token = _width.set(max(MIN_WIDTH, min(MAX_WIDTH, width)))
+    try:
+        yield
+    finally:
+        _width.reset(token)
+
+
+def short_digest(text: str) -> str:
+    """``image@sha256:<64 hex>`` -> ``image@sha256:<12 hex>``, as docker and crictl show them."""
+    return _DIGEST.sub(r"\1", text)
+
+
 NODE_COMPONENTS = ("kubelet", "container-runtime", "kube-proxy", "cni")
 CUT_AT = 4000
 """A cell or wrapped line longer than this (in characters) is cut, saying so: laying out text is
@@ -22,7 +46,8 @@ MARK = {Status.HEALTHY: "ok", Status.DEGRADED: "DEGRADED", Status.DOWN: "DOWN", 
 
 
 def status_text(c: Component) -> str:
-    return MARK[c.status] + (f" ({c.detail})" if c.detail and c.status is not Status.HEALTHY else "")
+    """The status word first, the reason after it (no parentheses around a reason that has its own)."""
+    return MARK[c.status] + (f": {c.detail}" if c.detail and c.status is not Status.HEALTHY else "")
 
 
 def cut(text: str) -> str:
@@ -33,13 +58,25 @@ def cut(text: str) -> str:
 
 
 def table(rows: list[list[str]], headers: list[str], widths: list[int]) -> str:
+    """``widths`` are for WIDTH columns; on a narrower terminal the widest column gives a column at a
+    time (none below 10), on a wider one the widest (the free text) takes the difference."""
+    width = _width.get()
+    scaled = list(widths)
+    if width > WIDTH:
+        widest = max(range(len(widths)), key=lambda i: widths[i])
+        scaled[widest] += width - WIDTH
+    for _ in range(WIDTH - width):
+        widest = max(range(len(scaled)), key=lambda i: scaled[i])
+        if scaled[widest] <= 10:
+            break
+        scaled[widest] -= 1
     safe = [[cut(x) for x in row] for row in rows]
-    return tabulate(safe, headers=headers, tablefmt="simple", maxcolwidths=widths, disable_numparse=True)
+    return tabulate(safe, headers=headers, tablefmt="simple", maxcolwidths=scaled, disable_numparse=True)
 
 
 def control_plane_table(report: Report) -> str:
     rows = [
-        [c.name, (c.node or "-") + (f" ({c.role})" if c.role else ""), status_text(c), c.version or "-"]
+        [c.name, (c.node or "-") + (f" ({c.role})" if c.role else ""), status_text(c), short_digest(c.version or "-")]
         for c in report.components
         if c.plane is Plane.CONTROL
     ]
@@ -66,9 +103,11 @@ def data_plane_table(report: Report, all_nodes: bool) -> str:
     text = table(rows, ["NODE", *(k.upper() for k in NODE_COMPONENTS)], [26, 20, 16, 16, 16]) if rows else ""
     hidden = len(nodes) - len(shown)
     if hidden:
-        text += f"\n  ({hidden} node(s) with every component healthy not shown; `kplanediag components` lists all)"
+        folded = f"({hidden} node(s) with every component healthy not shown; `kplanediag components` lists all)"
+        text += "\n" + "\n".join(wrap("  ", folded))
     for c in others:
-        text += f"\n{c.name}: {status_text(c)}" + (f"  [{c.evidence[-1]}]" if c.evidence else "")
+        said = f"{c.name}: {status_text(c)}" + (f"  [{c.evidence[-1]}]" if c.evidence else "")
+        text += "\n" + "\n".join(wrap("", said))
     return text.strip("\n") or "  (no data-plane component observed)"
 
 
@@ -96,16 +135,17 @@ def cross_plane_table(report: Report, all_rows: bool = False) -> str:
     ones are folded like healthy nodes (``all_rows``: -o wide lists them)."""
     cross = [c for c in report.components if c.plane is Plane.CROSS]
     if not cross:
-        return f"  {cross_plane_absence(report)}"
+        return "\n".join(wrap("  ", cross_plane_absence(report)))
     shown = [c for c in cross if all_rows or c.status is not Status.HEALTHY]
     rows = [[c.name, c.detail, MARK[c.status], "; ".join(c.evidence)] for c in shown]
     text = table(rows, ["KIND", "NAME", "STATUS", "SERVED BY"], [18, 30, 9, 40]) if rows else ""
     hidden = len(cross) - len(shown)
     if hidden:
-        text += (
-            f"\n  ({hidden} healthy webhook configuration(s) and aggregated API(s) not shown; "
+        folded = (
+            f"({hidden} healthy webhook configuration(s) and aggregated API(s) not shown; "
             "-o wide or `kplanediag components` lists all)"
         )
+        text += "\n" + "\n".join(wrap("  ", folded))
     return text.strip("\n")
 
 
@@ -140,7 +180,8 @@ def findings_table(report: Report) -> str:
 
 def wrap(prefix: str, text: str) -> list[str]:
     text = cut(text)
-    return textwrap.wrap(text, WIDTH, initial_indent=prefix, subsequent_indent=" " * len(prefix)) or [prefix]
+    width = _width.get()
+    return textwrap.wrap(text, width, initial_indent=prefix, subsequent_indent=" " * len(prefix)) or [prefix]
 
 
 def blast_text(report: Report) -> str:
@@ -157,7 +198,7 @@ def blast_text(report: Report) -> str:
 
 
 def heading(title: str) -> str:
-    return f"\n== {title} " + "=" * max(0, WIDTH - len(title) - 4)
+    return f"\n== {title} " + "=" * max(0, _width.get() - len(title) - 4)
 
 
 def evidence_text(report: Report) -> str:
@@ -174,7 +215,7 @@ def render_table(
 ) -> str:
     wanted = set(sections)
     c = report.cluster
-    out = wrap("", report.summary)
+    out = [cut(report.summary)]  # the headline is one line, whatever the width: the terminal folds it
     out.append(
         f"cluster {c.server or '-'}  version {c.version or 'unknown'}  control plane {c.control_plane_mode}  "
         f"at {c.evaluated_at.strftime('%Y-%m-%d %H:%M:%SZ')}"

@@ -117,3 +117,27 @@ def test_healthy_webhooks_and_apis_are_folded_like_healthy_nodes() -> None:
     for args in (("check", "-o", "wide"), ("components",)):
         listed = kpd(*args, "--from", bundle).stdout
         assert "not shown" not in listed.split("Cross-plane")[1].split("\n== ")[0]
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="the real captures are not on this machine")
+@pytest.mark.parametrize("width", [80, 100, 140])
+def test_every_line_but_the_headline_fits_the_terminal(width: int) -> None:
+    """At 80 columns 23 lines of the HA capture's report once overflowed. Every real capture, in
+    table and wide, at 80, 100 and 140 columns: nothing wider, the headline whole on one line,
+    image digests shortened, no status with its reason in nested parentheses."""
+    from kplanediag.analysis.report import analyze  # noqa: PLC0415
+    from kplanediag.render.formats import render  # noqa: PLC0415
+    from kplanediag.render.table import columns  # noqa: PLC0415
+    from kplanediag.snapshot import load_snapshot, parse_time  # noqa: PLC0415
+
+    times = json.loads((CAPTURES / "capture-times.json").read_text())
+    for name, at in times.items():
+        report = analyze(load_snapshot(CAPTURES / f"{name}.json"), parse_time(at))
+        for output in ("table", "wide"):
+            with columns(width):
+                lines = render(report, output).splitlines()
+            assert lines[0] == report.summary
+            assert [line for line in lines[1:] if len(line) > width] == [], (name, output)
+            assert not re.search(r"sha256:[0-9a-f]{13}", "\n".join(lines)), (name, output)
+            tables = "\n".join(lines).split("== Findings")[0]  # status cells: word first, reason after
+            assert not re.search(r"(?:unknown|DOWN|DEGRADED) \(", tables), (name, output)
