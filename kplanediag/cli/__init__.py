@@ -21,6 +21,14 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM ends the run like Ctrl-C: at once, exit 3
 
 
+def program_name() -> str:
+    """As invoked: ``kubectl planediag`` when run as the kubectl plugin (kubectl-planediag), else
+    ``kplanediag``; so --help and usage errors show what the user typed."""
+    import os  # noqa: PLC0415
+
+    return "kubectl planediag" if os.path.basename(sys.argv[0]).startswith("kubectl-") else "kplanediag"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI with Nagios exit codes: click's usage errors become 3 instead of 2; Ctrl-C and
     SIGTERM end it at once with 3; an unexpected error is one line and 3 (its traceback with -v)."""
@@ -30,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     if threading_main():
         signal.signal(signal.SIGTERM, _terminated)
     try:
-        code = cli.main(args=args, prog_name="kplanediag", standalone_mode=False)
+        code = cli.main(args=args, prog_name=program_name(), standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help, --version
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):

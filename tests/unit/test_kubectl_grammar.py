@@ -67,3 +67,13 @@ def kpd(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kplanediag", *args], capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def test_help_names_the_program_as_invoked() -> None:
+    """Run as the kubectl plugin (argv[0] kubectl-planediag): help and usage say `kubectl planediag`."""
+    code = "import sys; sys.argv[0] = '/usr/local/bin/kubectl-planediag'; from kplanediag.cli import main; main()"
+    helped = subprocess.run(
+        [sys.executable, "-c", code, "check", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert helped.stdout.startswith("Usage: kubectl planediag check"), helped.stdout[:200]
+    assert kpd("check", "--help").stdout.startswith("Usage: kplanediag check")
