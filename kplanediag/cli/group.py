@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from kplanediag.cli.options import global_options
+from kplanediag.cli.options import GLOBAL_EPILOG, SOURCE_PARAMS, global_options
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -33,6 +33,7 @@ COMMANDS = {  # command: "module:attr" of its click command, imported on first u
     "serve": "kplanediag.cli.serve:serve_command",
     "diff": "kplanediag.cli.diff:diff_command",
     "explain": "kplanediag.cli.explain:explain",
+    "options": "kplanediag.cli.global_help:options_command",
 }
 
 
@@ -75,7 +76,11 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
-            self.add_command(load_command(COMMANDS[cmd_name]), cmd_name)
+            command = load_command(COMMANDS[cmd_name])
+            for sub in [command, *getattr(command, "commands", {}).values()]:
+                if sub.epilog is None and any(p.name in SOURCE_PARAMS for p in sub.params):
+                    sub.epilog = GLOBAL_EPILOG  # its help lists its own options only
+            self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
 

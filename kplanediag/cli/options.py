@@ -184,8 +184,8 @@ class SourceOption:
     flags: tuple[str, ...]
     attrs: dict[str, Any]
 
-    def decorator(self) -> Callable[[F], F]:
-        return click.option(*self.flags, self.name, **self.attrs)
+    def decorator(self, hidden: bool = False) -> Callable[[F], F]:
+        return click.option(*self.flags, self.name, hidden=hidden, **self.attrs)
 
 
 def _option(name: str, *flags: str, **attrs: Any) -> SourceOption:
@@ -264,10 +264,17 @@ SOURCE_OPTIONS = (
 SOURCE_PARAMS = tuple(o.name for o in SOURCE_OPTIONS)
 
 
-def _with_source_options(func: F) -> F:
+def _with_source_options(func: F, hidden: bool = False) -> F:
+    """``hidden``: taken but not listed in the command's --help (``kplanediag options`` lists them)."""
     for option in reversed(SOURCE_OPTIONS):
-        func = option.decorator()(func)
+        func = option.decorator(hidden)(func)
     return func
+
+
+GLOBAL_EPILOG = (
+    "Global options (--kubeconfig, --context, --from, --request-timeout, --deadline, --as, ...) go "
+    "before or after the command: `kplanediag options` lists them."
+)
 
 
 def use_colour(choice: str, no_colour: bool) -> bool:
@@ -332,7 +339,7 @@ def source_options(func: F) -> F:
             raise click.UsageError("--from reads one input: it cannot be combined with several contexts")
         return func(*args, source=source, **kwargs)
 
-    return _with_source_options(wrapper)  # type: ignore[return-value]
+    return _with_source_options(wrapper, hidden=True)  # type: ignore[return-value]
 
 
 def report_options(func: F) -> F:

@@ -54,3 +54,17 @@ def test_the_options_make_one_source() -> None:
     assert (source.as_user, source.as_groups, source.as_uid) == ("u", ("g1", "g2"), None)
     assert source.verbose and source.kubeconfig == "/nonexistent/config" and source.request_timeout == 5.0
     assert not source.fleet
+
+
+def test_each_commands_help_shows_its_own_options_and_options_lists_the_global_ones() -> None:
+    """As kubectl: the ~25 global options once in `kplanediag options` (and the group's --help),
+    not repeated in every command's --help, which says where to find them."""
+    runner = CliRunner()
+    helped = runner.invoke(cli, ["check", "--help"]).output
+    assert "--kubeconfig" not in helped.split("Global options")[0] and "--fail-on" in helped
+    assert "`kplanediag options` lists them" in " ".join(helped.split())
+    listed = runner.invoke(cli, ["options"]).output
+    for option in SOURCE_OPTIONS:
+        assert option.flags[-1] in listed, option.flags
+    ran = runner.invoke(cli, ["check", "--from", str(DATA / "lab-healthy.json"), "-o", "json"])
+    assert '"schemaVersion"' in ran.output  # hidden from help, still taken
