@@ -1,6 +1,7 @@
 """``kplanediag diff OLD NEW``: what changed between two snapshots of a cluster (saved snapshots or
 kubectl Lists): status, findings, components, blast radius, nodes and workloads. Each is judged at
-its own capture time. Exits with NEW's status code (0 healthy, 1 warning, 2 critical)."""
+its own capture time. Exits as diff(1) does: 0 nothing changed, 1 something did, 3 could not read
+an input (NEW's own status is in what it prints)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from kplanediag.cli.options import EXIT_OK, THRESHOLDS, CannotAssess
+from kplanediag.cli.options import EXIT_OK, CannotAssess
 from kplanediag.render.escape import one_line
 
 
@@ -19,6 +20,9 @@ def _load(path: Path) -> object:
         return load_snapshot(path)
     except SnapshotError as exc:
         raise CannotAssess(str(exc)) from exc
+
+
+EXIT_CHANGED = 1  # as diff(1): the inputs differ
 
 
 def unrelated(before: object, after: object) -> str | None:
@@ -40,10 +44,11 @@ def unrelated(before: object, after: object) -> str | None:
 @click.argument("old", type=click.Path(path_type=Path))  # any --from input: a snapshot, a List, a bundle
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--fail-on", type=click.Choice(["warning", "critical", "never"]), default="warning", show_default=True)
-def diff_command(old: Path, new: Path, output: str, fail_on: str) -> int:
+def diff_command(old: Path, new: Path, output: str) -> int:
     """Findings that appeared, cleared or got worse, components whose status changed, failures
-    whose blast radius changed, nodes and workloads that came, went or changed their ready count."""
+    whose blast radius changed, nodes and workloads that came, went or changed their ready count.
+
+    Exits 0 when nothing changed, 1 when something did, 3 when an input cannot be read."""
     import json  # noqa: PLC0415 (not on the --version path)
 
     from kplanediag.analysis.changes import changes, inventory_changes  # noqa: PLC0415
@@ -71,4 +76,4 @@ def diff_command(old: Path, new: Path, output: str, fail_on: str) -> int:
             click.echo(one_line(f"  {c.line()}"))
         if not found:
             click.echo("  no change")
-    return THRESHOLDS[fail_on].get(b.status, EXIT_OK)
+    return EXIT_CHANGED if found else EXIT_OK

@@ -28,7 +28,12 @@ def test_diff_of_two_clusters_warns_and_of_one_does_not() -> None:
     )
     assert "look like different clusters (no node in common: 2 and 4 nodes)" in other.stderr
     same = kpd("diff", str(DATA / "lab-healthy.json"), str(DATA / "lab-worker-silenced.json"))
-    assert "different clusters" not in same.stderr and same.returncode == 2, same.stderr
+    assert "different clusters" not in same.stderr and same.returncode == 1, same.stderr
+    silenced = str(DATA / "lab-worker-silenced.json")
+    unchanged = kpd("diff", silenced, silenced)  # critical, but nothing changed: 0, as diff(1) says
+    assert unchanged.returncode == 0 and "no change" in unchanged.stdout, unchanged.stderr
+    missing = kpd("diff", silenced, "/nonexistent.json")
+    assert missing.returncode == 3
 
 
 def test_snapshot_save_at_is_used_or_refused_never_ignored(tmp_path: Path) -> None:
