@@ -50,7 +50,8 @@ def para(label: str, text: str) -> str:
 
 @click.command("explain", short_help="What a component or finding code means.")
 @click.argument("subject", required=False, metavar="[COMPONENT|CODE|codes]")
-def explain(subject: str | None) -> int:
+@click.option("--list", "list_codes", is_flag=True, help="Every finding code with its severity and title.")
+def explain(subject: str | None, list_codes: bool) -> int:
     """Without an argument: the map of both planes. With a component (kube-scheduler, kubelet,
     coredns, ...; "scheduler" will do): what it does, what breaks when it fails, what keeps working,
     what to look at next. With a finding code (KPD-201, or 201): its severity, plane and meaning, and
@@ -60,6 +61,10 @@ def explain(subject: str | None) -> int:
     from kplanediag.analysis.model import Plane  # noqa: PLC0415
 
     out: list[str] = []
+    if list_codes or (subject or "").strip().lower() == "codes":
+        for entry in CODES.values():
+            click.echo(f"{entry.code}  {entry.severity.value:<8}  {entry.plane.value:<13}  {entry.title}")
+        return 0
     if subject is None:
         out.append(para("", MODEL))
         for plane in (Plane.CONTROL, Plane.CROSS, Plane.DATA):
@@ -68,10 +73,6 @@ def explain(subject: str | None) -> int:
                 out.append(para(f"  {c.name:<25} ", c.does))
         out += ["", "kplanediag explain COMPONENT or CODE for more; kplanediag explain codes lists every code."]
         click.echo("\n".join(out))
-        return 0
-    if subject.strip().lower() == "codes":
-        for entry in CODES.values():
-            click.echo(f"{entry.code}  {entry.severity.value:<8}  {entry.plane.value:<13}  {entry.title}")
         return 0
     code, info = resolve(subject)
     if code is not None:

@@ -77,6 +77,7 @@ def test_explain_lists_codes_reads_short_names_and_suggests() -> None:
 
     listed = run("codes")
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == len(CODES)
+    assert run("--list").stdout == listed.stdout
     assert run("scheduler").stdout.startswith("kube-scheduler (control-plane)")
     assert run("201").stdout.startswith("KPD-201 (critical")
     wrong = run("controller")
