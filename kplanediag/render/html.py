@@ -85,6 +85,14 @@ def render_html(
     wanted = set(sections)
     body: list[str] = []
     links: list[tuple[str, str]] = []
+    # the first screen answers the incident's questions: the verdict (masthead), what breaks and what
+    # keeps working, then the findings; the planes' inventories after
+    if "blastRadius" in wanted:
+        body.append(blast_section(report))
+        links.append(("blast-h", "Blast radius"))
+    if "findings" in wanted:
+        body.append(findings_section(report))
+        links.append(("findings-h", "Findings"))
     if "components" in wanted:
         body += [
             section("control-h", "Control plane", control_plane(report)),
@@ -92,12 +100,6 @@ def render_html(
             section("cross-h", "Cross-plane: admission webhooks, aggregated APIs", cross_plane(report)),
         ]
         links += [("control-h", "Control plane"), ("data-h", "Data plane"), ("cross-h", "Cross-plane")]
-    if "blastRadius" in wanted:
-        body.append(blast_section(report))
-        links.append(("blast-h", "Blast radius"))
-    if "findings" in wanted:
-        body.append(findings_section(report))
-        links.append(("findings-h", "Findings"))
     known = last_known_section(report)
     if known:
         body.append(known)

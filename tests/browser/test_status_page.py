@@ -114,6 +114,11 @@ def test_failing_cluster_page_shows_the_failing_node_and_its_blast_radius(driver
     assert "What keeps working" in text and "12 pods on 2 nodes keep running" in text
     findings = one(driver, "section[aria-labelledby=findings-h]").text
     assert "KPD-201" in findings and "The node's Ready condition is Unknown" in findings
+    # the blast radius first, on the first screen at 1280 px (it was ~1,400 px down, below the planes)
+    top = "return arguments[0].getBoundingClientRect().top + window.scrollY"
+    blast_top = driver.execute_script(top, one(driver, "section[aria-labelledby=blast-h]"))
+    assert blast_top < driver.execute_script(top, one(driver, "section[aria-labelledby=control-h]"))
+    assert blast_top < 800, blast_top
     assert fetched(driver) == 0
 
 
