@@ -20,7 +20,7 @@ from kplanediag.render.escape import terminal
 WIDTH = 100  # the width every table's column widths are given for, and the default
 MIN_WIDTH, MAX_WIDTH = 60, 200
 _width: ContextVar[int] = ContextVar("width", default=WIDTH)
-_DIGEST = re.compile(r"(sha256:[0-9a-f]{12})[0-9a-f]{52}")
+_DIGEST = re.compile(r"((?:sha256:)?(?<![0-9a-f])[0-9a-f]{12})[0-9a-f]{52}(?![0-9a-f])")
 
 
 @contextmanager
@@ -34,7 +34,8 @@ def columns(width: int) -> Iterator[None]:
 
 
 def short_digest(text: str) -> str:
-    """``image@sha256:<64 hex>`` -> ``image@sha256:<12 hex>``, as docker and crictl show them."""
+    """``image@sha256:<64 hex>`` -> ``image@sha256:<12 hex>`` (a bare 64-hex digest likewise), as
+    docker and crictl show them."""
     return _DIGEST.sub(r"\1", text)
 
 
