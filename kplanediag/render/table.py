@@ -62,16 +62,21 @@ def table(rows: list[list[str]], headers: list[str], widths: list[int]) -> str:
     """``widths`` are for WIDTH columns; on a narrower terminal the widest column gives a column at a
     time (none below 10), on a wider one the widest (the free text) takes the difference."""
     width = _width.get()
+    safe = [[cut(x) for x in row] for row in rows]
     scaled = list(widths)
     if width > WIDTH:
         widest = max(range(len(widths)), key=lambda i: widths[i])
         scaled[widest] += width - WIDTH
+    # a column keeps room for its longest word (a component's name is not split) and 10 at least
+    floor = [
+        min(w, max([10, len(h), *(len(word) for row in safe for word in row[i].split())]))
+        for i, (w, h) in enumerate(zip(widths, headers, strict=True))
+    ]
     for _ in range(WIDTH - width):
-        widest = max(range(len(scaled)), key=lambda i: scaled[i])
-        if scaled[widest] <= 10:
+        shrinkable = [i for i in range(len(scaled)) if scaled[i] > floor[i]]
+        if not shrinkable:
             break
-        scaled[widest] -= 1
-    safe = [[cut(x) for x in row] for row in rows]
+        scaled[max(shrinkable, key=lambda i: scaled[i])] -= 1
     return tabulate(safe, headers=headers, tablefmt="simple", maxcolwidths=scaled, disable_numparse=True)
 
 
