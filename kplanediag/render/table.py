@@ -80,14 +80,29 @@ def table(rows: list[list[str]], headers: list[str], widths: list[int]) -> str:
     return tabulate(safe, headers=headers, tablefmt="simple", maxcolwidths=scaled, disable_numparse=True)
 
 
-def control_plane_table(report: Report) -> str:
-    rows = [
-        [c.name, (c.node or "-") + (f" ({c.role})" if c.role else ""), status_text(c), short_digest(c.version or "-")]
-        for c in report.components
-        if c.plane is Plane.CONTROL
-    ]
-    if not rows:
+def control_plane_table(report: Report, every_instance: bool = False) -> str:
+    """One row per instance; a component whose instances are all healthy is one row saying how
+    many and which leads (``every_instance``: -o wide and components list each)."""
+    mine = [c for c in report.components if c.plane is Plane.CONTROL]
+    if not mine:
         return "  (no control-plane component observed)"
+    by_name: dict[str, list[Component]] = {}
+    for c in mine:
+        by_name.setdefault(c.name, []).append(c)
+    rows = []
+    for c in mine:
+        group = by_name[c.name]
+        folded = not every_instance and len(group) > 1 and all(x.status is Status.HEALTHY for x in group)
+        if folded and c is not group[0]:
+            continue
+        if folded:
+            leader = next((x.node for x in group if x.role == "leader"), None)
+            where = f"{len(group)} instances" + (f", leader {leader}" if leader else "")
+            versions = ", ".join(dict.fromkeys(short_digest(x.version or "-") for x in group))
+            rows.append([c.name, where, status_text(c), versions])
+        else:
+            node = (c.node or "-") + (f" ({c.role})" if c.role else "")
+            rows.append([c.name, node, status_text(c), short_digest(c.version or "-")])
     return table(rows, ["COMPONENT", "NODE", "STATUS", "VERSION"], [24, 28, 30, 12])
 
 
@@ -236,7 +251,7 @@ def render_table(
     if "components" in wanted:
         out += [
             heading("Control plane"),
-            control_plane_table(report),
+            control_plane_table(report, every_instance=all_nodes or wanted == {"components"}),
             heading("Data plane"),
             data_plane_table(report, all_nodes or wanted == {"components"}),
             heading("Cross-plane: admission webhooks, aggregated APIs"),
