@@ -13,7 +13,7 @@ from kplanediag.analysis.clock import AT, CAPTURE, SERVER, judge_clock
 from kplanediag.analysis.controlplane import assess_control_plane
 from kplanediag.analysis.crossplane import assess_cross_plane
 from kplanediag.analysis.crossplane.webhook_calls import assess_webhook_calls
-from kplanediag.analysis.crossplane.writes import writes_stalled
+from kplanediag.analysis.crossplane.writes import etcd_checks_failing, writes_stalled
 from kplanediag.analysis.dataplane.addons import assess_node_addons
 from kplanediag.analysis.dataplane.crashloop import addon_components as addon_failing_components
 from kplanediag.analysis.dataplane.crashloop import assess_addon_restarts
@@ -146,8 +146,15 @@ def _analyze(
     idx = ClusterIndex.build(snapshot, now)
     idx.previous_renewals = renewals
     dist = recognise(idx)
+    etcd_failing = etcd_checks_failing(idx)
     stalled = writes_stalled(idx)
-    idx.writes_stalled = stalled.describe() if stalled else ""
+    idx.writes_stalled = (
+        stalled.describe()
+        if stalled
+        else f"etcd checks failing ({', '.join(etcd_failing)}): no write, no Lease renewal, can succeed"
+        if etcd_failing
+        else ""
+    )
     api_version = snapshot.version.git_version or None if snapshot.version else None
     node_states, node_components, node_findings = assess_nodes(idx, api_version, dist)
     idx.failing_nodes = frozenset(n for n, s in node_states.items() if s.failing)

@@ -96,6 +96,15 @@ def test_stopped_etcd_fails_readyz_and_writes(cluster: Cluster, lab: labctl.Lab)
     assert blast["breaks"][0].startswith("writes fail")
     code, _ = cluster.report()
     assert code == 2
+    # once the node Leases lapse (nothing can renew them), the kubelets are not silent: etcd stays the one cause
+    doc = cluster.wait_report(
+        "node Leases not renewable while etcd is down",
+        lambda d: any(c["name"] == "kubelet" and "writes failing" in c.get("detail", "") for c in d["components"]),
+        timeout=90,
+    )
+    assert "down" in components(doc, "etcd").values(), components(doc, "etcd")
+    assert not codes(doc) & {"KPD-200", "KPD-201", "KPD-202"}, codes(doc)
+    assert doc["blastRadius"][0]["failure"].startswith("etcd")
 
 
 def test_stopped_api_server_is_unreachable_within_the_timeout(cluster: Cluster, lab: labctl.Lab) -> None:

@@ -3,8 +3,23 @@ statuses and blast-radius entries."""
 
 from __future__ import annotations
 
+import pytest
+
 from kplanediag.analysis.model import Impact, Plane, Severity, Status
-from tests.unit.factories import CP, W1, W2, codes, component, report, statuses
+from tests.unit.factories import (
+    CP,
+    W1,
+    W2,
+    Raw,
+    age_lease,
+    codes,
+    component,
+    find,
+    items,
+    report,
+    set_condition,
+    statuses,
+)
 
 
 def test_healthy_lab_cluster_has_no_findings_and_every_component_healthy() -> None:
@@ -106,6 +121,36 @@ def test_etcd_down_fails_readyz_and_writes() -> None:
     etcd_entry = next(b for b in rep.blast_radius if b.failure.startswith("etcd"))
     assert etcd_entry.breaks[0] == "writes fail: no deploys, scaling, config or status changes"
     assert etcd_entry.scope == "management"
+
+
+@pytest.mark.parametrize("seconds", [30, 90])
+def test_etcd_down_longer_than_a_node_lease_keeps_etcd_down_and_no_kubelet_silent(seconds: int) -> None:
+    """CI, 2026-12-07: etcd killed on the lab, read 40+ s later: every node Lease is stale because no write
+    can succeed, not because the kubelets stopped. The failing etcd check is the evidence: etcd is down (not
+    "unknown: kubelet silent"), and no node is reported dead."""
+
+    def age_every_lease(data: Raw) -> None:  # none renewed since etcd stopped (30 s: stale; 90 s: past grace)
+        for lease in items(data, "leases"):
+            age_lease(data, lease["metadata"]["namespace"], lease["metadata"]["name"], seconds)
+
+    rep = report("lab-etcd-down", age_every_lease)
+    assert component(rep, "etcd", CP).status is Status.DOWN
+    assert not {c for c, _ in codes(rep)} & {"KPD-201", "KPD-202"}, codes(rep)
+    for node in (CP, W1, W2):
+        kubelet = component(rep, "kubelet", node)
+        assert kubelet.status is Status.UNKNOWN and "writes failing" in kubelet.detail, kubelet
+    assert rep.blast_radius[0].failure.startswith("etcd")
+
+
+def test_etcd_check_failing_on_a_node_marked_unknown_is_down_not_unknown() -> None:
+    """The only etcd's check failed through the API server: evidence about that etcd, whatever its node says."""
+
+    def mark_unknown(data: Raw) -> None:
+        set_condition(find(data, "nodes", CP), "Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting")
+
+    rep = report("lab-etcd-down", mark_unknown)
+    etcd = component(rep, "etcd", CP)
+    assert etcd.status is Status.DOWN and "silent" in etcd.detail, etcd
 
 
 def test_coredns_down_has_cluster_wide_dns_impact() -> None:

@@ -100,7 +100,7 @@ def blast_radius(
     for code, name, detail in (
         ("KPD-101", "kube-apiserver", "livez failing"),
         ("KPD-102", "kube-apiserver", "readyz failing"),
-        ("KPD-110", "etcd", "etcd checks failing"),
+        ("KPD-110", "etcd", "checks failing"),
     ):
         if code in codes and name not in cp_down:
             cp_down[name] = detail

@@ -136,7 +136,7 @@ def assess_api_and_etcd(
                 "reads are served from the API server's watch cache and may be stale",
             )
         )
-        etcd_base = Base(Status.DOWN, "etcd checks failing", etcd_evidence)
+        etcd_base = Base(Status.DOWN, "checks failing", etcd_evidence)
         if api_base.status is Status.HEALTHY:
             api_base = Base(Status.DEGRADED, "etcd unavailable", api_base.evidence, api_base.version)
     elif etcd_seen:

@@ -93,6 +93,9 @@ def judge(
             elif answered and not several:
                 status, detail = Status.HEALTHY, f"answered this check (the only API server); kubelet on {node} silent"
                 evidence.append("the API server served the lists: it was alive then")
+            elif cluster_wide and not several and base.status is Status.DOWN:
+                # the only instance, and a check that reaches it failed: that is evidence, the silence is not
+                status, detail = Status.DOWN, f"{base.detail}; kubelet on {node} silent"
         elif state != "Ready":
             if several:
                 status, detail = Status.DOWN, f"pod {state}"

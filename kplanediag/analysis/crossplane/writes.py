@@ -56,3 +56,11 @@ def writes_stalled(idx: ClusterIndex) -> WritesStalled | None:
     errors = snap.metrics.storage_errors if snap.metrics else {}
     failed = sum(n for op, n in errors.items() if op in WRITES)
     return WritesStalled(seconds=age, leases=len(leases), failed_writes=failed)
+
+
+def etcd_checks_failing(idx: ClusterIndex) -> list[str]:
+    """The etcd checks that /livez or /readyz answered as failing: no write can succeed, Lease renewals
+    included, so a stale Lease is then no evidence that its holder stopped."""
+    snap = idx.snapshot
+    probes = [p for p in (snap.livez, snap.readyz) if p is not None and p.status is not None and p.answered]
+    return sorted({c.name for p in probes for c in p.checks if c.name.startswith("etcd") and not c.ok})
