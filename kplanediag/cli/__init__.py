@@ -1,5 +1,5 @@
 """Command line: ``kplanediag check | components | health | blast-radius | timeline | wait | watch |
-serve | diff | explain | snapshot save``.
+serve | diff | explain | snapshot save | options | completion``.
 
 Exit codes follow the Nagios plugin convention: 0 healthy, 1 warning, 2 critical, 3 could not
 assess (bad kubeconfig, authentication failure, unreadable input, usage error).
@@ -11,22 +11,15 @@ import sys
 
 import click
 
+from kplanediag.cli.errors import echo_error, echo_usage_error, program_name
 from kplanediag.cli.group import cli  # its commands are imported when used (cli/group.py)
-from kplanediag.cli.options import EXIT_OK, EXIT_UNKNOWN
+from kplanediag.cli.options import EXIT_OK, EXIT_UNKNOWN, CannotAssess
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "program_name"]
 
 
 def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM ends the run like Ctrl-C: at once, exit 3
-
-
-def program_name() -> str:
-    """As invoked: ``kubectl planediag`` when run as the kubectl plugin (kubectl-planediag), else
-    ``kplanediag``; so --help and usage errors show what the user typed."""
-    import os  # noqa: PLC0415
-
-    return "kubectl planediag" if os.path.basename(sys.argv[0]).startswith("kubectl-") else "kplanediag"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,18 +35,21 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:  # --help, --version
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("kplanediag: interrupted before the check completed: nothing was assessed", err=True)
+        echo_error("interrupted before the check completed: nothing was assessed")
         sys.exit(EXIT_UNKNOWN)
     except click.UsageError as exc:
-        exc.show()
+        echo_usage_error(exc)
         sys.exit(EXIT_UNKNOWN)
     except click.ClickException as exc:
-        exc.show()
+        if isinstance(exc, CannotAssess):
+            exc.show()  # and its JSON document, where -o json asked for one
+        else:
+            echo_error(exc.format_message())
         sys.exit(exc.exit_code)
     except Exception as exc:  # the last guard: never a bare traceback and exit 1 at 3 a.m.
         if "-v" in args or "--verbose" in args:
             raise
-        click.echo(f"kplanediag: internal error: {type(exc).__name__}: {exc} (-v shows the traceback)", err=True)
+        echo_error(f"internal: {type(exc).__name__}: {exc} (-v shows the traceback)")
         sys.exit(EXIT_UNKNOWN)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 

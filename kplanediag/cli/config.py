@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kplanediag.cli.completers import complete_codes
 from kplanediag.cli.options import CannotAssess, Source
 
 if TYPE_CHECKING:
@@ -296,6 +297,7 @@ def fit_options(func: F) -> F:
             multiple=True,
             metavar="CODE",
             callback=ignore_codes,
+            shell_complete=complete_codes,
             help="Accept every finding with this code for this run (repeatable): counted apart, not in the exit code.",
         ),
     ]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kplanediag.cli.completers import complete_subjects
 from kplanediag.cli.options import CannotAssess
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def para(label: str, text: str) -> str:
 
 
 @click.command("explain", short_help="What a component or finding code means.")
-@click.argument("subject", required=False, metavar="[COMPONENT|CODE|codes]")
+@click.argument("subject", required=False, metavar="[COMPONENT|CODE|codes]", shell_complete=complete_subjects)
 @click.option("--list", "list_codes", is_flag=True, help="Every finding code with its severity and title.")
 def explain(subject: str | None, list_codes: bool) -> int:
     """Without an argument: the map of both planes. With a component (kube-scheduler, kubelet,

@@ -34,6 +34,7 @@ COMMANDS = {  # command: "module:attr" of its click command, imported on first u
     "diff": "kplanediag.cli.diff:diff_command",
     "explain": "kplanediag.cli.explain:explain",
     "options": "kplanediag.cli.global_help:options_command",
+    "completion": "kplanediag.cli.completion:completion_command",
 }
 
 

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kplanediag.cli.completers import complete_contexts
+from kplanediag.cli.errors import echo_error
+
 if TYPE_CHECKING:
     from kplanediag.snapshot import Snapshot
 
@@ -40,7 +43,7 @@ class CannotAssess(click.ClickException):
         self.kind = kind  # the failure class, for `-o json`
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"kplanediag: error: {self.format_message()}", err=True)
+        echo_error(self.format_message())
 
     def document(self) -> str:
         """The one JSON document `-o json` prints on exit 3 (docs/output.md)."""
@@ -206,6 +209,7 @@ SOURCE_OPTIONS = (
         "context",
         "--context",
         multiple=True,
+        shell_complete=complete_contexts,
         help="Kubeconfig context (default: the current context); repeat it to check several clusters.",
     ),
     _option(

@@ -77,3 +77,45 @@ def test_help_names_the_program_as_invoked() -> None:
     )
     assert helped.stdout.startswith("Usage: kubectl planediag check"), helped.stdout[:200]
     assert kpd("check", "--help").stdout.startswith("Usage: kplanediag check")
+
+
+ERROR_CASES = [
+    (("check", "--bogus"), "No such option '--bogus'", "See 'kplanediag check --help' for usage."),
+    (("check", "--request-timeout", "abc"), "'abc' is not a duration", "See 'kplanediag check --help' for usage."),
+    (("nosuchcommand",), "No such command 'nosuchcommand'", "See 'kplanediag --help' for usage."),
+    (("explain", "nosuch"), "'nosuch' is neither a component", None),
+    (("check", "--kubeconfig", "/nonexistent/kubeconfig"), "cannot use kubeconfig /nonexistent/kubeconfig", None),
+]
+
+
+@pytest.mark.parametrize(("args", "says", "hint"), ERROR_CASES)
+def test_errors_in_one_format(args: tuple[str, ...], says: str, hint: str | None) -> None:
+    """Usage errors, bad values, unknown commands and what cannot be read: one line
+    `kplanediag: error: ...` (a usage error adds where the help is), exit 3, nothing on stdout."""
+    result = kpd(*args)
+    assert result.returncode == 3, result
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("kplanediag: error: ") and says in lines[0], result.stderr
+    assert lines[1:] == ([hint] if hint else []), result.stderr
+    assert result.stdout == ""
+
+
+def test_a_parser_message_of_several_lines_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("garbage: [\n")
+    result = kpd("check", "--from", str(bad))
+    assert result.returncode == 3
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"kplanediag: error: {bad} is not JSON or YAML: ") and "; " in line, line
+
+
+def test_errors_name_the_program_as_invoked() -> None:
+    code = "import sys; sys.argv[0] = '/usr/local/bin/kubectl-planediag'; from kplanediag.cli import main; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "check", "--bogus"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        "kubectl planediag: error: No such option '--bogus'. Did you mean '--verbose'?",
+        "See 'kubectl planediag check --help' for usage.",
+    ]
