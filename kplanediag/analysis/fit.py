@@ -62,6 +62,18 @@ class ExpectedAbsent:
 
 
 @dataclass(frozen=True)
+class Links:
+    """Where a team keeps its runbooks and its dashboard (docs/config.md): the status page links there.
+    ``runbook`` is a URL template: ``{code}`` becomes KPD-201, ``{anchor}`` kpd-201."""
+
+    runbook: str = ""
+    dashboard: str = ""
+
+    def runbook_for(self, code: str) -> str:
+        return self.runbook.replace("{code}", code).replace("{anchor}", code.lower()) if self.runbook else ""
+
+
+@dataclass(frozen=True)
 class Fit:
     """What a config (and ``--ignore``) says of one cluster. ``source`` names the file and sections."""
 
@@ -69,6 +81,7 @@ class Fit:
     accept: tuple[Accept, ...] = ()
     absent: tuple[ExpectedAbsent, ...] = ()
     policy: tuple[tuple[str, float], ...] = ()
+    links: Links = Links()
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,7 @@ class Fitted:
     accepted: tuple[Accepted, ...] = ()
     stale: tuple[Stale, ...] = ()
     absent: tuple[str, ...] = ()
+    links: Links = Links()
 
 
 def expect_absent(
@@ -168,5 +182,7 @@ def apply_fit(
     """The components and the findings that still count, and what the fit did."""
     comps, remaining, absent_accepted, absent_stale, absent = expect_absent(fit, components, findings)
     kept, accepted, stale = accept_findings(fit, remaining)
-    fitted = Fitted(fit.source, tuple(absent_accepted + accepted), tuple(absent_stale + stale), tuple(absent))
+    fitted = Fitted(
+        fit.source, tuple(absent_accepted + accepted), tuple(absent_stale + stale), tuple(absent), fit.links
+    )
     return comps, kept, fitted

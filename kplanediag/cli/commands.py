@@ -17,6 +17,7 @@ from kplanediag.cli.options import (
     THRESHOLDS,
     CannotAssess,
     Source,
+    duration,
     redact_option,
     report_options,
     source_options,
@@ -45,9 +46,14 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         ignore: tuple[str, ...] = (),
         redact: bool = False,
         junit_file: Path | None = None,
+        refresh: float | None = None,
     ) -> int:
         from kplanediag.analysis.report import analyze  # noqa: PLC0415
         from kplanediag.render.formats import FORMATS, render  # noqa: PLC0415
+        from kplanediag.render.html import refreshing  # noqa: PLC0415
+
+        if refresh is not None and output != "html":
+            raise click.UsageError(f"--refresh reloads an HTML page: it needs -o html, not -o {output}")
 
         if source.fleet and FORMATS[output].fleet is None:
             raise click.UsageError(f"-o {output} draws one cluster: give one --context")
@@ -104,7 +110,7 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         coloured = use_colour(colour, no_colour)
         from kplanediag.render.table import columns  # noqa: PLC0415
 
-        with columns(terminal_width()):
+        with columns(terminal_width()), refreshing(refresh):
             text = finish(render(report, output, sections, coloured, fail_on))
         click.echo(text, nl=False, color=coloured)
         if junit_file is not None:
@@ -174,7 +180,14 @@ def report_command(name: str, sections: tuple[str, ...], short: str, help_text: 
         help="Also write the JUnit document of this same report to FILE, beside any -o: the exit code, "
         "FILE and stdout come from one check and agree.",
     )
-    options = report_options(junit(redact_option(memory_options(fit_options(wrapper)))))
+    refresh = click.option(
+        "--refresh",
+        callback=lambda ctx, param, value: None if value is None else duration(ctx, param, value),
+        metavar="DURATION",
+        help="With -o html: the page reloads itself this often (a file rewritten by a cron job or a loop; "
+        "serve's page always does).",
+    )
+    options = report_options(refresh(junit(redact_option(memory_options(fit_options(wrapper))))))
     return click.command(name, short_help=short)(source_options(options))
 
 

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT = "default"
-SECTION_KEYS = ("accept", "expected_absent", "policy")
+SECTION_KEYS = ("accept", "expected_absent", "policy", "links")
+LINK_KEYS = ("runbook", "dashboard")
 ACCEPT_KEYS = ("code", "component", "node", "namespace", "reason")
 ABSENT_KEYS = ("component", "reason")
 STR = "tag:yaml.org,2002:str"
@@ -40,6 +41,7 @@ class Section:
     accept: tuple[Accept, ...] = ()
     absent: tuple[ExpectedAbsent, ...] = ()
     policy: dict[str, float] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class _Reader:
         accept: list[Accept] = []
         absent: list[ExpectedAbsent] = []
         policy: dict[str, float] = {}
+        links: dict[str, str] = {}
         for key, value in self.mapping(node, f"section {name!r}"):
             if key == "accept":
                 accept += [self.accept(item, name) for item in self.items(value, f"{name}.accept")]
@@ -125,11 +128,13 @@ class _Reader:
                 absent += [self.absent(item, name) for item in self.items(value, f"{name}.expected_absent")]
             elif key == "policy":
                 policy.update(self.policy(value, name))
+            elif key == "links":
+                links.update(self.links(value, name))
             else:
                 raise self.fail(
                     node_of(node, key), f"unknown key {key!r} in section {name!r} (known: {', '.join(SECTION_KEYS)})"
                 )
-        return Section(name, tuple(accept), tuple(absent), policy)
+        return Section(name, tuple(accept), tuple(absent), policy, links)
 
     def fields(self, node: yaml.Node, what: str, known: tuple[str, ...], short: str) -> dict[str, str]:
         """A mapping of string fields (only ``known`` keys), or a bare string for field ``short``."""
@@ -188,6 +193,34 @@ class _Reader:
             out[key] = number
         return out
 
+    def links(self, node: yaml.Node, section: str) -> dict[str, str]:
+        """http(s) URLs only (the status page links to them); a runbook may hold {code} and {anchor}."""
+        from string import Formatter  # noqa: PLC0415
+        from urllib.parse import urlsplit  # noqa: PLC0415
+
+        out: dict[str, str] = {}
+        for key, value in self.mapping(node, f"{section}.links"):
+            if key not in LINK_KEYS:
+                raise self.fail(
+                    node_of(node, key), f"unknown key {key!r} in {section}.links (known: runbook, dashboard)"
+                )
+            url = self.scalar(value, f"{section}.links.{key}").strip()
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+                raise self.fail(value, f"{section}.links.{key} must be an http(s) URL, not {url!r}")
+            allowed = {"code", "anchor"} if key == "runbook" else set()
+            try:
+                fields = {f for _, f, _, _ in Formatter().parse(url) if f is not None}
+            except ValueError as exc:
+                raise self.fail(value, f"{section}.links.{key}: {exc}") from exc
+            if fields - allowed:
+                known = "{code} and {anchor}" if allowed else "no placeholder"
+                raise self.fail(
+                    value, f"{section}.links.{key}: unknown placeholder(s) {sorted(fields - allowed)} ({known})"
+                )
+            out[key] = url
+        return out
+
 
 def node_of(mapping: yaml.Node, key: str) -> yaml.Node:
     """The key's own node, for its line."""
@@ -229,7 +262,7 @@ def kubeconfig_names(path: str | None, context: str | None) -> tuple[str | None,
 def choose_fit(config: Config | None, names: list[str], how: str, ignore: tuple[str, ...]) -> Fit | None:
     """``default``, then each named section found (cluster, then context): accept and expected_absent
     entries add up, a later policy value wins. ``--ignore`` codes are accepted on top."""
-    from kplanediag.analysis.fit import Accept, Fit  # noqa: PLC0415
+    from kplanediag.analysis.fit import Accept, Fit, Links  # noqa: PLC0415
 
     if config is None and not ignore:
         return None
@@ -242,8 +275,10 @@ def choose_fit(config: Config | None, names: list[str], how: str, ignore: tuple[
             )
         chosen = [config.sections[n] for n in dict.fromkeys([DEFAULT, *names]) if n in config.sections]
     policy: dict[str, float] = {}
+    links: dict[str, str] = {}
     for s in chosen:
         policy.update(s.policy)
+        links.update(s.links)
     where = (
         f"config {config.path} "
         + (f"[{', '.join(s.name for s in chosen)}]" if chosen else "(no section for this cluster)")
@@ -256,6 +291,7 @@ def choose_fit(config: Config | None, names: list[str], how: str, ignore: tuple[
         accept=(*(a for s in chosen for a in s.accept), *ignored),
         absent=tuple({a.component: a for s in chosen for a in s.absent}.values()),
         policy=tuple(policy.items()),
+        links=Links(**links),
     )
 
 

@@ -59,4 +59,5 @@ def fit_dict(report: Report) -> dict[str, Any]:
         ],
         "expectedAbsent": list(fit.absent),
         "stale": [{"origin": s.origin, "entry": s.entry, "why": s.why} for s in fit.stale],
+        "links": {"runbook": fit.links.runbook, "dashboard": fit.links.dashboard},
     }

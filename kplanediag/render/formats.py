@@ -95,9 +95,9 @@ def _junit(report: Report, wanted: tuple[str, ...], fail_on: str = "warning") ->
 
 
 def _html(report: Report, wanted: tuple[str, ...], fail_on: str = "warning") -> str:
-    from kplanediag.render.html import render_html  # noqa: PLC0415
+    from kplanediag.render.html import PAGE_REFRESH, render_html  # noqa: PLC0415
 
-    return render_html(report, sections=wanted)
+    return render_html(report, sections=wanted, refresh_seconds=PAGE_REFRESH.get())
 
 
 FORMATS = {

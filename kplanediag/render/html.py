@@ -3,7 +3,9 @@ font, image or external URL) drawing both planes from the same Report as every o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from kplanediag import __version__
 from kplanediag.analysis.knowledge.components import MODEL
@@ -23,6 +25,17 @@ from kplanediag.render.html_planes import control_plane, cross_plane, data_plane
 from kplanediag.render.html_style import CSS
 
 OVERALL = {"healthy": Status.HEALTHY, "warning": Status.DEGRADED, "critical": Status.DOWN}
+# -o html --refresh: how often the page reloads itself (a file rewritten by a cron job or a loop)
+PAGE_REFRESH: ContextVar[int | None] = ContextVar("page_refresh", default=None)
+
+
+@contextmanager
+def refreshing(seconds: float | None) -> Iterator[None]:
+    token = PAGE_REFRESH.set(None if seconds is None else max(1, round(seconds)))
+    try:
+        yield
+    finally:
+        PAGE_REFRESH.reset(token)
 
 
 def when(report: Report) -> str:
@@ -54,6 +67,9 @@ def masthead(report: Report) -> str:
     if c.single_node:
         facts.append(("single node", "both planes on one machine"))
     meta = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in facts)
+    dashboard = report.fit.links.dashboard if report.fit is not None else ""
+    if dashboard:  # the team's dashboard (config links.dashboard)
+        meta += f'<div><dt>dashboard</dt><dd><a href="{esc(dashboard)}">{esc(dashboard)}</a></dd></div>'
     notes = "".join(f"<li>{esc(o)}</li>" for o in c.observations)
     status = OVERALL.get(report.status, Status.UNKNOWN)
     return (

@@ -147,12 +147,15 @@ def findings_section(report: Report) -> str:
     if not report.findings:
         return '<section aria-labelledby="findings-h"><h2 id="findings-h">Findings</h2><p>No findings.</p></section>'
     rows = []
+    links = report.fit.links if report.fit is not None else None
     for f in report.findings[:FINDINGS_SHOWN]:
         title = CODES[f.code].title if f.code in CODES else ""
+        # the team's runbook (config links.runbook), else what the code means, further down this page
+        href = links.runbook_for(f.code) if links is not None and links.runbook else f"#{code_anchor(f.code)}"
         since = f.since.strftime("%Y-%m-%d %H:%M:%SZ") if f.since else ""
         rows.append(
             f'<tr class="sev-{f.severity.value}"><td>{icon(SEVERITY_ICON[f.severity])}{esc(f.severity.value)}</td>'
-            f'<td><a href="#{code_anchor(f.code)}">{esc(f.code)}</a><br><span class="muted">{esc(title)}</span></td>'
+            f'<td><a href="{esc(href)}">{esc(f.code)}</a><br><span class="muted">{esc(title)}</span></td>'
             f"<td>{esc(f.plane.value)}</td><td>{esc(f.component)}</td><td>{esc(f.subject)}</td>"
             f"<td>{esc(f.message)}</td><td>{since}</td></tr>"
         )

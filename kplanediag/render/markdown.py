@@ -35,6 +35,17 @@ def _components(components: list[Component]) -> list[str]:
     return rows
 
 
+def url_text(url: str) -> str:
+    """A configured URL (http(s), no whitespace: cli/config.py) safe inside Markdown's <...> and (...)."""
+    return url.replace("<", "%3C").replace(">", "%3E").replace("(", "%28").replace(")", "%29").replace("|", "%7C")
+
+
+def code_link(report: Report, code: str) -> str:
+    """The code, linked to the team's runbook when the config names one (links.runbook)."""
+    links = report.fit.links if report.fit is not None else None
+    return f"[{code}]({url_text(links.runbook_for(code))})" if links is not None and links.runbook else code
+
+
 def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
     wanted = set(sections)
     c = report.cluster
@@ -54,6 +65,9 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         *([f"- {cell(c.clock_note)}"] if c.clock_note else []),
         *(f"- {cell(o)}" for o in c.observations),
     ]
+    dashboard = report.fit.links.dashboard if report.fit is not None else ""
+    if dashboard:
+        out += ["", f"Dashboard: <{url_text(dashboard)}>"]
     if "components" in wanted:
         for plane in (Plane.CONTROL, Plane.CROSS, Plane.DATA):
             mine = [x for x in report.components if x.plane is plane]
@@ -64,9 +78,8 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         if report.findings:
             out += ["| severity | code | plane | component | message |", "| --- | --- | --- | --- | --- |"]
             out += [
-                f"| {f.severity.value} | {f.code} | {f.plane.value} | {cell(f.component)} | {cell(f.message)}"
-                + (f" (effect of {cell(f.caused_by)})" if f.caused_by else "")
-                + " |"
+                f"| {f.severity.value} | {code_link(report, f.code)} | {f.plane.value} | {cell(f.component)} | "
+                f"{cell(f.message)}" + (f" (effect of {cell(f.caused_by)})" if f.caused_by else "") + " |"
                 for f in report.findings
             ]
         else:

@@ -191,6 +191,11 @@ def test_policy_override_changes_the_verdict(tmp_path: Path, capsys: pytest.Capt
         ("- KPD-130\n", 1, "the file must be a mapping"),
         ("default:\n  accept: KPD-130\n", 2, "default.accept must be a list"),
         ("default:\n  accept:\n    - reason: why\n", 3, "needs a 'code'"),
+        ("default:\n  links:\n    runbook: javascript:alert(1)\n", 3, "must be an http(s) URL"),
+        ("default:\n  links:\n    dashboard: https://g.example/d x\n", 3, "must be an http(s) URL"),
+        ("default:\n  links:\n    runbook: https://w.example/{cod}\n", 3, "unknown placeholder(s) ['cod']"),
+        ("default:\n  links:\n    dashboard: https://g.example/{code}\n", 3, "(no placeholder)"),
+        ("default:\n  links:\n    wiki: https://w.example/\n", 3, "unknown key 'wiki' in default.links"),
     ],
 )
 def test_malformed_config_is_exit_3_with_its_line(
@@ -306,3 +311,36 @@ def test_accepted_findings_hold_in_wait_watch_serve_and_fleets(tmp_path: Path) -
     docs = json.loads(fleet.stdout)
     assert [d["context"] for d in docs] == ["a", "b"], fleet.stderr
     assert all(a["acceptedBy"] == "--ignore" for d in docs for a in d["fit"]["accepted"])
+
+
+def test_runbook_and_dashboard_links(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """links.runbook ({code}, {anchor}) and links.dashboard: the status page and Markdown link there, a
+    later section overrides the default's, the JSON fit says them; a quote in a URL stays text."""
+    path = config(
+        tmp_path,
+        """\
+        default:
+          links:
+            runbook: https://runbooks.example.com/kplanediag/{code}
+            dashboard: https://grafana.example.com/d/default
+        prod:
+          links:
+            dashboard: https://grafana.example.com/d/prod?var-cluster=prod&x="y"
+        """,
+    )
+    args = [*capture(HA), "--config", path, "--context", "prod"]
+    _, page, _ = run(capsys, "check", "-o", "html", *args)
+    assert '<a href="https://runbooks.example.com/kplanediag/KPD-201">KPD-201</a>' in page
+    assert '<a href="https://grafana.example.com/d/prod?var-cluster=prod&amp;x=&quot;y&quot;">' in page
+    assert 'href="#code-KPD-201"' not in page
+    _, markdown, _ = run(capsys, "check", "-o", "markdown", *args)
+    assert "| [KPD-201](https://runbooks.example.com/kplanediag/KPD-201) |" in markdown
+    assert 'Dashboard: <https://grafana.example.com/d/prod?var-cluster=prod&x="y">' in markdown
+    _, as_json = doc(capsys, *args)
+    assert as_json["fit"]["links"] == {
+        "runbook": "https://runbooks.example.com/kplanediag/{code}",
+        "dashboard": 'https://grafana.example.com/d/prod?var-cluster=prod&x="y"',
+    }
+    # without links: the code links to its meaning on the same page
+    _, plain, _ = run(capsys, "check", "-o", "html", *capture(HA))
+    assert 'href="#code-KPD-201"' in plain and "runbooks.example.com" not in plain

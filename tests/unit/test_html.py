@@ -292,3 +292,17 @@ def test_sections_and_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert [text(h) for h in tree.xpath("//h2")] == ["Blast radius"]
     code, out = kplanediag(capsys, "check", "--from", str(DATA / "lab-healthy.json"), "-o", "html")
     assert code == 0 and out.startswith("<!DOCTYPE html>") and out.endswith("</html>\n")
+
+
+def test_html_refresh_option(capsys: pytest.CaptureFixture[str]) -> None:
+    """`-o html --refresh 1m` (issue 24, item 9): the page reloads itself; without it, it does not;
+    with another -o it is a usage error (exit 3), never ignored."""
+    silenced = str(DATA / "lab-worker-silenced.json")
+    for args, expected in ((["--refresh", "1m"], ["60"]), (["--refresh", "90"], ["90"]), ([], [])):
+        with pytest.raises(SystemExit):
+            main(["check", "--from", silenced, "-o", "html", *args])
+        tree: Tree = lxml.html.fromstring(capsys.readouterr().out.encode())
+        assert [m.get("content") for m in tree.xpath("//meta[@http-equiv='refresh']")] == expected, args
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "--from", silenced, "-o", "json", "--refresh", "30s"])
+    assert exc.value.code == 3 and "--refresh reloads an HTML page: it needs -o html" in capsys.readouterr().err
