@@ -70,8 +70,8 @@ test-e2e: cluster-up $(E2E_PREREQ) ## e2e tests only, against the lab cluster (E
 	KPLANEDIAG_E2E_KUBECONFIG="$$($(LAB) kubeconfig)" $(E2E_PYTEST) tests/e2e
 
 lint: venv ## ruff, mypy --strict, import-linter contracts, docs in sync
-	$(VENV)/bin/ruff check kplanediag lab tests bench setup.py deploy/krew
-	$(VENV)/bin/ruff format --check kplanediag lab tests bench setup.py deploy/krew
+	$(VENV)/bin/ruff check kplanediag lab tests bench setup.py deploy/krew deploy/prometheus
+	$(VENV)/bin/ruff format --check kplanediag lab tests bench setup.py deploy/krew deploy/prometheus
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

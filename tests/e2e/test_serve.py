@@ -27,6 +27,7 @@ import yaml
 from lab import kindctl, labctl, throwaway
 from tests.e2e.conftest import Cluster
 from tests.serving import start
+from tests.unit.alert_expect import SEVERITY
 from tests.unit.prom_series import TARGET, input_series, samples
 
 INTERVAL = 2.0
@@ -242,7 +243,12 @@ def expected_node_alert(doc: dict[str, Any]) -> dict[str, Any]:
         return sum(1 for i in items.values() if i == impact)
 
     return {
-        "exp_labels": {**TARGET, "severity": "critical", "component": "kubelet", "failure": "node-failure"},
+        "exp_labels": {
+            **TARGET,
+            "severity": SEVERITY["KplanediagNodesDataPlaneDown"],
+            "component": "kubelet",
+            "failure": "node-failure",
+        },
         "exp_annotations": {
             "summary": f"{len(nodes)} node(s) failing (kubelet)",
             "description": (
@@ -257,27 +263,35 @@ def expected_node_alert(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def promtool_test(scrapes: list[Scrape], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """The scrapes as promtool input_series, one a minute (each check's timestamp moved onto
-    promtool's clock), and every alert tested: only KplanediagNodesDataPlaneDown, and only while
-    the fault lasts (its `for: 2m` passed)."""
-    minutes = []
-    for minute, s in enumerate(scrapes):
-        series = samples(s.text)
-        for key in series:
-            if key.startswith("kplanediag_last_success_timestamp_seconds{"):
-                series[key] = float(minute * 60)
-            if key.startswith("kplanediag_check_interval_seconds{"):
-                series[key] = 60.0
-        minutes.append(series)
+    """The scrapes as promtool input_series, each check held for ``hold`` minutes of promtool's clock
+    (its timestamp moved onto it), so that the 4 checks in a row with the fault outlast the alert's
+    `for:` (config.yaml's, 15m); every alert tested: only KplanediagNodesDataPlaneDown, only once its
+    `for:` has passed and only while the fault lasts."""
+    alerts = {r["alert"]: r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]}
+    wait = int(alerts["KplanediagNodesDataPlaneDown"]["for"].removesuffix("m"))
+    hold = -(-(wait + 2) // 4)  # 4 checks of `hold` minutes: longer than `for:`
+    minutes: list[dict[str, float]] = []
+    for s in scrapes:
+        for _ in range(hold):
+            series = samples(s.text)
+            for key in series:
+                if key.startswith("kplanediag_last_success_timestamp_seconds{"):
+                    series[key] = float(len(minutes) * 60)
+                if key.startswith("kplanediag_check_interval_seconds{"):
+                    series[key] = 60.0
+            minutes.append(series)
     at = max(i for i, s in enumerate(scrapes) if s.phase == "during")  # the last of 4 checks in a row with the fault
-    first = at - 3  # so at `at` the alert's `for: 2m` has passed
-    assert all(node_failure_series(s) > 0 for s in scrapes[first : at + 1])
-    alerts = [r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]]
+    first = at  # the first check of the run of checks with the fault that ends at `at`
+    while first > 0 and node_failure_series(scrapes[first - 1]) > 0:
+        first -= 1
+    assert at - first >= 3 and all(node_failure_series(s) > 0 for s in scrapes[first : at + 1])
+    start, end = first * hold, (at + 1) * hold  # the fault's minutes on promtool's clock
     cases = []
     for minute, firing in (
-        (first - 1, None),
-        (at, expected_node_alert(scrapes[at].report)),
-        (len(scrapes) - 1, None),
+        (start - 1, None),
+        (start + wait - 1, None),  # pending: its `for:` not yet passed
+        (end - 1, expected_node_alert(scrapes[at].report)),
+        (len(minutes) - 1, None),
     ):
         for name in alerts:
             exp = [firing] if firing is not None and name == "KplanediagNodesDataPlaneDown" else []

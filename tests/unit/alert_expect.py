@@ -4,13 +4,19 @@ them (labels and annotations), their figures taken from the analysed report, not
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from kplanediag.analysis.model import BlastEntry, Impact
 from kplanediag.analysis.results import Report
 from tests.unit.prom_series import TARGET
 
+CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "config.yaml"
 RUNBOOK = "https://kplanediag.example/docs/"
+# each alert's severity as deploy/prometheus/config.yaml sets it
+SEVERITY: dict[str, str] = {name: a["severity"] for name, a in yaml.safe_load(CONFIG.read_text())["alerts"].items()}
 
 
 def only(rep: Report, prefix: str) -> BlastEntry:
@@ -22,8 +28,9 @@ def count(items: Any, impact: Impact) -> int:
     return sum(1 for i in items if i.impact is impact)
 
 
-def labels(**extra: str) -> dict[str, str]:
-    return {**TARGET, **extra}
+def labels(alert: str, **extra: str) -> dict[str, str]:
+    """The labels the alert fires with: the target's, its configured severity, and ``extra``."""
+    return {**TARGET, "severity": SEVERITY[alert], **extra}
 
 
 def codes_url(anchor: str) -> str:
@@ -36,7 +43,7 @@ def control_plane(rep: Report) -> list[dict[str, Any]]:
         {
             "alertname": "KplanediagControlPlaneUnavailable",
             "exp_labels": labels(
-                severity="critical",
+                "KplanediagControlPlaneUnavailable",
                 component="kube-scheduler",
                 failure="control-plane-down",
                 plane="control-plane",
@@ -62,7 +69,7 @@ def nodes_down(prefix: str, component: str, failure: str, anchor: str) -> Callab
         return [
             {
                 "alertname": "KplanediagNodesDataPlaneDown",
-                "exp_labels": labels(severity="critical", component=component, failure=failure),
+                "exp_labels": labels("KplanediagNodesDataPlaneDown", component=component, failure=failure),
                 "exp_annotations": {
                     "summary": f"{n} node(s) failing ({component})",
                     "description": (
@@ -95,7 +102,11 @@ def etcd_writes(failure: str, anchor: str) -> Callable[[Report], list[dict[str, 
             {
                 "alertname": "KplanediagEtcdWritesFailing",
                 "exp_labels": labels(
-                    severity="critical", component="etcd", failure=failure, plane="control-plane", scope="management"
+                    "KplanediagEtcdWritesFailing",
+                    component="etcd",
+                    failure=failure,
+                    plane="control-plane",
+                    scope="management",
                 ),
                 "exp_annotations": {
                     "summary": f"etcd is failing ({failure}): every write to the cluster fails",
@@ -114,7 +125,7 @@ def etcd_at_risk(rep: Report) -> list[dict[str, Any]]:
     return [
         {
             "alertname": "KplanediagEtcdQuorumAtRisk",
-            "exp_labels": labels(severity="warning", component="etcd", plane="control-plane"),
+            "exp_labels": labels("KplanediagEtcdQuorumAtRisk", component="etcd", plane="control-plane"),
             "exp_annotations": {
                 "summary": "etcd has no failure tolerance left: one more member down stops every write",
                 "description": (
@@ -134,7 +145,7 @@ def webhook_blocking(rep: Report) -> list[dict[str, Any]]:
         {
             "alertname": "KplanediagWebhookBlockingWrites",
             "exp_labels": labels(
-                severity="critical",
+                "KplanediagWebhookBlockingWrites",
                 component="validating-webhook",
                 failure="webhook-rejecting-writes",
                 plane="cross-plane",
@@ -161,7 +172,7 @@ def dns_down(rep: Report) -> list[dict[str, Any]]:
         {
             "alertname": "KplanediagClusterDNSDown",
             "exp_labels": labels(
-                severity="critical", component="coredns", failure="dns-down", plane="data-plane", scope="cluster"
+                "KplanediagClusterDNSDown", component="coredns", failure="dns-down", plane="data-plane", scope="cluster"
             ),
             "exp_annotations": {
                 "summary": "cluster DNS is down: name resolution fails cluster-wide",

@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-TARGET = {"job": "kplanediag", "instance": "kplanediag.kplanediag.svc:8080"}
+TARGET = {"job": "kplanediag-serve", "instance": "kplanediag-serve.kplanediag.svc:8080"}
 
 
 def samples(text: bytes | str, target: Mapping[str, str] = TARGET) -> dict[str, float]:
