@@ -27,7 +27,7 @@ E2E_PYTEST := $(PY) -m pytest
 endif
 
 .PHONY: help venv lab-build cluster-up cluster-down demo test test-unit test-e2e lint docs proto bench \
-        kind-image kind-up kind-down e2e-kind kind-ha-up kind-ha-down e2e-kind-ha \
+        kind-image kind-up kind-down e2e-kind ci-workflow kind-ha-up kind-ha-down e2e-kind-ha \
         k3s-lab-up k3s-lab-down e2e-k3s dist install-check krew screenshots serve-image serve-image-load clean
 
 help: ## list the targets
@@ -107,6 +107,9 @@ serve-image-load: kind-up ## the serve image, loaded into the kind cluster (depl
 
 e2e-kind: kind-up serve-image-load $(E2E_PREREQ) ## the e2e suite against the kind cluster, with real data-plane faults
 	KPLANEDIAG_E2E_TARGET=kind KPLANEDIAG_E2E_KUBECONFIG=$(KIND_KUBECONFIG) $(E2E_PYTEST) tests/e2e
+
+ci-workflow: kind-up dist ## run docs/ci.md's GitHub Actions workflow, step by step, against the kind cluster (lab/ci_workflow.py)
+	$(PY) -m lab.ci_workflow --kubeconfig $(KIND_KUBECONFIG)
 
 kind-ha-up: lab-build ## create the highly available kind cluster of kind-ha-config.yaml (3 control planes)
 	KIND_CONFIG=kind-ha-config.yaml KIND_KUBECONFIG=$(KIND_HA_KUBECONFIG) KIND_NAME=$(KIND_HA_NAME) lab/kind.sh up
