@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from tabulate import tabulate
 
 from kplanediag.analysis.model import STATUS_RANK, Component, Finding, Plane, Status
+from kplanediag.analysis.report import HIDDEN, expected_unknown
 from kplanediag.analysis.results import Report
 from kplanediag.analysis.timeline import ago
 from kplanediag.render import SECTIONS
@@ -89,6 +90,27 @@ def control_plane_table(report: Report, every_instance: bool = False) -> str:
     by_name: dict[str, list[Component]] = {}
     for c in mine:
         by_name.setdefault(c.name, []).append(c)
+    hidden = {} if every_instance else profile_hidden(mine)
+    folded_lines = [
+        line
+        for why, names in hidden.items()
+        for line in wrap("  ", f"{why}: {', '.join(names)} (unknown, as expected: not down; -o wide lists each)")
+    ]
+    mine = [c for c in mine if not any(c.name in names for names in hidden.values())]
+    if not mine:
+        return "\n".join(folded_lines)
+    nodes = {c.node for c in mine}
+    if not every_instance and len(nodes) == 1 and None not in nodes and all(c.role is None for c in mine):
+        # one node holds them all (a single-node cluster, k3s, RKE2): said once, the versions get its room
+        rows = [[c.name, status_text(c), short_digest(c.version or "-")] for c in mine]
+        (node,) = nodes
+        return "\n".join(
+            [
+                *wrap("  ", f"all on {node}:"),
+                table(rows, ["COMPONENT", "STATUS", "VERSION"], [24, 30, 30]),
+                *folded_lines,
+            ]
+        )
     rows = []
     for c in mine:
         group = by_name[c.name]
@@ -103,7 +125,18 @@ def control_plane_table(report: Report, every_instance: bool = False) -> str:
         else:
             node = (c.node or "-") + (f" ({c.role})" if c.role else "")
             rows.append([c.name, node, status_text(c), short_digest(c.version or "-")])
-    return table(rows, ["COMPONENT", "NODE", "STATUS", "VERSION"], [24, 28, 30, 12])
+    return "\n".join([table(rows, ["COMPONENT", "NODE", "STATUS", "VERSION"], [24, 28, 30, 12]), *folded_lines])
+
+
+def profile_hidden(components: list[Component]) -> dict[str, list[str]]:
+    """Unknown components whose profile says they cannot be seen (a managed control plane), by that
+    reason, when two or more share it: one line for them all instead of a row each."""
+    groups: dict[str, list[str]] = {}
+    for c in components:
+        why = next((part for part in c.detail.split("; ") if HIDDEN in part), None)
+        if c.status is Status.UNKNOWN and c.node is None and why is not None:
+            groups.setdefault(why, []).append(c.name)
+    return {why: sorted(set(names)) for why, names in groups.items() if len(set(names)) > 1}
 
 
 def data_plane_table(report: Report, all_nodes: bool) -> str:
@@ -124,10 +157,13 @@ def data_plane_table(report: Report, all_nodes: bool) -> str:
     text = table(rows, ["NODE", *(k.upper() for k in NODE_COMPONENTS)], [26, 20, 16, 16, 16]) if rows else ""
     hidden = len(nodes) - len(shown)
     if hidden:
-        folded = f"({hidden} node(s) with every component healthy not shown; `kplanediag components` lists all)"
+        folded = f"{hidden} node(s) with every component healthy (`kplanediag components` lists them)"
         text += "\n" + "\n".join(wrap("  ", folded))
     for c in others:
-        said = f"{c.name}: {status_text(c)}" + (f"  [{c.evidence[-1]}]" if c.evidence else "")
+        if expected_unknown(c):  # the profile says it cannot be seen: its reason is the evidence
+            said = f"{c.name}: unknown, as expected: {c.detail}"
+        else:
+            said = f"{c.name}: {status_text(c)}" + (f"  [{c.evidence[-1]}]" if c.evidence else "")
         text += "\n" + "\n".join(wrap("", said))
     return text.strip("\n") or "  (no data-plane component observed)"
 
@@ -148,7 +184,9 @@ def cross_plane_absence(report: Report) -> str:
     read = [what for what in CROSS_LISTS.values() if what not in unread]
     none = f"; no {' and no '.join(read)}" if read else ""
     listed = ", ".join(unread[:-1]) + (" and " if len(unread) > 1 else "") + unread[-1]
-    return f"{listed}: not read, see Not observed{none}"
+    if len(unread) == len(CROSS_LISTS):
+        listed = "webhooks and aggregated APIs"
+    return f"{listed}: not read (see Not observed){none}"
 
 
 def cross_plane_table(report: Report, all_rows: bool = False) -> str:
@@ -202,7 +240,11 @@ def findings_table(report: Report) -> str:
 def wrap(prefix: str, text: str) -> list[str]:
     text = cut(text)
     width = _width.get()
-    return textwrap.wrap(text, width, initial_indent=prefix, subsequent_indent=" " * len(prefix)) or [prefix]
+    # names are not split at their hyphens (kube-controller-manager)
+    lines = textwrap.wrap(
+        text, width, initial_indent=prefix, subsequent_indent=" " * len(prefix), break_on_hyphens=False
+    )
+    return lines or [prefix]
 
 
 def blast_text(report: Report) -> str:
@@ -231,6 +273,16 @@ def evidence_text(report: Report) -> str:
     return "\n".join(lines) or "  (no component observed)"
 
 
+def grouped_gaps(gaps: tuple[str, ...]) -> list[str]:
+    """Gaps of one reason on one line ("leases, events: not in the input List"), in first-seen order."""
+    by_reason: dict[str, list[str]] = {}
+    for gap in gaps:
+        name, sep, reason = gap.partition(": ")
+        key = reason if sep and " " not in name else gap
+        by_reason.setdefault(key, []).append(name if sep and " " not in name else "")
+    return [f"{', '.join(names)}: {reason}" if all(names) else reason for reason, names in by_reason.items()]
+
+
 def render_table(
     report: Report, sections: Iterable[str] = SECTIONS, all_nodes: bool = False, wide: bool = False
 ) -> str:
@@ -242,7 +294,9 @@ def render_table(
         f"at {c.evaluated_at.strftime('%Y-%m-%d %H:%M:%SZ')}"
     )
     single = ", single node: both planes on one machine" if c.single_node else ""
-    out += wrap("", f"profile {c.profile} ({'; '.join(c.profile_evidence) or 'no distribution signal'}){single}")
+    # how the profile was recognised: -o wide (the table says which)
+    recognised = f" ({'; '.join(c.profile_evidence) or 'no distribution signal'})" if wide else ""
+    out += wrap("", f"profile {c.profile}{recognised}{single}")
     if c.collected_at_from:
         out += wrap("", f"captured {c.collected_at.strftime('%Y-%m-%d %H:%M:%SZ')}: told by {c.collected_at_from}")
     if c.clock_note:
@@ -259,15 +313,18 @@ def render_table(
         ]
         if wide:
             out += [heading("Evidence"), evidence_text(report)]
-    if "findings" in wanted:
+    quiet = not report.findings and not report.blast_radius and {"findings", "blastRadius"} <= wanted
+    if quiet:  # healthy: one section says both
+        out += [heading("Findings, blast radius"), "  no findings, no current failure"]
+    if "findings" in wanted and not quiet:
         out += [heading("Findings"), findings_table(report)]
-    if "blastRadius" in wanted:
+    if "blastRadius" in wanted and not quiet:
         out += [heading("Blast radius"), blast_text(report)]
     if report.last_known is not None:
         out += [heading("Last known state (not current)")]
         out += [line for item in report.last_known.lines() for line in wrap("  ", item)]
     if report.gaps:
-        out += [heading("Not observed")] + [line for g in report.gaps for line in wrap("  - ", g)]
+        out += [heading("Not observed")] + [line for g in grouped_gaps(report.gaps) for line in wrap("  - ", g)]
     if report.fit is not None:
         from kplanediag.render.fit import footer_lines  # noqa: PLC0415
 

@@ -65,10 +65,10 @@ def test_not_read_is_never_said_as_none() -> None:
     """The EKS capture holds no webhook configuration or APIService list: 'not read', never 'no
     admission webhook'; the lab's real snapshot read them and has none of its own: 'no ...'."""
     eks = kpd("check", "--from", str(CAPTURES / "eks-1.31-vpc-cni-healthy.json"))
-    assert "validating webhooks, mutating webhooks and aggregated APIs: not read, see Not observed" in eks.stdout
+    assert "webhooks and aggregated APIs: not read (see Not observed)" in eks.stdout
     assert "no admission webhook" not in eks.stdout.lower()
     page = kpd("check", "--from", str(CAPTURES / "eks-1.31-vpc-cni-healthy.json"), "-o", "html")
-    assert "not read, see Not observed" in page.stdout and "No admission webhook" not in page.stdout
+    assert "not read (see Not observed)" in page.stdout and "No admission webhook" not in page.stdout
     lab = kpd("check", "--from", str(DATA / "lab-healthy.json"))
     assert "  no admission webhook or aggregated API" in lab.stdout
 
@@ -148,3 +148,56 @@ def test_every_line_but_the_headline_fits_the_terminal(width: int) -> None:
             assert not re.search(r"sha256:[0-9a-f]{13}", "\n".join(lines)), (name, output)
             tables = "\n".join(lines).split("== Findings")[0]  # status cells: word first, reason after
             assert not re.search(r"(?:unknown|DOWN|DEGRADED) \(", tables), (name, output)
+
+
+HEALTHY_CAPTURES = [
+    "eks-1.31-vpc-cni-healthy",
+    "gke-1.10-node-npd-conditions",
+    "k3s-1.31-single-server-embedded-cp",
+    "kind-1.14-endpoints-leader-election",
+    "kubeadm-1.8-aws-calico-kube-dns",
+    "kurl-1.23-weave-3nodes",
+    "oke-managed-flannel-healthy",
+    "openshift-4.8-aws-sdn-healthy",
+    "rke2-1.33-cilium-static-kube-proxy",
+]
+
+
+def table_at_80(name: str, wide: bool = False) -> str:
+    from kplanediag.analysis.report import analyze  # noqa: PLC0415
+    from kplanediag.render.table import columns, render_table  # noqa: PLC0415
+    from kplanediag.snapshot import parse_time  # noqa: PLC0415
+    from kplanediag.snapshot.files import load_snapshot  # noqa: PLC0415
+
+    at = json.loads((CAPTURES / "capture-times.json").read_text())[name]
+    with columns(80):
+        return render_table(analyze(load_snapshot(CAPTURES / f"{name}.json"), parse_time(at)), wide=wide)
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="the real captures are not on this machine")
+@pytest.mark.parametrize("name", HEALTHY_CAPTURES)
+def test_a_healthy_report_is_about_30_lines_at_80_columns(name: str) -> None:
+    """Issue 24, item 4: each healthy real capture's table fits in ~30 lines at 80 columns (EKS's
+    was 54): one line for what the profile hides, gaps of one reason on one line, no empty sections
+    apart, the profile's evidence in -o wide. Every line but the headline fits in 80 columns."""
+    text = table_at_80(name)
+    lines = text.splitlines()
+    assert lines[0].startswith("HEALTHY"), lines[0]
+    assert len(lines) <= 37, text
+    assert all(len(line) <= 80 for line in lines[1:]), text
+    assert "no findings, no current failure" in text or "== Findings" in text
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="the real captures are not on this machine")
+def test_what_the_profile_hides_is_one_line_and_gaps_group_by_reason() -> None:
+    eks = table_at_80("eks-1.31-vpc-cni-healthy")
+    control = eks.split("== Control plane")[1].split("== Data plane")[0]
+    assert "COMPONENT" not in control  # no row per hidden component
+    assert "not visible on EKS (managed control plane): cloud-controller-manager, etcd," in control
+    assert "kube-controller-manager" in control and "kube-\n" not in control  # names never split at a hyphen
+    assert "  - version, livez, readyz: not in a kubectl List" in eks
+    assert "profile eks\n" in eks and "eks.amazonaws.com/nodegroup" not in eks
+    assert "eks.amazonaws.com/nodegroup" in table_at_80("eks-1.31-vpc-cni-healthy", wide=True)
+    rke2 = table_at_80("rke2-1.33-cilium-static-kube-proxy")
+    assert "  all on omen-omen-25l-desktop-gt12-0xxx:\nCOMPONENT                 STATUS" in rke2
+    assert "kube-apiserver            ok        v1.33.5-rke2r1-build20250910" in rke2
