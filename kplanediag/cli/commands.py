@@ -47,11 +47,18 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         redact: bool = False,
         junit_file: Path | None = None,
         refresh: float | None = None,
+        hypotheses: tuple[str, ...] = (),
     ) -> int:
         from kplanediag.analysis.report import analyze  # noqa: PLC0415
         from kplanediag.render.formats import FORMATS, render  # noqa: PLC0415
         from kplanediag.render.html import refreshing  # noqa: PLC0415
 
+        if hypotheses:  # blast-radius --if: what-if's alias
+            from kplanediag.cli.whatif import run as what_if  # noqa: PLC0415
+
+            return what_if(
+                hypotheses, None, source, output, fail_on, etcd_quota, colour, no_colour, config_path, ignore
+            )
         if refresh is not None and output != "html":
             raise click.UsageError(f"--refresh reloads an HTML page: it needs -o html, not -o {output}")
 
@@ -188,6 +195,14 @@ def report_command(name: str, sections: tuple[str, ...], short: str, help_text: 
         "serve's page always does).",
     )
     options = report_options(refresh(junit(redact_option(memory_options(fit_options(wrapper))))))
+    if name == "blast-radius":
+        options = click.option(
+            "--if",
+            "hypotheses",
+            multiple=True,
+            metavar="HYPOTHESIS",
+            help="What if it failed (repeatable): the same as `kplanediag what-if HYPOTHESIS...`.",
+        )(options)
     return click.command(name, short_help=short)(source_options(options))
 
 

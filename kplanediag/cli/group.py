@@ -32,6 +32,7 @@ COMMANDS = {  # command: "module:attr" of its click command, imported on first u
     "watch": "kplanediag.cli.watch:watch_command",
     "serve": "kplanediag.cli.serve:serve_command",
     "diff": "kplanediag.cli.diff:diff_command",
+    "what-if": "kplanediag.cli.whatif:whatif_command",
     "explain": "kplanediag.cli.explain:explain",
     "options": "kplanediag.cli.global_help:options_command",
     "completion": "kplanediag.cli.completion:completion_command",

@@ -133,6 +133,10 @@ def report_dict(report: Report, sections: Iterable[str] = SECTIONS) -> dict[str,
         from kplanediag.render.fit import fit_dict  # noqa: PLC0415
 
         doc["fit"] = fit_dict(report)
+    if report.what_if is not None:
+        from kplanediag.render.whatif import whatif_dict  # noqa: PLC0415
+
+        doc["whatIf"] = whatif_dict(report)
     known = report.last_known
     if known is not None:
         doc["lastKnown"] = {

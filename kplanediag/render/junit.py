@@ -31,7 +31,7 @@ FAILING = {"warning": (Severity.WARNING, Severity.CRITICAL), "critical": (Severi
 
 
 def render_junit(report: Report, fail_on: str = "warning") -> str:
-    root = _suites(report, "", FAILING[fail_on])
+    root = _suites(report, "what-if: " if report.what_if else "", FAILING[fail_on])
     return document(root)
 
 
@@ -64,7 +64,8 @@ def document(root: ET.Element) -> str:
 
 
 def _suites(report: Report, prefix: str, failing: tuple[Severity, ...]) -> ET.Element:
-    root = ET.Element("testsuites", name="kplanediag")
+    # a what-if's testcases are hypothetical: said in every suite's name, never a current failure
+    root = ET.Element("testsuites", name="kplanediag what-if (hypothetical)" if report.what_if else "kplanediag")
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for plane in (Plane.CONTROL, Plane.CROSS, Plane.DATA):
         suite = ET.SubElement(root, "testsuite", name=prefix + plane.value)

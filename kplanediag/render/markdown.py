@@ -49,8 +49,9 @@ def code_link(report: Report, code: str) -> str:
 def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
     wanted = set(sections)
     c = report.cluster
+    title = "what-if (hypothetical)" if report.what_if is not None else "kplanediag"
     out = [
-        f"## kplanediag: {report.status.upper()}",
+        f"## {title}: {report.status.upper()}",
         "",
         f"**{cell(report.summary)}**",
         "",
@@ -65,6 +66,11 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         *([f"- {cell(c.clock_note)}"] if c.clock_note else []),
         *(f"- {cell(o)}" for o in c.observations),
     ]
+    if report.what_if is not None:
+        from kplanediag.render.whatif import whatif_lines  # noqa: PLC0415
+
+        out += ["", "### What if (hypothetical, not a current failure)", ""]
+        out += [f"- {cell(line)}" for line in whatif_lines(report)]
     dashboard = report.fit.links.dashboard if report.fit is not None else ""
     if dashboard:
         out += ["", f"Dashboard: <{url_text(dashboard)}>"]

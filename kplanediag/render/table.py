@@ -302,6 +302,11 @@ def render_table(
     if c.clock_note:
         out += wrap("", c.clock_note)
     out += [line for note in c.observations for line in wrap("", note)]
+    if report.what_if is not None:  # before anything else: this report is hypothetical
+        from kplanediag.render.whatif import whatif_lines  # noqa: PLC0415
+
+        out += [heading("What if (hypothetical, not a current failure)")]
+        out += [line for item in whatif_lines(report) for line in wrap("  ", item)]
     if "components" in wanted:
         out += [
             heading("Control plane"),

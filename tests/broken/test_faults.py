@@ -37,6 +37,7 @@ from typing import Any
 
 import pytest
 
+from kplanediag.cli.errors import one_line
 from kplanediag.collect.lists import ADMISSION, LISTS, PROTOBUF
 from tests.broken.conftest import (
     HEALTHY_METRICS,
@@ -959,10 +960,11 @@ def message_of(case: Case, run: Run) -> str:
         error = run.json()["error"]
         assert error["class"] == case.error, error
         assert error["exitCode"] == 3
-        assert f"kplanediag: error: {error['message']}" in run.stderr
+        assert f"kplanediag: error: {one_line(error['message'])}" in run.stderr  # one line (cli/errors.py)
         return str(error["message"])
-    if run.code == 3:
-        return run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ""
+    if run.code == 3:  # the error line (a usage error's hint of where the help is follows it)
+        lines = run.stderr.strip().splitlines()
+        return next((line for line in lines if line.startswith("kplanediag: error: ")), lines[-1] if lines else "")
     gaps = run.gaps()
     assert not gaps, gaps
     return str(run.json()["summary"]["text"])
@@ -1028,7 +1030,7 @@ def test_signal_ends_the_run_at_once(
     record(f"{signum.name}-while-{stage}", run, run.stderr.strip())
     assert run.code == 3
     assert run.seconds < 1.0, f"{run.seconds:.2f}s after {signum.name}"
-    assert "kplanediag: interrupted before the check completed: nothing was assessed" in run.stderr
+    assert "kplanediag: error: interrupted before the check completed: nothing was assessed" in run.stderr
     assert "Traceback" not in run.stderr
     assert run.stdout == ""
 

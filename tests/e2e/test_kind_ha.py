@@ -187,3 +187,30 @@ def test_one_api_server_stopped(cluster: Cluster, ha: Kind) -> None:
         # etcd there still runs, but cannot be observed: never reported down
         assert status(doc, "etcd", node) != "down", brief(doc)
         assert "KPD-113" not in codes(doc), brief(doc)
+
+
+def instances_left(doc: dict[str, Any]) -> list[str]:
+    """The 'instances left running: ...' effect of the blast radius (the redundancy a node's loss leaves)."""
+    return [e for b in doc["blastRadius"] for e in b.get("effects", []) if e.startswith("instances left running")]
+
+
+@pytest.mark.timeout(600)
+def test_what_if_a_control_plane_node_fails_then_it_is_paused(cluster: Cluster, ha: Kind) -> None:
+    """Issue 25's prediction-then-reality pair on the HA cluster: `what-if node/NODE` says what is left
+    (2 of 3 etcd members and API servers: quorum kept, KPD-112); the node paused for real gives the
+    same redundancy once its kubelet is judged silent."""
+    node = other(kindha.lease_holder(ha, "kube-scheduler"), kindha.lease_holder(ha, "kube-controller-manager"))
+    proc = cluster.kplanediag("what-if", f"node/{node}", "-o", "json")
+    assert proc.returncode in (1, 2), proc.stderr
+    predicted = json.loads(proc.stdout)
+    assert predicted["whatIf"]["hypothetical"] is True and "KPD-113" not in codes(predicted)
+    left = instances_left(predicted)
+    assert left and "kube-apiserver 2/3" in left[0], brief(predicted)
+    with kindha.paused(ha, node):
+        real = cluster.wait_report(
+            f"{node} silent, its instances unknown",
+            lambda d: bool(instances_left(d)) and status(d, "kube-apiserver", node) in ("down", "unknown"),
+            timeout=GRACE + 150,
+        )
+        assert instances_left(real) == left, brief(real)
+        assert "KPD-113" not in codes(real), brief(real)

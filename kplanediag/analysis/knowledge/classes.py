@@ -23,6 +23,7 @@ DRAIN_BLOCKED = "drain-blocked"  # a cordoned node's pods held by a PodDisruptio
 TAINT_EVICTION = "taint-eviction"  # a NoExecute taint evicting pods that have no other node to go to
 NO_SCHEDULABLE_NODE = "no-schedulable-node"  # cordons and taints leave no node for new workload pods
 ADDON_FAILING = "addon-failing"  # an add-on (metrics-server, a CSI driver, ...) crash-looping or restarting heavily
+DRAIN = "drain"  # what-if only: a node drained (voluntary evictions), never a current failure
 
 CLASSES = (
     CONTROL_PLANE_DOWN,
@@ -45,6 +46,7 @@ CLASSES = (
     DRAIN_BLOCKED,
     TAINT_EVICTION,
     NO_SCHEDULABLE_NODE,
+    DRAIN,
 )
 
 BETWEEN_OBJECTS = ("scheduling", "eviction")
