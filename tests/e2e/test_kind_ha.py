@@ -212,5 +212,6 @@ def test_what_if_a_control_plane_node_fails_then_it_is_paused(cluster: Cluster, 
             lambda d: bool(instances_left(d)) and status(d, "kube-apiserver", node) in ("down", "unknown"),
             timeout=GRACE + 150,
         )
+        print(f"[what-if] predicted {left}\n[what-if] real      {instances_left(real)}")
         assert instances_left(real) == left, brief(real)
         assert "KPD-113" not in codes(real), brief(real)

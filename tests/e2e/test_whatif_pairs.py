@@ -32,6 +32,11 @@ def impacts(blast: dict[str, Any]) -> tuple[set[tuple[str, str, str, str]], set[
     return work, services
 
 
+def show(before: object, after: object) -> None:
+    """The pair, printed for the CI log (the closing note quotes it)."""
+    print(f"[what-if] predicted {before}\n[what-if] real      {after}")
+
+
 def node_failed(d: dict[str, Any], node: str) -> bool:
     return any(b["failure"].startswith("node failure") and node in b["affected"]["nodes"] for b in d["blastRadius"])
 
@@ -43,7 +48,9 @@ def test_lab_a_worker_predicted_then_silenced(cluster: Cluster, lab: labctl.Lab)
     assert ("Deployment", "shop", "cart", "outage") in before[0]  # the lab's single-replica workload
     labctl.silence_node(lab, WORKER)
     real = cluster.wait_report(f"{WORKER} failing", lambda d: node_failed(d, WORKER) and "KPD-201" in codes(d))
-    assert impacts(entry(real, "node failure")) == before
+    after = impacts(entry(real, "node failure"))
+    show(before, after)
+    assert after == before
 
 
 def test_lab_a_drain_predicted_then_cordoned(cluster: Cluster, lab: labctl.Lab) -> None:
@@ -63,4 +70,6 @@ def test_kind_a_worker_predicted_then_its_kubelet_stopped(cluster: Cluster, kind
     before = impacts(entry(predicted, "node failure"))
     kindctl.stop_service(kind, WORKER, "kubelet")
     real = cluster.wait_report(f"kubelet down on {WORKER}", lambda d: node_failed(d, WORKER), timeout=150)
-    assert impacts(entry(real, "node failure")) == before
+    after = impacts(entry(real, "node failure"))
+    show(before, after)
+    assert after == before
