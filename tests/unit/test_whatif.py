@@ -146,3 +146,14 @@ def test_blast_radius_if_is_what_if() -> None:
     same = kpd("what-if", "node/kplanediag-worker", "--from", LAB, "-o", "json")
     assert alias.returncode == same.returncode == 2
     assert json.loads(alias.stdout)["whatIf"] == json.loads(same.stdout)["whatIf"]
+
+
+def test_workloads_with_nowhere_to_go() -> None:
+    """Both lab workers lost: the control-plane node's NoSchedule taint is tolerated by no workload
+    pod, so their replacements have nowhere to go; one worker lost, the other takes them."""
+    both = what_if(snap("lab-healthy"), ["node/kplanediag-worker", "node/kplanediag-worker2"])
+    assert both.what_if is not None
+    (note,) = [n for n in both.what_if.notes if n.startswith("nowhere to go")]
+    assert "Deployment shop/cart" in note and "StatefulSet shop/queue" in note and "Pod shop/debug" not in note
+    one = what_if(snap("lab-healthy"), ["node/kplanediag-worker"])
+    assert one.what_if is not None and not any(n.startswith("nowhere to go") for n in one.what_if.notes)
