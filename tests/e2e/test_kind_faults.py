@@ -14,6 +14,7 @@ from kubernetes import client
 from lab import kindctl, labctl
 from tests.e2e.conftest import Cluster
 from tests.e2e.test_diagnosis import codes, components, entry
+from tests.e2e.test_whatif_pairs import impacts, node_failed, predict, show
 
 WORKER, WORKER2, CP = "kplanediag-worker", "kplanediag-worker2", "kplanediag-control-plane"
 GRACE = 40  # s: the node controller's node-monitor-grace-period, after which a silent node is Unknown
@@ -210,3 +211,13 @@ def test_worker_cut_off_from_the_api_server(cluster: Cluster, kind: kindctl.Kind
         kindctl.heal_cut(kind, WORKER)
         labctl.wait_for(f"{WORKER} Ready again", lambda: node_ready(kind, WORKER) == "True", 120, 2)
         print(f"{WORKER} Ready again {since(healed)} after the rule was deleted")
+
+
+def test_what_if_a_worker_fails_then_its_kubelet_is_stopped(cluster: Cluster, kind: kindctl.Kind) -> None:
+    predicted = predict(cluster, f"node/{WORKER}")
+    before = impacts(entry(predicted, "node failure"))
+    kindctl.stop_service(kind, WORKER, "kubelet")
+    real = cluster.wait_report(f"kubelet down on {WORKER}", lambda d: node_failed(d, WORKER), timeout=150)
+    after = impacts(entry(real, "node failure"))
+    show(before, after)
+    assert after == before

@@ -1,15 +1,16 @@
 """what-if, then reality (issue 25): each test asks `what-if` first, then makes the hypothesis real
 (silence the node, cordon it, stop its kubelet) and checks that the real report's blast radius is
 what was predicted: the same workloads in outage and degraded, the same Services without endpoints,
-the same budget holding the drain. The HA kind pair (a control-plane node paused) is in
-test_kind_ha.py, where its cluster is."""
+the same budget holding the drain. The kind pair (a worker's kubelet stopped) is in
+test_kind_faults.py and the HA kind pair (a control-plane node paused) in test_kind_ha.py, beside the
+faults of their clusters."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from lab import kindctl, labctl
+from lab import labctl
 from lab.node_faults import cordoned
 from tests.e2e.conftest import Cluster
 from tests.e2e.test_diagnosis import codes, entry
@@ -63,13 +64,3 @@ def test_lab_a_drain_predicted_then_cordoned(cluster: Cluster, lab: labctl.Lab) 
     with cordoned(lab, WORKER2):
         real = cluster.wait_report("the drain blocked", lambda d: "KPD-230" in codes(d), timeout=60)
         assert entry(real, "drain blocked")["affected"]["podDisruptionBudgets"] == held
-
-
-def test_kind_a_worker_predicted_then_its_kubelet_stopped(cluster: Cluster, kind: kindctl.Kind) -> None:
-    predicted = predict(cluster, f"node/{WORKER}")
-    before = impacts(entry(predicted, "node failure"))
-    kindctl.stop_service(kind, WORKER, "kubelet")
-    real = cluster.wait_report(f"kubelet down on {WORKER}", lambda d: node_failed(d, WORKER), timeout=150)
-    after = impacts(entry(real, "node failure"))
-    show(before, after)
-    assert after == before
