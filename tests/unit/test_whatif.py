@@ -157,3 +157,22 @@ def test_workloads_with_nowhere_to_go() -> None:
     assert "Deployment shop/cart" in note and "StatefulSet shop/queue" in note and "Pod shop/debug" not in note
     one = what_if(snap("lab-healthy"), ["node/kplanediag-worker"])
     assert one.what_if is not None and not any(n.startswith("nowhere to go") for n in one.what_if.notes)
+
+
+def test_prediction_on_the_healthy_lab_matches_the_lab_with_the_worker_silenced() -> None:
+    """Two real captures of the lab (tests/unit/data): healthy, and with kplanediag-worker silenced.
+    `what-if node/kplanediag-worker` on the first predicts the second's blast radius exactly."""
+    from kplanediag.analysis.report import analyze  # noqa: PLC0415
+
+    def impacts(report: Any) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], str]:
+        b = next(b for b in report.blast_radius if b.failure.startswith("node failure"))
+        work: list[tuple[str, ...]] = sorted(
+            (w.kind, w.namespace, w.name, w.impact.value) for w in b.affected.workloads
+        )
+        return work, sorted((s.namespace, s.name, s.impact.value) for s in b.affected.services), b.summary
+
+    predicted = impacts(what_if(snap("lab-healthy"), ["node/kplanediag-worker"]))
+    real = impacts(analyze(snap("lab-worker-silenced")))
+    assert predicted == real
+    summary = "1 node failing (kplanediag-worker): 7 pods lost, 2 workload outage(s), 2 degraded, "
+    assert predicted[2] == real[2] == summary + "1 Service(s) without endpoints"
