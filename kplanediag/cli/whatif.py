@@ -1,8 +1,7 @@
 """``kplanediag what-if HYPOTHESIS...`` (and ``--all nodes|zones``): the blast radius of a failure
 that has not happened, from the state read once, in every output format; marked hypothetical in the
-headline, the JSON (``whatIf.hypothetical``) and the JUnit suite names. The exit code is the
-hypothesis's verdict by --fail-on (0 nothing else breaks, 1 degraded, 2 an outage, a lost quorum or a
-blocked drain's warning at --fail-on warning), never the cluster's current state; 3 could not assess."""
+headline, the JSON (``whatIf.hypothetical``) and the JUnit suite names. Its exit code is the worst
+severity of what the hypothesis adds, by --fail-on, never the cluster's current state."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ import click
 from kplanediag.cli.config import fit_options, read_fit
 from kplanediag.cli.options import (
     EXIT_OK,
+    GLOBAL_EPILOG,
     THRESHOLDS,
     CannotAssess,
     Source,
@@ -25,10 +25,14 @@ from kplanediag.render import SECTIONS
 
 EPILOG = """Hypotheses: node/NAME (its kubelet silent), drain/NAME (voluntary: PodDisruptionBudgets
 apply; a verdict and the eviction order), cordon/NAME, zone/ZONE (every node labelled
-topology.kubernetes.io/ZONE), webhook/NAME (its Service's endpoints gone), COMPONENT@NODE (one
+topology.kubernetes.io/zone=ZONE), webhook/NAME (its Service's endpoints gone), COMPONENT@NODE (one
 control-plane instance: etcd@cp-1, kube-apiserver@cp-2, scheduler@cp-1), a component cluster-wide
 (kube-scheduler, kube-controller-manager, etcd, kube-apiserver, coredns, cni, kube-proxy) and
-control-plane (the whole of it: an upgrade window, a provider outage). Several together: all at once."""
+control-plane (the whole of it: an upgrade window, a provider outage). Several together: all at once.
+
+Exit code: the worst severity of what the hypothesis adds, by --fail-on (0 nothing beyond it
+breaks, 1 a warning such as a blocked drain, 2 a critical failure such as a node, an outage or a
+lost quorum; 3 could not assess), never the cluster's current state. docs/whatif.md."""
 
 
 def run(
@@ -85,7 +89,7 @@ def _build() -> click.Command:
 
     options = report_options(fit_options(wrapper))
     command = click.command("what-if", short_help="The blast radius of a failure that has not happened yet.",
-                            epilog=EPILOG)(source_options(options))  # fmt: skip
+                            epilog=f"{EPILOG}\n\n{GLOBAL_EPILOG}")(source_options(options))  # fmt: skip
     command = click.option(
         "--all",
         "rank_by",
