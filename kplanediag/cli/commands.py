@@ -246,7 +246,7 @@ def snapshot_save(file: Path, source: Source, redact: bool) -> int:
     if source.fleet:
         raise click.UsageError("snapshot save writes one cluster: give one --context")
     snap, _ = source.load()
-    from kplanediag.snapshot.files import AT_ONLY  # noqa: PLC0415
+    from kplanediag.snapshot.errors import AT_ONLY  # noqa: PLC0415
 
     if source.at is not None and snap.collected_at_from != AT_ONLY:
         raise click.UsageError(

@@ -17,6 +17,7 @@ import msgspec
 
 from kplanediag.snapshot.credentials import public_url
 from kplanediag.snapshot.decode import BadItems, ItemDecoder, ListPage
+from kplanediag.snapshot.errors import AT_ONLY, NOT_AN_OBJECT, SnapshotError
 from kplanediag.snapshot.kinds import Resource
 from kplanediag.snapshot.limits import max_input, too_large
 from kplanediag.snapshot.model import (
@@ -39,10 +40,6 @@ READS = (1, 2)  # snapshot versions this kplanediag reads (1: schemaVersion, who
 SNIFF_BYTES = 64 * 1024
 # Any RFC 3339 timestamp value in a List: its newest one is the List's "now".
 _TIMESTAMP = re.compile(rb'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"')
-
-
-class SnapshotError(ValueError):
-    """A file that cannot be read as a snapshot or a kubectl List."""
 
 
 class _Head(msgspec.Struct):
@@ -191,10 +188,6 @@ def _yaml_to_json(data: bytes, where: str) -> bytes:
     from kplanediag.snapshot.bundles.documents import yaml_as_one  # noqa: PLC0415
 
     return yaml_as_one(data, where)
-
-
-AT_ONLY = "--at (the input holds no timestamp of its own)"
-NOT_AN_OBJECT = "expected a JSON or YAML object (a snapshot or a kubectl List)"
 
 
 def load_bytes(data: bytes, where: str = "input", at: datetime | None = None) -> Snapshot:

@@ -17,7 +17,7 @@ from kplanediag.snapshot.bundles.events import EVENT_NAMESPACES, CoreEvent, is_c
 from kplanediag.snapshot.bundles.layout import ERRORS, LOCKS, MAX_META_BYTES, Layout, Route
 from kplanediag.snapshot.bundles.locks import lock_lease
 from kplanediag.snapshot.decode import BadItems, describe_item
-from kplanediag.snapshot.files import AT_ONLY, SnapshotError
+from kplanediag.snapshot.errors import AT_ONLY, SnapshotError
 from kplanediag.snapshot.kinds import Lease, Resource
 from kplanediag.snapshot.model import (
     KIND_OF_RESOURCE,

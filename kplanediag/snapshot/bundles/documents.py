@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from kplanediag.snapshot.files import NOT_AN_OBJECT, SnapshotError
+from kplanediag.snapshot.errors import NOT_AN_OBJECT, SnapshotError
 from kplanediag.snapshot.limits import YAML_SHARE, max_input, too_large
 
 SHARED_SCALAR = 32  # a string this long met twice as one object was written once: an alias

@@ -13,7 +13,7 @@ from kplanediag.snapshot.bundles import clusterinfo, mustgather, sonobuoy, troub
 from kplanediag.snapshot.bundles.collected import Found
 from kplanediag.snapshot.bundles.layout import Layout
 from kplanediag.snapshot.bundles.tree import TooLarge, TreeError, walk_archive, walk_directory
-from kplanediag.snapshot.files import SnapshotError
+from kplanediag.snapshot.errors import SnapshotError
 from kplanediag.snapshot.model import Gap, Snapshot
 
 LAYOUTS: tuple[Layout, ...] = (troubleshoot.LAYOUT, sonobuoy.LAYOUT, mustgather.LAYOUT, clusterinfo.LAYOUT)

@@ -13,7 +13,7 @@ from kplanediag.snapshot.bundles import clusterinfo
 from kplanediag.snapshot.bundles.collected import Found
 from kplanediag.snapshot.bundles.documents import documents
 from kplanediag.snapshot.bundles.layout import Route
-from kplanediag.snapshot.files import SnapshotError
+from kplanediag.snapshot.errors import SnapshotError
 from kplanediag.snapshot.model import Gap, Snapshot
 
 _START, _END = b"==== START logs for", b"==== END logs for"
