@@ -130,7 +130,8 @@ def redactor_for(snapshots: Iterable[Snapshot], salt: bytes | None = None) -> Re
 
 # --- walking ------------------------------------------------------------------------------------
 
-LABEL_MAPS = frozenset({"labels", "match_labels", "selector"})
+LABEL_MAPS = frozenset({"labels", "match_labels", "selector", "node_selector"})
+QUANTITIES = frozenset({"allocatable", "requests"})  # "250m", "16Gi": no name, and read as numbers
 
 
 def _label(redactor: Redactor, value: str) -> str:
@@ -183,6 +184,8 @@ class _Walk:
         return self.strings[key]
 
     def __call__(self, value: Any, field: str = "") -> Any:
+        if field in QUANTITIES:
+            return value
         if isinstance(value, str):
             return value if isinstance(value, Enum) else self.string(value, field)
         if isinstance(value, (tuple, list)):

@@ -121,6 +121,7 @@ class NodeAddress(Base, frozen=True):
 
 
 class NodeStatus(Base, frozen=True):
+    allocatable: Mapping[str, str] = msgspec.field(default_factory=_empty)  # quantities: cpu, memory, pods
     conditions: tuple[Condition, ...] = ()
     addresses: tuple[NodeAddress, ...] = ()
     node_info: NodeSystemInfo = msgspec.field(default_factory=NodeSystemInfo)
@@ -146,9 +147,61 @@ class Lease(Resource, frozen=True):
 # --- pods -----------------------------------------------------------------------------------------
 
 
+class ResourceRequirements(Base, frozen=True):
+    requests: Mapping[str, str] = msgspec.field(default_factory=_empty)  # quantities: cpu, memory
+
+
 class Container(Base, frozen=True):
     name: str = ""
     image: str = ""
+    resources: ResourceRequirements = msgspec.field(default_factory=ResourceRequirements)
+
+
+class NodeSelectorRequirement(Base, frozen=True):
+    key: str = ""
+    operator: str = ""
+    values: tuple[str, ...] = ()
+
+
+class NodeSelectorTerm(Base, frozen=True):
+    match_expressions: tuple[NodeSelectorRequirement, ...] = ()
+    match_fields: tuple[NodeSelectorRequirement, ...] = ()
+
+
+class NodeSelector(Base, frozen=True):
+    node_selector_terms: tuple[NodeSelectorTerm, ...] = ()
+
+
+class NodeAffinity(Base, frozen=True):
+    required_during_scheduling_ignored_during_execution: NodeSelector | None = None
+
+
+class PodAffinityTerm(Base, frozen=True):
+    label_selector: LabelSelector | None = None
+    namespaces: tuple[str, ...] = ()
+    topology_key: str = ""
+
+
+class PodAntiAffinity(Base, frozen=True):
+    required_during_scheduling_ignored_during_execution: tuple[PodAffinityTerm, ...] = ()
+
+
+class Affinity(Base, frozen=True):
+    """The required (hard) parts only: what decides where a pod may run, not where it prefers to."""
+
+    node_affinity: NodeAffinity | None = None
+    pod_anti_affinity: PodAntiAffinity | None = None
+
+
+class LocalVolumeSource(Base, frozen=True):
+    """An emptyDir or hostPath source: present or not (their fields are not read)."""
+
+
+class Volume(Base, frozen=True):
+    """Whether the volume lives on the node (its name is not read: it differs per pod)."""
+
+    empty_dir: LocalVolumeSource | None = None
+    host_path: LocalVolumeSource | None = None
 
 
 class Toleration(Base, frozen=True):
@@ -165,6 +218,9 @@ class PodSpec(Base, frozen=True):
     dns_policy: str = "ClusterFirst"
     host_network: bool = False
     scheduler_name: str = ""
+    node_selector: Mapping[str, str] = msgspec.field(default_factory=_empty)
+    affinity: Affinity | None = None
+    volumes: tuple[Volume, ...] = ()
 
 
 class ContainerStateWaiting(Base, frozen=True):

@@ -106,10 +106,56 @@ def edge_pods() -> list[tuple[Message, dict[str, Any]]]:
     dying.status.phase = "Pending"
     waiting = dying.status.containerStatuses.add(name="c", restartCount=3)
     waiting.state.waiting.reason = "CrashLoopBackOff"
+    placed = pb.Pod(metadata=pb.ObjectMeta(name="placed"))
+    container = placed.spec.containers.add(name="c", image="i")
+    for name, value in (("cpu", "250m"), ("memory", "64Mi")):
+        entry_ = pb.QuantityEntry(key=name, value=pb.Quantity(string=value))
+        container.resources.requests.append(entry_.SerializeToString())
+    placed.spec.nodeSelector.append(entry("disk", "ssd"))
+    placed.spec.volumes.add().volumeSource.emptyDir = b""
+    placed.spec.volumes.add().volumeSource.hostPath = pb.StringEntry(key="path", value="/var").SerializeToString()
+    placed.spec.volumes.add()  # a projected volume: neither local source is read
+    affinity = pb.Affinity()
+    term = affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.add()
+    term.matchExpressions.add(key="zone", operator="In", values=["a", "b"])
+    anti = affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution.add(topologyKey="zone")
+    anti.labelSelector.matchLabels.append(entry("app", "x"))
+    placed.spec.affinity = affinity.SerializeToString()
     zero_time = pb.Pod(metadata=pb.ObjectMeta(name="z"))
     zero_time.metadata.deletionTimestamp.SetInParent()  # how Go writes a zero Time; JSON has null
     zero_time.status.containerStatuses.add(name="c", ready=True).state.SetInParent()
     return [
+        (
+            placed,
+            {
+                "metadata": {"name": "placed"},
+                "spec": {
+                    "containers": [
+                        {"name": "c", "image": "i", "resources": {"requests": {"cpu": "250m", "memory": "64Mi"}}}
+                    ],
+                    "nodeSelector": {"disk": "ssd"},
+                    "volumes": [
+                        {"name": "a", "emptyDir": {}},
+                        {"name": "b", "hostPath": {"path": "/var"}},
+                        {"name": "kube-api-access-x1", "projected": {"sources": []}},
+                    ],
+                    "affinity": {
+                        "nodeAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": {
+                                "nodeSelectorTerms": [
+                                    {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a", "b"]}]}
+                                ]
+                            }
+                        },
+                        "podAntiAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": [
+                                {"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": "zone"}
+                            ]
+                        },
+                    },
+                },
+            },
+        ),
         (
             dying,
             {

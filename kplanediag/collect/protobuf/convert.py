@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from kplanediag.collect.protobuf import k8s_pb2 as pb
 from kplanediag.collect.protobuf.memo import ConditionsKey, Memo, text
+from kplanediag.collect.protobuf.memo import selector as _selector
 from kplanediag.snapshot import kinds as k
 
 W = TypeVar("W", k.Deployment, k.StatefulSet, k.ReplicaSet)
@@ -27,8 +28,15 @@ _READY = {True: k.EndpointConditions(ready=True), False: k.EndpointConditions(re
 _UNKNOWN_READY = k.EndpointConditions()
 _META = attrgetter("name", "namespace", "generation")
 _CONDITION = attrgetter("type", "status", "reason", "message", "lastTransitionTime")
-_CONTAINER = attrgetter("name", "image")
+_CONTAINER = attrgetter("name", "image", "resources.requests")
+_LOCAL = {
+    (False, False): k.Volume(),
+    (True, False): k.Volume(empty_dir=k.LocalVolumeSource()),
+    (False, True): k.Volume(host_path=k.LocalVolumeSource()),
+    (True, True): k.Volume(empty_dir=k.LocalVolumeSource(), host_path=k.LocalVolumeSource()),
+}
 _POD_SPEC = attrgetter("nodeName", "dnsPolicy", "hostNetwork", "schedulerName")
+_SOURCE = attrgetter("volumeSource")
 _CONTAINER_STATUS = attrgetter("name", "ready", "restartCount", "state")
 
 
@@ -66,18 +74,6 @@ def _condition_key(conditions: Any) -> ConditionsKey:
     )
 
 
-def _selector(m: pb.LabelSelector, memo: Memo) -> k.LabelSelector:
-    return k.LabelSelector(
-        match_labels=memo.labels_of(m.matchLabels),
-        match_expressions=tuple(
-            k.LabelSelectorRequirement(
-                key=memo.text(e.key), operator=memo.text(e.operator), values=tuple(map(text, e.values))
-            )
-            for e in m.matchExpressions
-        ),
-    )
-
-
 def _int_or_string(m: pb.IntOrString) -> k.IntOrString:
     return text(m.strVal) if m.type == 1 else m.intVal
 
@@ -96,6 +92,7 @@ def node(m: pb.Node, memo: Memo) -> k.Node:
             taints=tuple(k.Taint(key=memo.text(t.key), effect=memo.text(t.effect)) for t in spec.taints),
         ),
         status=k.NodeStatus(
+            allocatable=memo.quantities_of(status.allocatable),
             conditions=memo.conditions_of(_condition_key(status.conditions)),
             addresses=tuple(k.NodeAddress(type=memo.text(a.type), address=text(a.address)) for a in status.addresses),
             node_info=k.NodeSystemInfo(
@@ -123,10 +120,13 @@ def lease(m: pb.Lease, memo: Memo) -> k.Lease:
 
 
 def _pod_spec(m: pb.PodSpec, memo: Memo) -> k.PodSpec:
-    containers = tuple(map(_CONTAINER, m.containers))
+    containers = tuple((name, image, tuple(requests)) for name, image, requests in map(_CONTAINER, m.containers))
     tolerations = tuple(m.tolerations)
+    selector = tuple(m.nodeSelector)
+    affinity = m.affinity if m.HasField("affinity") else None
+    volumes = tuple((v.HasField("emptyDir"), v.HasField("hostPath")) for v in map(_SOURCE, m.volumes))
     node_name, dns_policy, host_network, scheduler_name = _POD_SPEC(m)
-    key = (node_name, dns_policy, host_network, scheduler_name, containers, tolerations)
+    key = (node_name, dns_policy, host_network, scheduler_name, containers, tolerations, selector, affinity, volumes)
     found = memo.specs.get(key)
     if found is None:
         found = memo.specs[key] = k.PodSpec(
@@ -136,6 +136,9 @@ def _pod_spec(m: pb.PodSpec, memo: Memo) -> k.PodSpec:
             scheduler_name=memo.text(scheduler_name),
             containers=memo.containers_of(containers),
             tolerations=memo.tolerations_of(tolerations),
+            node_selector=memo.labels_of(selector),
+            affinity=None if affinity is None else memo.affinity_of(affinity),
+            volumes=tuple(_LOCAL[v] for v in volumes),
         )
     return found
 

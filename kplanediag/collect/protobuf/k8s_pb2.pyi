@@ -152,14 +152,16 @@ class Taint(_message.Message):
     def __init__(self, key: _Optional[str] = ..., effect: _Optional[str] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("conditions", "addresses", "nodeInfo")
+    __slots__ = ("allocatable", "conditions", "addresses", "nodeInfo")
+    ALLOCATABLE_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     ADDRESSES_FIELD_NUMBER: _ClassVar[int]
     NODEINFO_FIELD_NUMBER: _ClassVar[int]
+    allocatable: _containers.RepeatedScalarFieldContainer[bytes]
     conditions: _containers.RepeatedCompositeFieldContainer[NodeCondition]
     addresses: _containers.RepeatedCompositeFieldContainer[NodeAddress]
     nodeInfo: NodeSystemInfo
-    def __init__(self, conditions: _Optional[_Iterable[_Union[NodeCondition, _Mapping]]] = ..., addresses: _Optional[_Iterable[_Union[NodeAddress, _Mapping]]] = ..., nodeInfo: _Optional[_Union[NodeSystemInfo, _Mapping]] = ...) -> None: ...
+    def __init__(self, allocatable: _Optional[_Iterable[bytes]] = ..., conditions: _Optional[_Iterable[_Union[NodeCondition, _Mapping]]] = ..., addresses: _Optional[_Iterable[_Union[NodeAddress, _Mapping]]] = ..., nodeInfo: _Optional[_Union[NodeSystemInfo, _Mapping]] = ...) -> None: ...
 
 class NodeAddress(_message.Message):
     __slots__ = ("type", "address")
@@ -212,28 +214,124 @@ class Pod(_message.Message):
     def __init__(self, metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[PodSpec, _Mapping]] = ..., status: _Optional[_Union[PodStatus, _Mapping]] = ...) -> None: ...
 
 class PodSpec(_message.Message):
-    __slots__ = ("containers", "dnsPolicy", "nodeName", "hostNetwork", "schedulerName", "tolerations")
+    __slots__ = ("volumes", "containers", "dnsPolicy", "nodeSelector", "nodeName", "hostNetwork", "affinity", "schedulerName", "tolerations")
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
     CONTAINERS_FIELD_NUMBER: _ClassVar[int]
     DNSPOLICY_FIELD_NUMBER: _ClassVar[int]
+    NODESELECTOR_FIELD_NUMBER: _ClassVar[int]
     NODENAME_FIELD_NUMBER: _ClassVar[int]
     HOSTNETWORK_FIELD_NUMBER: _ClassVar[int]
+    AFFINITY_FIELD_NUMBER: _ClassVar[int]
     SCHEDULERNAME_FIELD_NUMBER: _ClassVar[int]
     TOLERATIONS_FIELD_NUMBER: _ClassVar[int]
+    volumes: _containers.RepeatedCompositeFieldContainer[Volume]
     containers: _containers.RepeatedCompositeFieldContainer[Container]
     dnsPolicy: str
+    nodeSelector: _containers.RepeatedScalarFieldContainer[bytes]
     nodeName: str
     hostNetwork: bool
+    affinity: bytes
     schedulerName: str
     tolerations: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., dnsPolicy: _Optional[str] = ..., nodeName: _Optional[str] = ..., hostNetwork: _Optional[bool] = ..., schedulerName: _Optional[str] = ..., tolerations: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    def __init__(self, volumes: _Optional[_Iterable[_Union[Volume, _Mapping]]] = ..., containers: _Optional[_Iterable[_Union[Container, _Mapping]]] = ..., dnsPolicy: _Optional[str] = ..., nodeSelector: _Optional[_Iterable[bytes]] = ..., nodeName: _Optional[str] = ..., hostNetwork: _Optional[bool] = ..., affinity: _Optional[bytes] = ..., schedulerName: _Optional[str] = ..., tolerations: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class Container(_message.Message):
-    __slots__ = ("name", "image")
+    __slots__ = ("name", "image", "resources")
     NAME_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
     name: str
     image: str
-    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ...) -> None: ...
+    resources: ResourceRequirements
+    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., resources: _Optional[_Union[ResourceRequirements, _Mapping]] = ...) -> None: ...
+
+class ResourceRequirements(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, requests: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class QuantityEntry(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: Quantity
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Quantity, _Mapping]] = ...) -> None: ...
+
+class Quantity(_message.Message):
+    __slots__ = ("string",)
+    STRING_FIELD_NUMBER: _ClassVar[int]
+    string: str
+    def __init__(self, string: _Optional[str] = ...) -> None: ...
+
+class Volume(_message.Message):
+    __slots__ = ("volumeSource",)
+    VOLUMESOURCE_FIELD_NUMBER: _ClassVar[int]
+    volumeSource: VolumeSource
+    def __init__(self, volumeSource: _Optional[_Union[VolumeSource, _Mapping]] = ...) -> None: ...
+
+class VolumeSource(_message.Message):
+    __slots__ = ("hostPath", "emptyDir")
+    HOSTPATH_FIELD_NUMBER: _ClassVar[int]
+    EMPTYDIR_FIELD_NUMBER: _ClassVar[int]
+    hostPath: bytes
+    emptyDir: bytes
+    def __init__(self, hostPath: _Optional[bytes] = ..., emptyDir: _Optional[bytes] = ...) -> None: ...
+
+class Affinity(_message.Message):
+    __slots__ = ("nodeAffinity", "podAntiAffinity")
+    NODEAFFINITY_FIELD_NUMBER: _ClassVar[int]
+    PODANTIAFFINITY_FIELD_NUMBER: _ClassVar[int]
+    nodeAffinity: NodeAffinity
+    podAntiAffinity: PodAntiAffinity
+    def __init__(self, nodeAffinity: _Optional[_Union[NodeAffinity, _Mapping]] = ..., podAntiAffinity: _Optional[_Union[PodAntiAffinity, _Mapping]] = ...) -> None: ...
+
+class NodeAffinity(_message.Message):
+    __slots__ = ("requiredDuringSchedulingIgnoredDuringExecution",)
+    REQUIREDDURINGSCHEDULINGIGNOREDDURINGEXECUTION_FIELD_NUMBER: _ClassVar[int]
+    requiredDuringSchedulingIgnoredDuringExecution: NodeSelector
+    def __init__(self, requiredDuringSchedulingIgnoredDuringExecution: _Optional[_Union[NodeSelector, _Mapping]] = ...) -> None: ...
+
+class NodeSelector(_message.Message):
+    __slots__ = ("nodeSelectorTerms",)
+    NODESELECTORTERMS_FIELD_NUMBER: _ClassVar[int]
+    nodeSelectorTerms: _containers.RepeatedCompositeFieldContainer[NodeSelectorTerm]
+    def __init__(self, nodeSelectorTerms: _Optional[_Iterable[_Union[NodeSelectorTerm, _Mapping]]] = ...) -> None: ...
+
+class NodeSelectorTerm(_message.Message):
+    __slots__ = ("matchExpressions", "matchFields")
+    MATCHEXPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    MATCHFIELDS_FIELD_NUMBER: _ClassVar[int]
+    matchExpressions: _containers.RepeatedCompositeFieldContainer[NodeSelectorRequirement]
+    matchFields: _containers.RepeatedCompositeFieldContainer[NodeSelectorRequirement]
+    def __init__(self, matchExpressions: _Optional[_Iterable[_Union[NodeSelectorRequirement, _Mapping]]] = ..., matchFields: _Optional[_Iterable[_Union[NodeSelectorRequirement, _Mapping]]] = ...) -> None: ...
+
+class NodeSelectorRequirement(_message.Message):
+    __slots__ = ("key", "operator", "values")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    operator: str
+    values: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, key: _Optional[str] = ..., operator: _Optional[str] = ..., values: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PodAntiAffinity(_message.Message):
+    __slots__ = ("requiredDuringSchedulingIgnoredDuringExecution",)
+    REQUIREDDURINGSCHEDULINGIGNOREDDURINGEXECUTION_FIELD_NUMBER: _ClassVar[int]
+    requiredDuringSchedulingIgnoredDuringExecution: _containers.RepeatedCompositeFieldContainer[PodAffinityTerm]
+    def __init__(self, requiredDuringSchedulingIgnoredDuringExecution: _Optional[_Iterable[_Union[PodAffinityTerm, _Mapping]]] = ...) -> None: ...
+
+class PodAffinityTerm(_message.Message):
+    __slots__ = ("labelSelector", "namespaces", "topologyKey")
+    LABELSELECTOR_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
+    TOPOLOGYKEY_FIELD_NUMBER: _ClassVar[int]
+    labelSelector: LabelSelector
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    topologyKey: str
+    def __init__(self, labelSelector: _Optional[_Union[LabelSelector, _Mapping]] = ..., namespaces: _Optional[_Iterable[str]] = ..., topologyKey: _Optional[str] = ...) -> None: ...
 
 class Toleration(_message.Message):
     __slots__ = ("key", "operator", "effect", "tolerationSeconds")

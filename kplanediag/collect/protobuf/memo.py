@@ -14,9 +14,10 @@ from kplanediag.snapshot import kinds as k
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Entries = tuple[bytes, ...]  # the raw elements of a repeated bytes field
-ContainersKey = tuple[tuple[str, str], ...]
+ContainersKey = tuple[tuple[str, str, Entries], ...]  # name, image, requests' QuantityEntry bytes
 ConditionsKey = tuple[tuple[str, str, str, str, int | None], ...]
 _EMPTY: dict[str, str] = {}
+_NO_REQUESTS = k.ResourceRequirements()
 
 
 def _one_byte_at_a_time(error: UnicodeError) -> tuple[str, int]:
@@ -38,12 +39,26 @@ class Memo:
     Mappings). Bounded: ``trim``, called before each page, forgets everything once it holds more
     than ``limit`` entries. Safe to share between threads: it only does single dict operations."""
 
-    __slots__ = ("conditions", "containers", "labels", "limit", "owners", "specs", "statuses", "strings", "tolerations")
+    __slots__ = (
+        "affinities",
+        "conditions",
+        "containers",
+        "labels",
+        "limit",
+        "owners",
+        "quantities",
+        "specs",
+        "statuses",
+        "strings",
+        "tolerations",
+    )
 
     def __init__(self, limit: int = 50_000) -> None:
         self.limit = limit
         self.strings: dict[str | bytes, str] = {}
         self.labels: dict[Entries, dict[str, str]] = {}
+        self.quantities: dict[Entries, dict[str, str]] = {}
+        self.affinities: dict[bytes, k.Affinity] = {}
         self.owners: dict[Entries, tuple[k.OwnerReference, ...]] = {}
         self.tolerations: dict[Entries, tuple[k.Toleration, ...]] = {}
         self.containers: dict[ContainersKey, tuple[k.Container, ...]] = {}
@@ -83,6 +98,25 @@ class Memo:
             self.labels[key] = found
         return found
 
+    def quantities_of(self, entries: Iterable[bytes]) -> dict[str, str]:
+        """A map<string, Quantity> (requests, allocatable) as JSON has it: each quantity's string."""
+        key = tuple(entries)
+        if not key:
+            return _EMPTY
+        found = self.quantities.get(key)
+        if found is None:
+            found = {}
+            for entry in map(pb.QuantityEntry.FromString, key):
+                found[self.text(entry.key)] = self.text(entry.value.string)
+            self.quantities[key] = found
+        return found
+
+    def affinity_of(self, raw: bytes) -> k.Affinity:
+        found = self.affinities.get(raw)
+        if found is None:
+            found = self.affinities[raw] = _affinity(pb.Affinity.FromString(raw), self)
+        return found
+
     def owners_of(self, entries: Iterable[bytes]) -> tuple[k.OwnerReference, ...]:
         key = tuple(entries)
         if not key:
@@ -115,7 +149,14 @@ class Memo:
         found = self.containers.get(key)
         if found is None:
             found = self.containers[key] = tuple(
-                k.Container(name=self.text(name), image=self.text(image)) for name, image in key
+                k.Container(
+                    name=self.text(name),
+                    image=self.text(image),
+                    resources=k.ResourceRequirements(requests=self.quantities_of(requests))
+                    if requests
+                    else _NO_REQUESTS,
+                )
+                for name, image, requests in key
             )
         return found
 
@@ -135,3 +176,57 @@ class Memo:
                 for t, s, r, m, when in key
             )
         return found
+
+
+def _requirements(items: Iterable[pb.NodeSelectorRequirement], memo: Memo) -> tuple[k.NodeSelectorRequirement, ...]:
+    return tuple(
+        k.NodeSelectorRequirement(
+            key=memo.text(r.key), operator=memo.text(r.operator), values=tuple(map(text, r.values))
+        )
+        for r in items
+    )
+
+
+def _affinity(m: pb.Affinity, memo: Memo) -> k.Affinity:
+    """The required node affinity and pod anti-affinity, as JSON decodes them (the rest is not read)."""
+    node = None
+    if m.HasField("nodeAffinity"):
+        required = m.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+        node = k.NodeAffinity(
+            required_during_scheduling_ignored_during_execution=k.NodeSelector(
+                node_selector_terms=tuple(
+                    k.NodeSelectorTerm(
+                        match_expressions=_requirements(t.matchExpressions, memo),
+                        match_fields=_requirements(t.matchFields, memo),
+                    )
+                    for t in required.nodeSelectorTerms
+                )
+            )
+            if m.nodeAffinity.HasField("requiredDuringSchedulingIgnoredDuringExecution")
+            else None
+        )
+    anti = None
+    if m.HasField("podAntiAffinity"):
+        anti = k.PodAntiAffinity(
+            required_during_scheduling_ignored_during_execution=tuple(
+                k.PodAffinityTerm(
+                    label_selector=selector(t.labelSelector, memo) if t.HasField("labelSelector") else None,
+                    namespaces=tuple(map(memo.text, t.namespaces)),
+                    topology_key=memo.text(t.topologyKey),
+                )
+                for t in m.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution
+            )
+        )
+    return k.Affinity(node_affinity=node, pod_anti_affinity=anti)
+
+
+def selector(m: pb.LabelSelector, memo: Memo) -> k.LabelSelector:
+    return k.LabelSelector(
+        match_labels=memo.labels_of(m.matchLabels),
+        match_expressions=tuple(
+            k.LabelSelectorRequirement(
+                key=memo.text(e.key), operator=memo.text(e.operator), values=tuple(map(text, e.values))
+            )
+            for e in m.matchExpressions
+        ),
+    )
