@@ -150,13 +150,19 @@ def test_blast_radius_if_is_what_if() -> None:
 
 def test_workloads_with_nowhere_to_go() -> None:
     """Both lab workers lost: the control-plane node's NoSchedule taint is tolerated by no workload
-    pod, so their replacements have nowhere to go; one worker lost, the other takes them."""
+    pod, so their replacements have nowhere to go, and the StatefulSets' pods are not replaced while
+    their nodes are unreachable; the control plane's worker-tolerating CoreDNS moves there. One
+    worker lost: cart (a nodeSelector for that worker) and web (one replica per node) stay Pending."""
     both = what_if(snap("lab-healthy"), ["node/kplanediag-worker", "node/kplanediag-worker2"])
     assert both.what_if is not None
     (note,) = [n for n in both.what_if.notes if n.startswith("nowhere to go")]
-    assert "Deployment shop/cart" in note and "StatefulSet shop/queue" in note and "Pod shop/debug" not in note
+    assert "Deployment shop/cart" in note and "Deployment shop/web: 2 pods" in note and "Pod shop/debug" not in note
+    (waiting,) = [n for n in both.what_if.notes if n.startswith("not replaced")]
+    assert "StatefulSet shop/queue" in waiting and "shop/queue" not in note
     one = what_if(snap("lab-healthy"), ["node/kplanediag-worker"])
-    assert one.what_if is not None and not any(n.startswith("nowhere to go") for n in one.what_if.notes)
+    assert one.what_if is not None
+    (note,) = [n for n in one.what_if.notes if n.startswith("nowhere to go")]
+    assert "Deployment shop/cart: 1 pod" in note and "Deployment shop/web: 1 pod" in note
 
 
 def test_prediction_on_the_healthy_lab_matches_the_lab_with_the_worker_silenced() -> None:

@@ -24,6 +24,7 @@ class Drain:
     order: tuple[str, ...]  # the evictions in the order the budgets allow them
     severity: Severity
     entry: BlastEntry | None
+    held: frozenset[str] = frozenset()  # the pods budgets allowing no disruption keep on the node
 
 
 def _budgets(idx: ClusterIndex, pods: list[Pod]) -> dict[str, tuple[Budget, list[str]]]:
@@ -122,4 +123,5 @@ def assess_drain(idx: ClusterIndex, node: str) -> Drain:
         "eviction",
         severity,
     )
-    return Drain(node, verdict, _order(pods, budgets), severity, entry)
+    kept = frozenset(key for _, keys in blocking.values() for key in keys)
+    return Drain(node, verdict, _order(pods, budgets), severity, entry, kept)

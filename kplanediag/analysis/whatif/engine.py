@@ -19,11 +19,10 @@ from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.model import BlastEntry, Finding
 from kplanediag.analysis.report import analyze
 from kplanediag.analysis.results import Report, WhatIf
-from kplanediag.analysis.scheduling.tolerations import accepts
 from kplanediag.analysis.whatif import edits
 from kplanediag.analysis.whatif.drain import Drain, assess_drain
 from kplanediag.analysis.whatif.hypotheses import CONTROL, Hypothesis, parse, resolve
-from kplanediag.analysis.words import some
+from kplanediag.analysis.whatif.rehome import rehome
 from kplanediag.snapshot import Probe, Snapshot
 from kplanediag.snapshot.model import HealthCheck
 
@@ -161,30 +160,6 @@ def consequences(s: Scenario, dist: Distribution) -> None:
         s.notes.append(f"kube-apiserver: none of its {total} instance(s) left: the API is unreachable")
 
 
-def nowhere_to_go(idx: ClusterIndex, after: Snapshot, now: datetime, entries: tuple[BlastEntry, ...]) -> str:
-    """Workloads that lose pods and whose pods no node left would take (Ready, not cordoned, every
-    NoSchedule/NoExecute taint tolerated): their replacements stay Pending. nodeSelector, affinity
-    and resource requests are not read, so a workload said to have room may still have none."""
-    nodes = list(ClusterIndex.build(after, now).nodes.values())
-    tolerations: dict[tuple[str, str, str], set[tuple[object, ...]]] = {}
-    for pod in idx.pods:
-        tolerations.setdefault(idx.workload_of(pod), set()).add(pod.spec.tolerations)
-    stuck = []
-    for w in {(w.kind, w.namespace, w.name) for e in entries for w in e.affected.workloads}:
-        if w[0] in ("Pod", "DaemonSet", "Node"):  # a bare pod never comes back; a DaemonSet's is per node
-            continue
-        sets = tolerations.get(w, set())
-        if sets and not any(accepts(n, t) for n in nodes for t in sets):  # type: ignore[arg-type]
-            stuck.append(f"{w[0]} {w[1]}/{w[2]}")
-    if not stuck:
-        return ""
-    return (
-        f"nowhere to go: {some(sorted(stuck), 8)}: no node left is Ready, schedulable and tolerated by their "
-        "pods, so their replacements stay Pending until a node returns (nodeSelector, affinity and resource "
-        "requests not read)"
-    )
-
-
 def _unreachable(snap: Snapshot) -> Snapshot:
     error = "what-if: the control plane is down (hypothetical)"
     return msgspec.structs.replace(
@@ -237,9 +212,9 @@ def what_if(
         findings = api_findings + tuple(f for f in findings if f.code.startswith("KPD-2"))
         after = down
     entries = tuple(d.entry for d in drains if d.entry is not None) + entries
-    stuck = nowhere_to_go(idx, scenario.snapshot, now, entries)
-    if stuck:
-        scenario.notes.append(stuck)
+    drained = {h.target for h in hypotheses if h.kind == "drain"}
+    held = {key for d in drains for key in d.held}
+    scenario.notes += rehome(idx, scenario.snapshot, scenario.failed_nodes, drained, held, not scenario.unreachable)
     worst = max((e.severity.rank for e in entries), default=0)
     worst = max(worst, *(d.severity.rank for d in drains)) if drains else worst
     status = STATUS[worst]
