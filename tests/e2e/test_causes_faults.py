@@ -245,8 +245,8 @@ def test_noexecute_taint_under_a_pinned_workload_is_blamed(cluster: Cluster, lab
     worker so that no pod of the shared lab is evicted); the node is tainted kpd-test/evict:NoExecute.
 
     The report blames the taint with KPD-233, not KPD-231: the taint manager evicts the untolerating
-    pod at once, so no pod of it is left on the node for KPD-231 (which judges the pods still there
-    and, reading no nodeSelector, would count the other workers as places they may go). Its
+    pod at once, so no pod of it is left on the node for KPD-231 (which judges the pods still there,
+    not those being deleted). Its
     replacement stays Pending Unschedulable on the taint: KPD-233, once pending past the policy's
     patience (300 s; a per-cluster config shortens it to 2 s here, and the default report is checked
     to wait)."""

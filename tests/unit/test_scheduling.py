@@ -261,14 +261,18 @@ def test_a_no_execute_taint_evicting_pods_with_nowhere_to_go_is_critical(tmp_pat
     assert "KPD-232" in codes(s)
 
 
-def test_a_no_execute_taint_with_other_nodes_open_is_ordinary_rescheduling(tmp_path: Path) -> None:
-    """kurl-1.23-weave-3nodes edited: NoExecute example.com/maintenance on 001 only."""
+def test_a_no_execute_taint_with_other_nodes_open_strands_only_what_is_pinned(tmp_path: Path) -> None:
+    """kurl-1.23-weave-3nodes edited: NoExecute example.com/maintenance on 001 only. The workloads it
+    evicts reschedule on 002 and 003 (ordinary), except kurl's ekc-operator, whose nodeSelector
+    (node-role.kubernetes.io/master) only 001 matches: it alone is stranded (KPD-231)."""
     s = run(
         "kurl-1.23-weave-3nodes",
         tmp_path,
         lambda d: taint(d, "troubleshoot-demo-001", "example.com/maintenance", "NoExecute"),
     )
-    assert codes(s) == []
+    assert codes(s) == ["KPD-231"]
+    (b,) = [b for b in s.blast if b.cause is s.findings[0]]
+    assert {(w.kind, w.namespace, w.name) for w in b.affected.workloads} == {("Deployment", "kurl", "ekc-operator")}
 
 
 def test_the_1_36_message_without_a_taint_key_is_read_and_the_key_told_by_the_nodes(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """NoExecute taints evicting pods that have nowhere else to go (KPD-231). The node lifecycle
-controller's not-ready/unreachable taints are left out: the node failure is their cause. Pods carry
-no nodeSelector or affinity in the snapshot, so "another node accepts it" means Ready, not cordoned
-and every NoSchedule/NoExecute taint tolerated: an upper bound, which errs towards saying nothing.
-Pods already evicted are gone from the API: their replacements show as KPD-233, the taint as reason."""
+controller's not-ready/unreachable taints are left out: the node failure is their cause. "Another node
+accepts it" means Ready, not cordoned, every NoSchedule/NoExecute taint tolerated, nodeSelector and
+required node affinity matched (anti-affinity and requests are not judged here: an upper bound).
+Pods already evicted (gone, or being deleted) are not counted: their replacements show as KPD-233."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.model import Affected, BlastEntry, Finding, Impact, Impacted, Severity
 from kplanediag.analysis.scheduling.drains import COMPONENT
 from kplanediag.analysis.scheduling.messages import LIFECYCLE_TAINTS
+from kplanediag.analysis.scheduling.placement import node_constraints, selects
 from kplanediag.analysis.scheduling.tolerations import accepts, evicting_taints
 from kplanediag.analysis.words import plural, running_elsewhere, some
-from kplanediag.snapshot.kinds import Pod, Toleration
+from kplanediag.snapshot.kinds import Pod
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ def taint_evictions(idx: ClusterIndex) -> list[TaintEviction]:
         if not any(t.effect == "NoExecute" and t.key not in LIFECYCLE_TAINTS for t in node.spec.taints):
             continue  # nothing on it evicts (the lifecycle taints are a node failure's)
         for pod in idx.pods_by_node.get(name, []):
-            if idx.workload_of(pod)[0] in ("DaemonSet", "Node"):
-                continue  # a DaemonSet's pod belongs to its node; a mirror pod is the kubelet's
+            if idx.workload_of(pod)[0] in ("DaemonSet", "Node") or pod.metadata.deletion_timestamp is not None:
+                continue  # a DaemonSet's pod belongs to its node; a mirror pod is the kubelet's; one being
+                # deleted is evicted already (its replacement, if Pending, is KPD-233's)
             hits = evicting_taints(node, pod)
             if hits:
                 after = None if any(s is None for _, s in hits) else min(s or 0 for _, s in hits)
@@ -66,15 +68,16 @@ def taint_evictions(idx: ClusterIndex) -> list[TaintEviction]:
         return []
     leaving = {p.key for entries in victims.values() for p, _, _ in entries}
     ready = Counter(idx.workload_of(p) for p in idx.pods if o.pod_ready(p) and p.key not in leaving)
-    homes: dict[tuple[Toleration, ...], set[str]] = {}
+    homes: dict[tuple[object, ...], set[str]] = {}
     out = []
     for name, entries in victims.items():
         by_workload: dict[WorkloadKey, list[tuple[Pod, int | None]]] = defaultdict(list)
         for pod, after, _ in entries:
             tolerations = pod.spec.tolerations
-            if tolerations not in homes:
-                homes[tolerations] = {n for n, node in idx.nodes.items() if accepts(node, tolerations)}
-            if not homes[tolerations] - {name}:
+            key = (tolerations, *node_constraints(pod))
+            if key not in homes:
+                homes[key] = {n for n, node in idx.nodes.items() if accepts(node, tolerations) and selects(node, pod)}
+            if not homes[key] - {name}:
                 by_workload[idx.workload_of(pod)].append((pod, after))
         stranded = tuple(
             Stranded(w, tuple(sorted(p.name for p, _ in pods)), ready[w], _latest(pods))

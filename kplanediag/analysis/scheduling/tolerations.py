@@ -1,6 +1,5 @@
-"""Which nodes a pod may land on or stay on, as far as the snapshot tells: cordons, taints and the
-pod's tolerations. Taint values are not read, so a toleration for a key tolerates every value of it;
-nodeSelector and affinity are not read, so "may land" is an upper bound."""
+"""Cordons, taints and a pod's tolerations: which nodes are closed to it (placement.py adds selectors,
+affinity and requests). Taint values are not read: a toleration for a key tolerates every value."""
 
 from __future__ import annotations
 
@@ -49,7 +48,7 @@ def closing_taints(node: Node, tolerations: tuple[Toleration, ...], *, lifecycle
 
 def accepts(node: Node, tolerations: tuple[Toleration, ...]) -> bool:
     """Whether a new pod with ``tolerations`` could land on ``node`` now: Ready, not cordoned, every
-    NoSchedule/NoExecute taint tolerated (nodeSelector and affinity are not read)."""
+    NoSchedule/NoExecute taint tolerated (placement.selects adds nodeSelector and affinity)."""
     return node_ready(node) and not cordoned(node) and not closing_taints(node, tolerations, lifecycle=True)
 
 
