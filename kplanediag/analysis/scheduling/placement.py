@@ -5,6 +5,7 @@ pod's requests against what the pods already bound leave of each node's allocata
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -30,6 +31,7 @@ RESOURCES = ("cpu", "memory")
 TERMINAL = ("Succeeded", "Failed")
 
 
+@functools.lru_cache(maxsize=4096)  # a cluster's requests repeat a few strings ("100m", "128Mi")
 def quantity(text: str) -> Decimal | None:
     """A resource.Quantity's string (``250m``, ``1.5Gi``, ``2e3``, ``8``) as a number; None if it is
     not one (then what it limits is not judged)."""
@@ -208,17 +210,22 @@ def place(room: Room, pods: Iterable[Pod]) -> tuple[dict[str, str], dict[str, st
     for pod in pods:
         groups.setdefault(_signature(pod), []).append(pod)
     by_cpu = sorted(room.nodes, key=lambda n: (-room.free[n].get("cpu", Decimal(0)), n))
+    statics: dict[tuple[object, ...], tuple[Counter[str], list[str]]] = {}
     for group in groups.values():
         first = group[0]
         need = requests(first)
-        reasons: Counter[str] = Counter()
-        candidates = []
-        for name in by_cpu:
-            why = room.static(room.nodes[name], first)
-            if why:
-                reasons[why] += 1
-            else:
-                candidates.append(name)
+        key = (first.spec.tolerations, *node_constraints(first))
+        if key not in statics:  # the filters no placement changes, once per kind of pod
+            closed: Counter[str] = Counter()
+            open_ = []
+            for name in by_cpu:
+                why = room.static(room.nodes[name], first)
+                if why:
+                    closed[why] += 1
+                else:
+                    open_.append(name)
+            statics[key] = (closed, open_)
+        reasons, candidates = statics[key]
         cursor = 0
         for pod in group:
             while cursor < len(candidates):
