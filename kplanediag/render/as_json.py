@@ -89,6 +89,21 @@ def blast_dict(b: BlastEntry) -> dict[str, Any]:
     }
 
 
+def fit_dict(report: Report) -> dict[str, Any]:
+    """The ``fit`` field (docs/output.md); only present when a config or --ignore is used."""
+    fit = report.fit
+    assert fit is not None
+    return {
+        "source": fit.source,
+        "accepted": [
+            {**finding_dict(a.finding), "acceptedBy": a.rule.origin, "reason": a.rule.reason} for a in fit.accepted
+        ],
+        "expectedAbsent": list(fit.absent),
+        "stale": [{"origin": s.origin, "entry": s.entry, "why": s.why} for s in fit.stale],
+        "links": {"runbook": fit.links.runbook, "dashboard": fit.links.dashboard},
+    }
+
+
 def report_dict(report: Report, sections: Iterable[str] = SECTIONS) -> dict[str, Any]:
     wanted = set(sections)
     severities = Counter(f.severity.value for f in report.findings)
@@ -130,8 +145,6 @@ def report_dict(report: Report, sections: Iterable[str] = SECTIONS) -> dict[str,
     }
     doc["gaps"] = list(report.gaps)
     if report.fit is not None:
-        from kplanediag.render.fit import fit_dict  # noqa: PLC0415
-
         doc["fit"] = fit_dict(report)
     if report.what_if is not None:
         from kplanediag.render.whatif import whatif_dict  # noqa: PLC0415

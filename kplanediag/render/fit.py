@@ -1,10 +1,9 @@
-"""What a cluster's config did to a report, as text and as the ``fit`` JSON field: accepted
-findings counted (listed with -v), stale entries, components expected absent."""
+"""What a cluster's config did to a report, as text: accepted findings counted (listed with -v),
+stale entries, components expected absent (the ``fit`` JSON field is as_json.py's)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from kplanediag.analysis.fit import Accepted
 from kplanediag.analysis.results import Report
@@ -44,20 +43,3 @@ def accepted_listing(report: Report) -> str:
         lines.append(f"  {f.severity.value.upper()} {f.code} {f.component} {f.subject}: {f.message}")
         lines.append(f"      accepted by {a.rule.origin}{why}")
     return terminal("\n".join(lines) + "\n")
-
-
-def fit_dict(report: Report) -> dict[str, Any]:
-    """The ``fit`` field of -o json (docs/output.md); only present when a config or --ignore is used."""
-    from kplanediag.render.as_json import finding_dict  # noqa: PLC0415
-
-    fit = report.fit
-    assert fit is not None
-    return {
-        "source": fit.source,
-        "accepted": [
-            {**finding_dict(a.finding), "acceptedBy": a.rule.origin, "reason": a.rule.reason} for a in fit.accepted
-        ],
-        "expectedAbsent": list(fit.absent),
-        "stale": [{"origin": s.origin, "entry": s.entry, "why": s.why} for s in fit.stale],
-        "links": {"runbook": fit.links.runbook, "dashboard": fit.links.dashboard},
-    }
