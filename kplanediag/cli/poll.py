@@ -11,29 +11,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from kplanediag.analysis.tick import Tick
 from kplanediag.cli.options import CannotAssess, Source
 
 if TYPE_CHECKING:
     from kplanediag.analysis.fit import Fit
     from kplanediag.analysis.results import Report
     from kplanediag.snapshot.server import RequestTime
-
-
-@dataclass(frozen=True)
-class Tick:
-    """One check of the loop: its report (None when it could not assess) and when it ended."""
-
-    number: int
-    elapsed: float  # seconds since the loop started
-    report: Report | None
-    error: CannotAssess | None = None
-    seconds: float = 0.0  # how long this check took
-    reachable: bool = True  # False: the API server gave no answer (the report says it is unreachable)
-    requests: tuple[RequestTime, ...] = ()  # the check's own API requests (a live check's)
-
-    @property
-    def status(self) -> str:
-        return self.report.status if self.report is not None else "unknown"
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kplanediag.analysis.tick import Tick
 from kplanediag.cli.config import fit_options, read_fit
 from kplanediag.cli.options import CannotAssess, Source, byte_size, duration, source_options
-from kplanediag.cli.poll import Tick, poll
+from kplanediag.cli.poll import poll
 
 if TYPE_CHECKING:
     from kplanediag.serve.token import TokenFile

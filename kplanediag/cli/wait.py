@@ -8,9 +8,18 @@ from pathlib import Path
 
 import click
 
+from kplanediag.analysis.tick import Tick
 from kplanediag.cli.config import fit_options, read_fit
-from kplanediag.cli.options import Source, duration, output_options, source_options, terminal_width, use_colour
-from kplanediag.cli.poll import Tick, poll
+from kplanediag.cli.options import (
+    CannotAssess,
+    Source,
+    duration,
+    output_options,
+    source_options,
+    terminal_width,
+    use_colour,
+)
+from kplanediag.cli.poll import poll
 from kplanediag.render import SECTIONS
 from kplanediag.render.escape import one_line
 
@@ -82,7 +91,7 @@ def wait_command(
     last = poll(source, interval, timeout, done, etcd_quota, fit=fit)
     status = plane_status(last, scope)
     if last.report is None:
-        assert last.error is not None
+        assert isinstance(last.error, CannotAssess)  # the loop's checks fail with nothing else
         raise last.error
     from kplanediag.render.formats import render  # noqa: PLC0415
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import click
 
+from kplanediag.analysis.tick import Tick
 from kplanediag.cli.config import fit_options, read_fit
 from kplanediag.cli.options import EXIT_UNKNOWN, THRESHOLDS, Source, duration, report_options, source_options
-from kplanediag.cli.poll import Tick, poll
+from kplanediag.cli.poll import poll
 from kplanediag.render.escape import one_line
 
 

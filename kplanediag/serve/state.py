@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kplanediag.analysis.results import Report
-    from kplanediag.cli.poll import Tick
+    from kplanediag.analysis.tick import Tick
 
 READY_INTERVALS = 3  # /readyz: a check has succeeded within this many intervals
 
