@@ -59,8 +59,9 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
             return what_if(
                 hypotheses, None, source, output, fail_on, etcd_quota, colour, no_colour, config_path, ignore
             )
-        if refresh is not None and output != "html":
-            raise click.UsageError(f"--refresh reloads an HTML page: it needs -o html, not -o {output}")
+        if refresh is not None and not FORMATS[output].refreshes:
+            pages = " or ".join(f"-o {f.name}" for f in FORMATS.values() if f.refreshes)
+            raise click.UsageError(f"--refresh reloads an HTML page: it needs {pages}, not -o {output}")
 
         if source.fleet and FORMATS[output].fleet is None:
             raise click.UsageError(f"-o {output} draws one cluster: give one --context")
@@ -88,7 +89,7 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
                 from kplanediag.render.junit import render_junit_fleet  # noqa: PLC0415
 
                 write_junit(junit_file, render_junit_fleet([(source.context or "cluster", None, str(exc))]))
-            if output == "json":
+            if FORMATS[output].error_document:
                 document = exc.document()
                 if redact:
                     from kplanediag.render.redact import Redactor  # noqa: PLC0415

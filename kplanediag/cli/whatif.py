@@ -50,7 +50,7 @@ def run(
     """What if HYPOTHESIS... failed (or, with --all, each node or zone alone): computed from one read
     of the cluster (live or --from), no request more than a check's; nothing is changed."""
     from kplanediag.analysis.whatif import HypothesisError, rank, what_if  # noqa: PLC0415
-    from kplanediag.render.formats import render  # noqa: PLC0415
+    from kplanediag.render.formats import FORMATS, render  # noqa: PLC0415
     from kplanediag.render.table import columns  # noqa: PLC0415
 
     if bool(hypotheses) == bool(rank_by):
@@ -70,7 +70,7 @@ def run(
         except HypothesisError as exc:
             raise CannotAssess(str(exc), "usage") from exc
     except CannotAssess as exc:
-        if output == "json":
+        if FORMATS[output].error_document:
             click.echo(exc.document(), nl=False)  # the one document -o json prints on exit 3
         raise
     coloured = use_colour(colour, no_colour)

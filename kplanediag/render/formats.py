@@ -1,5 +1,5 @@
-"""Every output format by name (``-o``), registered once in FORMATS: its renderer, its help text,
-how a fleet run writes it, whether it is a document. Light to import: renderers load when used."""
+"""Every output format by name (``-o``), registered once in FORMATS: its renderer, help text, fleet
+layout, colour or document, --refresh, exit-3 document. Light to import: renderers load when used."""
 
 from __future__ import annotations
 
@@ -26,10 +26,17 @@ class Format:
     fleet: Fleet
     document: bool = True  # a document or page for a tool or a file; False: a table for a terminal
     dump: Callable[[Any], str] | None = None  # a data document: how to serialise a dict (a fleet's list)
+    error_document: bool = False  # exit 3 also prints the one error document on stdout (docs/output.md)
+    refreshes: bool = False  # a page that can reload itself (--refresh)
 
     @property
     def help_part(self) -> str:
         return f"{self.name} ({self.says})" if self.says else self.name
+
+    @property
+    def coloured(self) -> bool:
+        """Coloured on a terminal (--color): the tables; a document never is."""
+        return not self.document
 
 
 def _table(report: Report, wanted: tuple[str, ...], fail_on: str = "warning") -> str:
@@ -105,11 +112,11 @@ FORMATS = {
     for f in (
         Format("table", "", _table, "text", document=False),
         Format("wide", "every node, with the evidence", _wide, "text", document=False),
-        Format("json", "docs/output.md", _json, "list", dump=_dump_json),
+        Format("json", "docs/output.md", _json, "list", dump=_dump_json, error_document=True),
         Format("yaml", "the same document", _yaml, "list", dump=_dump_yaml),
         Format("markdown", "tickets, CI step summaries", _markdown, "markdown"),
         Format("junit", "a testcase per component and finding", _junit, "junit"),
-        Format("html", "a self-contained status page drawing both planes, docs/output.md", _html, None),
+        Format("html", "a self-contained status page drawing both planes, docs/output.md", _html, None, refreshes=True),
     )
 }
 OUTPUTS = tuple(FORMATS)  # -o's choices, in the order --help lists them
@@ -123,7 +130,7 @@ def render(
     ``fail_on``: what fails (the JUnit testcases; the exit code is the CLI's, by the same rule)."""
     fmt = FORMATS[output]
     text = fmt.write(report, tuple(sections), fail_on)
-    if colour and not fmt.document:
+    if colour and fmt.coloured:
         from kplanediag.render.colour import colourise  # noqa: PLC0415
 
         return colourise(text)
@@ -143,6 +150,6 @@ def formats_markdown() -> str:
     """The table of formats in docs/output.md (tests/unit/test_output_formats.py keeps them equal)."""
     rows = ["| `-o` | what | several clusters (`--context A --context B`) |", "| --- | --- | --- |"]
     for f in FORMATS.values():
-        what = "a document, never coloured" if f.document else "a table for a terminal, coloured there"
+        what = "a table for a terminal, coloured there" if f.coloured else "a document, never coloured"
         rows.append(f"| `{f.name}` | {what} | {FLEET_TEXT[f.fleet]} |")
     return "\n".join(rows) + "\n"

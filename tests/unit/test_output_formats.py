@@ -1,6 +1,6 @@
 """The one registry of output formats (render/formats.py's FORMATS) drives -o's choices and help,
-the renderer, colour, fleet runs and docs/output.md: each checked on the lab capture of a silenced
-worker (tests/unit/data/lab-worker-silenced.json)."""
+the renderer, colour, fleets, --refresh, the exit-3 document and docs/output.md: each checked on the
+lab capture of a silenced worker (tests/unit/data/lab-worker-silenced.json)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from kplanediag.cli import cli
+from kplanediag.cli import cli, main
 from kplanediag.cli.fleet import Member, render_fleet
 from kplanediag.cli.group import COMMANDS
 from kplanediag.cli.options import CannotAssess
 from kplanediag.render.formats import FORMATS, OUTPUT_HELP, formats_markdown, render
-from tests.unit.factories import report
+from tests.unit.factories import DATA, report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,3 +72,28 @@ def test_a_one_cluster_format_refuses_a_fleet(name: str) -> None:
     result = CliRunner().invoke(cli, ["check", "--context", "a", "--context", "b", "-o", name])
     assert result.exit_code == 2, result.output
     assert f"-o {name} draws one cluster: give one --context" in result.output
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_refresh_is_taken_by_a_page_that_reloads_itself_only(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    silenced = str(DATA / "lab-worker-silenced.json")
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "--from", silenced, "-o", name, "--refresh", "30s"])
+    err = capsys.readouterr().err
+    if FORMATS[name].refreshes:
+        assert exc.value.code == 2 and "reloads" not in err  # the silenced worker is critical
+    else:
+        assert exc.value.code == 3 and f"it needs -o html, not -o {name}" in err
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_exit_3_prints_the_error_document_in_its_formats_only(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["check"], ["what-if", "node/nowhere"]):
+        with pytest.raises(SystemExit) as exc:
+            main([*command, "--from", str(DATA / "no-such-capture.json"), "-o", name])
+        out = capsys.readouterr().out
+        assert exc.value.code == 3, command
+        if FORMATS[name].error_document:
+            assert json.loads(out)["error"]["exitCode"] == 3, command
+        else:
+            assert out == "", command
