@@ -1,12 +1,12 @@
-"""The API server's /metrics (Prometheus text format) read into ServerMetrics: only the families
-kplanediag judges are parsed (a line is skipped by its first bytes), so a 20 MB exposition of a big
-cluster costs a scan, not a parse. Older family names are read where the newer one is absent."""
+"""The API server's /metrics read into ServerMetrics by prometheus_client's text parser, fed only the
+lines of the families kplanediag judges (kept by their first bytes). Older names read where the newer is absent."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from kplanediag.snapshot.server import PriorityLevel, ServerMetrics, StorageSize, WebhookCalls
 
@@ -46,43 +46,35 @@ FAMILIES = (
     *WEBHOOK_FAMILIES,
 )
 _PREFIXES = tuple(name.encode() for name in FAMILIES)
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 Sample = tuple[dict[str, str], float]
 
 
-def _sample(line: str) -> tuple[str, dict[str, str], float] | None:
-    """``name{a="b"} 1.5 [timestamp]`` -> (name, labels, value); None for a line that is no sample."""
-    brace = line.find("{")
-    if brace >= 0:
-        close = line.rfind("}")
-        if close < brace:
-            return None
-        name, labels_text, rest = line[:brace], line[brace + 1 : close], line[close + 1 :]
-        labels = {k: v.replace('\\"', '"').replace("\\\\", "\\") for k, v in _LABEL.findall(labels_text)}
-    else:
-        name, _, rest = line.partition(" ")
-        labels = {}
-    fields = rest.split()
-    if not fields:
-        return None
-    try:
-        value = float(fields[0])
-    except ValueError:
-        return None
-    return name.strip(), labels, value
+def _parsed(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """Every sample of ``text`` by prometheus_client's parser; ValueError at the first line that is no
+    sample (the text format has no other error)."""
+    return [(s.name, s.labels, float(s.value)) for f in text_string_to_metric_families(text) for s in f.samples]
 
 
 def samples(body: bytes) -> dict[str, list[Sample]]:
     """The samples of the FAMILIES in an exposition, by family name (exact names: a histogram's
-    ``_bucket`` lines of a family with a longer name are not confused with it)."""
+    ``_bucket`` lines of a family with a longer name are not confused with it). Lines are kept by
+    their first bytes, then parsed together; a line the parser refuses is skipped alone."""
     wanted = set(FAMILIES)
+    kept = [raw for raw in body.split(b"\n") if raw.startswith(_PREFIXES)]
+    text = b"\n".join(kept).decode("utf-8", errors="replace")
+    try:
+        parsed = _parsed(text)
+    except ValueError:  # one bad line: the others, one by one
+        parsed = []
+        for line in text.split("\n"):
+            try:
+                parsed += _parsed(line)
+            except ValueError:
+                continue
     found: dict[str, list[Sample]] = defaultdict(list)
-    for raw in body.split(b"\n"):
-        if not raw.startswith(_PREFIXES):
-            continue
-        parsed = _sample(raw.decode("utf-8", errors="replace"))
-        if parsed is not None and parsed[0] in wanted and math.isfinite(parsed[2]):
-            found[parsed[0]].append((parsed[1], parsed[2]))
+    for name, labels, value in parsed:
+        if name in wanted and math.isfinite(value):
+            found[name].append((labels, value))
     return dict(found)
 
 

@@ -20,7 +20,7 @@ from kplanediag.analysis.model import Plane, Severity, Status
 from kplanediag.analysis.report import analyze
 from kplanediag.analysis.results import Report
 from kplanediag.collect.certificate import parse_certificate
-from kplanediag.collect.metrics import parse_metrics
+from kplanediag.collect.metrics import parse_metrics, samples
 from kplanediag.snapshot import Snapshot, load_bytes, load_snapshot
 from tests.unit.factories import snap
 
@@ -332,6 +332,28 @@ def test_objects_per_resource_from_the_current_metric_family() -> None:
         )
     )
     assert legacy.objects == metrics.objects  # the same counts, from the deprecated family
+
+
+def test_metrics_lines_parsed_by_prometheus_client_a_bad_one_skipped_alone() -> None:
+    """A line prometheus_client's parser refuses costs that line only; a counter named without
+    ``_total`` keeps its exposed name (the TYPE lines, which would rename it, are not fed to it)."""
+    body = (
+        b"# TYPE apiserver_admission_webhook_rejection_count counter\n"
+        b'apiserver_admission_webhook_rejection_count{name="w",type="validating",error_type="no_error"} 3\n'
+        b'apiserver_storage_objects{resource="pods"} 7 1700000000000\n'
+        b'apiserver_storage_objects{resource="nodes"\n'  # cut short
+        b'apiserver_storage_objects{resource="a\\"b"} NaN\n'  # not finite: not a count
+        b'etcd_request_errors_total{operation="get"} +Inf\n'
+        b"\xff\xfe garbage\n"
+    )
+    found = samples(body)
+    assert found == {
+        "apiserver_admission_webhook_rejection_count": [
+            ({"name": "w", "type": "validating", "error_type": "no_error"}, 3.0)
+        ],
+        "apiserver_storage_objects": [({"resource": "pods"}, 7.0)],
+    }
+    assert parse_metrics(body).objects == {"pods": 7}
 
 
 # --- a slow API server: kplanediag's own request timings (lab-metrics/snapshot.json, a live run) -----
