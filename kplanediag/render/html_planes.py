@@ -1,13 +1,16 @@
-"""The status page's two diagrams (render/html.py): the control plane as the API server over the
-components that talk to it, each with its instances and leader; the data plane as a grid of nodes
-(kubelet, runtime, kube-proxy, CNI), healthy ones folded into a count when there are many; and the
-cross-plane table."""
+"""The status page's two diagrams (templates/planes.html.j2), laid out: the control plane as the API
+server over its components, the data plane as a grid of nodes (folded when many), the cross-plane rows."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 from kplanediag.analysis.model import STATUS_RANK, Component, Plane, Status
-from kplanediag.analysis.results import Report
-from kplanediag.render.html_parts import ICON, WORD, badge, esc, icon
+from kplanediag.render.html_parts import WORD
+
+if TYPE_CHECKING:
+    from kplanediag.analysis.results import Report
 
 CONTROL_ORDER = ("kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager", "cloud-controller-manager")
 NODE_COMPONENTS = {"kubelet": "kubelet", "container-runtime": "runtime", "kube-proxy": "kube-proxy", "cni": "CNI"}
@@ -28,89 +31,39 @@ def component_status(instances: list[Component]) -> Status:
     return worst(statuses)
 
 
-def instance_item(c: Component) -> str:
-    role = ""
-    if c.role == "leader":
-        role = f' <span class="role leader">{icon("★")}leader</span>'
-    elif c.role:
-        role = f' <span class="role">{esc(c.role)}</span>'
-    detail = f' <span class="detail">{esc(c.detail)}</span>' if c.detail else ""
-    version = f' <span class="muted">{esc(c.version)}</span>' if c.version else ""
-    where = esc(c.node) if c.node else "(node not known)"
-    return f'<li class="st-{c.status.value}">{badge(c.status)} {where}{role}{version}{detail}</li>'
+def leaders(instances: list[Component]) -> list[str]:
+    return [c.node or "?" for c in instances if c.role == "leader"]
 
 
-def component_card(name: str, instances: list[Component]) -> str:
-    status = component_status(instances)
-    leaders = [c.node or "?" for c in instances if c.role == "leader"]
-    lead = f"; leader on {esc(', '.join(leaders))}" if leaders else ""
-    evidence = "".join(
-        f"<li>{esc(c.node or name)}: {esc('; '.join(c.evidence) or 'no evidence recorded')}</li>" for c in instances
-    )
-    return (
-        f'<div class="card st-{status.value}" role="group" aria-label="{esc(name)}: {esc(NODE_WORD[status])}">'
-        f"<h3>{esc(name)} {badge(status, NODE_WORD[status])}</h3>"
-        f'<p class="muted">{len(instances)} instance(s){lead}</p>'
-        f'<ul class="instances">{"".join(instance_item(c) for c in instances)}</ul>'
-        f'<details><summary>Evidence</summary><ul class="detail">{evidence}</ul></details></div>'
-    )
+@dataclass
+class ControlPlane:
+    mode: str
+    by_name: dict[str, list[Component]]
+    top: str | None = None  # the API server, drawn above the others
+    below: list[str] = field(default_factory=list)
 
 
-def control_plane(report: Report) -> str:
+def control_plane(report: Report) -> ControlPlane:
     by_name: dict[str, list[Component]] = {}
     for c in report.components:
         if c.plane is Plane.CONTROL:
             by_name.setdefault(c.name, []).append(c)
-    mode = report.cluster.control_plane_mode
-    note = (
-        f'<p class="muted">Control-plane mode: {esc(mode)}'
-        + (": components that are not visible are unknown, not down." if mode != "self-hosted" else ".")
-        + "</p>"
-    )
-    if not by_name:
-        return note + "<p>No control-plane component observed.</p>"
-    names = sorted(by_name, key=lambda n: (CONTROL_ORDER.index(n) if n in CONTROL_ORDER else 99, n))
-    top = names[0] if names[0] == "kube-apiserver" else None
-    below = [n for n in names if n != top]
-    parts = [
-        '<figure class="diagram"><figcaption>Every component talks to the API server; only the API server '
-        "talks to etcd.</figcaption>"
-    ]
-    if top:
-        parts.append(f'<div class="cp-top">{component_card(top, by_name[top])}</div>')
-    if below:
-        parts.append('<div class="cp-bus" aria-hidden="true"></div>' if top else "")
-        parts.append(f'<div class="cp-row">{"".join(component_card(n, by_name[n]) for n in below)}</div>')
-    parts.append("</figure>")
-    return note + "".join(parts)
+    layout = ControlPlane(report.cluster.control_plane_mode, by_name)
+    if by_name:
+        names = sorted(by_name, key=lambda n: (CONTROL_ORDER.index(n) if n in CONTROL_ORDER else 99, n))
+        layout.top = names[0] if names[0] == "kube-apiserver" else None
+        layout.below = [n for n in names if n != layout.top]
+    return layout
 
 
-def node_tile(name: str, components: dict[str, Component]) -> str:
-    status = worst([c.status for c in components.values()])
-    rows = []
-    keys = [*NODE_COMPONENTS, *sorted(k for k in components if k not in NODE_COMPONENTS)]
-    for key in keys:
-        c = components.get(key)
-        label = esc(NODE_COMPONENTS.get(key, key))
-        if c is None:
-            rows.append(f'<dt>{label}</dt><dd class="st-unknown">not observed</dd>')
-            continue
-        detail = (
-            f' <span class="detail">({esc(c.detail)})</span>' if c.detail and c.status is not Status.HEALTHY else ""
-        )
-        rows.append(
-            f'<dt>{label}</dt><dd class="st-{c.status.value}">{icon(ICON[c.status])}{WORD[c.status]}{detail}</dd>'
-        )
-    return (
-        f'<li class="node st-{status.value}" data-node="{esc(name)}" data-status="{NODE_WORD[status]}">'
-        f"<div class=nodehead><h3>{esc(name)}</h3> {badge(status, NODE_WORD[status])}</div>"
-        f"<dl>{''.join(rows)}</dl></li>"
-    )
+def tile_keys(components: dict[str, Component]) -> list[str]:
+    """A node tile's rows: the four node components, then any other, by name."""
+    return [*NODE_COMPONENTS, *sorted(k for k in components if k not in NODE_COMPONENTS)]
 
 
 def groups(
     nodes: list[str], by_node: dict[str, dict[str, Component]], state: dict[str, Status]
-) -> dict[tuple[Status, str], list[str]]:
+) -> list[tuple[Status, str, list[str]]]:
     """Nodes in the same state for the same reasons, e.g. 4,990 with "CNI unknown (no pod on this node)"."""
     out: dict[tuple[Status, str], list[str]] = {}
     for n in nodes:
@@ -123,80 +76,66 @@ def groups(
         odd += [f"{label} not observed" for label in missing]
         reason = "; ".join(odd) or "kubelet, runtime, kube-proxy and CNI all ok"
         out.setdefault((state[n], reason), []).append(n)
-    return dict(sorted(out.items(), key=lambda kv: (STATUS_RANK[kv[0][0]], -len(kv[1]))))
+    ordered = sorted(out.items(), key=lambda kv: (STATUS_RANK[kv[0][0]], -len(kv[1])))
+    return [(status, reason, names) for (status, reason), names in ordered]
 
 
-def fold(status: Status, reason: str, names: list[str]) -> str:
-    return (
-        f'<details class="fold" data-status="{NODE_WORD[status]}"><summary>{badge(status, NODE_WORD[status])} '
-        f'<span class="fold-count">{len(names)}</span> node(s) folded: {esc(reason)}. Show their names</summary>'
-        f'<ul class="names">{"".join(f"<li>{esc(n)}</li>" for n in names)}</ul></details>'
-    )
+@dataclass
+class DataPlane:
+    by_node: dict[str, dict[str, Component]] = field(default_factory=dict)
+    others: list[Component] = field(default_factory=list)  # cluster-wide, on no node
+    state: dict[str, Status] = field(default_factory=dict)
+    counts: list[tuple[Status, str]] = field(default_factory=list)  # badge per status: "3 failing"
+    tiles: list[str] = field(default_factory=list)
+    rest: list[str] = field(default_factory=list)  # failing nodes past TILES_MAX, by name
+    folds: list[tuple[Status, str, list[str]]] = field(default_factory=list)
 
 
-def data_plane(report: Report) -> str:
-    by_node: dict[str, dict[str, Component]] = {}
-    others: list[Component] = []
+def data_plane(report: Report) -> DataPlane:
+    layout = DataPlane()
     for c in report.components:
         if c.plane is Plane.DATA and c.node:
-            by_node.setdefault(c.node, {})[c.name] = c
+            layout.by_node.setdefault(c.node, {})[c.name] = c
         elif c.plane is Plane.DATA:
-            others.append(c)
-    state = {n: worst([c.status for c in comps.values()]) for n, comps in by_node.items()}
-    order = sorted(by_node, key=lambda n: (STATUS_RANK[state[n]], n))
+            layout.others.append(c)
+    state = layout.state = {n: worst([c.status for c in comps.values()]) for n, comps in layout.by_node.items()}
+    order = sorted(layout.by_node, key=lambda n: (STATUS_RANK[state[n]], n))
     sick = [n for n in order if state[n] in (Status.DOWN, Status.DEGRADED)]
     calm = [n for n in order if state[n] in (Status.UNKNOWN, Status.HEALTHY)]  # folded when many
-    counts = "".join(
-        f"<li>{badge(s, f'{sum(1 for n in order if state[n] is s)} {NODE_WORD[s]}')}</li>"
+    layout.counts = [
+        (s, f"{sum(1 for n in order if state[n] is s)} {NODE_WORD[s]}")
         for s in (Status.DOWN, Status.DEGRADED, Status.UNKNOWN, Status.HEALTHY)
         if any(state[n] is s for n in order)
-    )
-    out = [f'<p>{len(order)} node(s)</p><ul class="counts" aria-label="nodes by status">{counts}</ul>' if order else ""]
-    tiles = sick[:TILES_MAX]
+    ]
+    layout.tiles = sick[:TILES_MAX]
     folded = len(calm) > FOLD_AT or len(sick) > TILES_MAX
     if not folded:
-        tiles += calm
-    if tiles:
-        out.append(
-            f'<ul class="grid" aria-label="nodes, worst first">{"".join(node_tile(n, by_node[n]) for n in tiles)}</ul>'
-        )
-    rest = sick[TILES_MAX:]
-    if rest:
-        out.append(
-            f"<details><summary>{len(rest)} more failing or degraded node(s)</summary><ul class=names>"
-            + "".join(f"<li>{esc(n)}: {NODE_WORD[state[n]]}</li>" for n in rest)
-            + "</ul></details>"
-        )
+        layout.tiles += calm
+    layout.rest = sick[TILES_MAX:]
     if folded:
-        out += [fold(status, reason, names) for (status, reason), names in groups(calm, by_node, state).items()]
-    if not by_node:
-        out.append("<p>No node observed.</p>")
-    if others:
-        out.append('<h3 id="cluster-wide-h">Cluster-wide data-plane components</h3><div class="cards">')
-        for c in others:
-            evidence = f'<p class="detail">{esc("; ".join(c.evidence))}</p>' if c.evidence else ""
-            detail = f'<p class="detail">{esc(c.detail)}</p>' if c.detail else ""
-            out.append(
-                f'<div class="card st-{c.status.value}" role="group" aria-label="{esc(c.name)}: {WORD[c.status]}">'
-                f"<h4>{esc(c.name)} {badge(c.status)}</h4>{detail}{evidence}</div>"
-            )
-        out.append("</div>")
-    return "".join(out)
+        layout.folds = groups(calm, layout.by_node, state)
+    return layout
 
 
-def cross_plane(report: Report) -> str:
-    rows = [c for c in report.components if c.plane is Plane.CROSS]
-    if not rows:
-        from kplanediag.render.table import cross_plane_absence  # noqa: PLC0415
+def cross_plane_absence(report: Report) -> str:
+    """Why the cross-plane table is empty, as a sentence."""
+    from kplanediag.render.table import cross_plane_absence as said  # noqa: PLC0415
 
-        said = cross_plane_absence(report)
-        return f"<p>{esc(said[0].upper() + said[1:])}.</p>"
-    body = "".join(
-        f'<tr class="st-{c.status.value}"><td>{esc(c.name)}</td><td>{esc(c.detail)}</td><td>{badge(c.status)}</td>'
-        f"<td>{esc('; '.join(c.evidence))}</td></tr>"
-        for c in rows
-    )
-    return (
-        "<table><thead><tr><th scope=col>kind</th><th scope=col>name</th><th scope=col>status</th>"
-        f"<th scope=col>served by</th></tr></thead><tbody>{body}</tbody></table>"
-    )
+    text = said(report)
+    return text[0].upper() + text[1:] + "."
+
+
+def helpers() -> dict[str, object]:
+    """The names planes.html.j2 uses."""
+    return {
+        "HEALTHY": Status.HEALTHY,
+        "NODE_COMPONENTS": NODE_COMPONENTS,
+        "NODE_WORD": NODE_WORD,
+        "component_status": component_status,
+        "control_plane": control_plane,
+        "cross_plane_absence": cross_plane_absence,
+        "data_plane": data_plane,
+        "leaders": leaders,
+        "tile_keys": tile_keys,
+        "worst": worst,
+    }

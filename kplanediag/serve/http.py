@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import html
 import json
 import socket
 import ssl
@@ -67,11 +66,9 @@ def banner(view: View) -> str | None:
 def waiting_page(view: View, refresh: int) -> str:
     failure = view.last_failure
     why = f"the last check failed ({failure.kind}: {failure.message})" if failure else "the first check is running"
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="refresh" content="{refresh}"><title>kplanediag: no report yet</title></head>'
-        f'<body><h1>kplanediag: no report yet</h1><p role="alert">{html.escape(why)}.</p></body></html>\n'
-    )
+    from kplanediag.render.templating import render_template  # noqa: PLC0415
+
+    return render_template("waiting.html.j2", refresh=refresh, why=why) + "\n"
 
 
 class Server(ThreadingHTTPServer):

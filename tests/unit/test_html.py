@@ -22,6 +22,9 @@ from kplanediag.analysis.results import Report
 from kplanediag.cli import main
 from kplanediag.render.html import render_html
 from kplanediag.render.html_planes import FOLD_AT
+from kplanediag.render.templating import environment
+from kplanediag.serve.http import waiting_page
+from kplanediag.serve.state import Failure, View
 from kplanediag.snapshot import parse_time
 from kplanediag.snapshot.files import load_snapshot
 from tests.unit.factories import DATA, W1, find, items, report, snapshot_from_dict
@@ -306,3 +309,36 @@ def test_html_refresh_option(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["check", "--from", silenced, "-o", "json", "--refresh", "30s"])
     assert exc.value.code == 3 and "--refresh reloads an HTML page: it needs -o html" in capsys.readouterr().err
+
+
+HOSTILE = "<script>alert(1)</script>\"'&"
+HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#x27;&amp;"
+
+
+def test_a_hostile_name_is_escaped_in_every_html_output() -> None:
+    """A node and its pods named with markup and ``"'&``: escaped wherever the status page, its
+    banner (serve's stale notice) and serve's waiting page show them; a template's plain
+    ``{{ value }}`` is escaped by default (autoescaping on)."""
+    data = lab_raw("lab-worker-silenced")
+    find(data, "nodes", W1)["metadata"]["name"] = HOSTILE
+    for lease in items(data, "leases"):
+        if lease["metadata"]["name"] == W1:
+            lease["metadata"]["name"] = HOSTILE
+    for i, pod in enumerate(items(data, "pods")):
+        if pod["spec"].get("nodeName") == W1:
+            pod["spec"]["nodeName"] = HOSTILE
+            pod["metadata"]["name"] = f"{HOSTILE}{i}"
+    rep = analyze(snapshot_from_dict(data))
+    assert any(c.node == HOSTILE for c in rep.components)
+    view = View(1, None, False, 0, {}, None, None, None, Failure("unreachable", HOSTILE, 0.0), {}, {})
+    pages = [render_html(rep, banner=HOSTILE), render_html(rep, sections=("findings",)), waiting_page(view, 5)]
+    for doc in pages:
+        assert HOSTILE_ESCAPED in doc
+        assert "<script>" not in doc and "\"'&" not in doc
+        lxml.html.fromstring(doc)
+    _, tree = page(rep, banner=HOSTILE)
+    assert text(node_tile(tree, HOSTILE).xpath(".//h3")[0]) == HOSTILE
+    assert text(tree.xpath("//div[@role='alert']")[0]) == HOSTILE
+    assert environment().from_string("<p title='{{ x }}'>{{ x }}</p>").render(x=HOSTILE) == (
+        f"<p title='{HOSTILE_ESCAPED}'>{HOSTILE_ESCAPED}</p>"
+    )

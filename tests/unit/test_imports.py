@@ -10,7 +10,15 @@ import pytest
 
 from tests.unit.factories import DATA
 
-HEAVY = ("kubernetes", "google.protobuf", "urllib3", "kplanediag.collect.transport", "kplanediag.collect.protobuf")
+HEAVY = (
+    "kubernetes",
+    "google.protobuf",
+    "urllib3",
+    "kplanediag.collect.transport",
+    "kplanediag.collect.protobuf",
+    "jinja2",  # only -o html and serve's pages
+    "prometheus_client",  # only a live collection's /metrics and serve's
+)
 PROBE = """
 import sys
 from kplanediag.cli import main
@@ -46,6 +54,10 @@ def loaded_after(*args: str) -> list[str]:
 )
 def test_offline_commands_load_no_client(args: tuple[str, ...]) -> None:
     assert loaded_after(*args) == []
+
+
+def test_only_html_loads_jinja2() -> None:
+    assert loaded_after("check", "-o", "html", "--from", str(DATA / "lab-worker-silenced.json")) == ["jinja2"]
 
 
 def test_a_live_check_loads_the_client() -> None:
