@@ -415,20 +415,21 @@ def redact_option(func: F) -> F:
     )(func)
 
 
-UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
-
-
 def byte_size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    """``8Gi``, ``2147483648``, ``500M``: a positive number of bytes (Kubernetes quantity suffixes)."""
+    """``8Gi``, ``2147483648``, ``500M``: a positive whole number of bytes as a Kubernetes quantity
+    (snapshot/quantity.py: ``m`` is milli, so ``500m`` is half a byte and refused)."""
     if value is None:
         return None
-    text = value.strip()
-    digits = text.rstrip("KkMmGgTtiB")
-    suffix = text[len(digits) :].lower().removesuffix("b")
+    from decimal import Decimal  # noqa: PLC0415
+
+    from kplanediag.snapshot.quantity import parse_quantity  # noqa: PLC0415
+
     try:
-        number = float(digits)
+        number = parse_quantity(value.strip())
     except ValueError:
-        number = -1
-    if suffix not in UNITS or not (0 < number < 2**60):  # also False for nan
-        raise click.BadParameter(f"{value!r} is not a size in bytes (e.g. 8Gi, 2147483648)")
-    return int(number * UNITS[suffix])
+        number = Decimal(-1)
+    if not (number.is_finite() and 0 < number < 2**60 and number == number.to_integral_value()):
+        raise click.BadParameter(
+            f"{value!r} is not a size in bytes as a Kubernetes quantity (e.g. 8Gi, 500M, 2147483648; m is milli)"
+        )
+    return int(number)
