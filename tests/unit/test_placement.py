@@ -33,6 +33,7 @@ LAB = "lab-healthy"
         ("2e3", Decimal(2000)),
         ("100n", Decimal("1e-7")),
         ("bogus", None),
+        ("NaN", None),
         ("1Mb", None),
         ("", None),
     ],

@@ -6,27 +6,18 @@ pod's requests against what the pods already bound leave of each node's allocata
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import msgspec
 
 from kplanediag.analysis import objects as o
 from kplanediag.analysis.scheduling.tolerations import closing_taints, cordoned, node_ready
 from kplanediag.snapshot.kinds import Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodAffinityTerm
+from kplanediag.snapshot.quantity import parse_quantity
 
-_QUANTITY = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?")
-_SUFFIX = {
-    **{s: Decimal(1024) ** (i + 1) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "": Decimal(1),
-    **{s: Decimal(1000) ** (i + 1) for i, s in enumerate(("k", "M", "G", "T", "P", "E"))},
-}
 RESOURCES = ("cpu", "memory")
 TERMINAL = ("Succeeded", "Failed")
 
@@ -35,16 +26,11 @@ TERMINAL = ("Succeeded", "Failed")
 def quantity(text: str) -> Decimal | None:
     """A resource.Quantity's string (``250m``, ``1.5Gi``, ``2e3``, ``8``) as a number; None if it is
     not one (then what it limits is not judged)."""
-    m = _QUANTITY.fullmatch(text.strip())
-    if m is None:
-        return None
-    number, suffix = m.group(1), m.group(2) or ""
     try:
-        if suffix[:1] in ("e", "E"):
-            return Decimal(number) * Decimal(10) ** int(suffix[1:])
-        return Decimal(number) * _SUFFIX[suffix]
-    except (InvalidOperation, OverflowError):
+        value = parse_quantity(text.strip())
+    except ValueError:
         return None
+    return value if value.is_finite() else None
 
 
 def requests(pod: Pod) -> dict[str, Decimal]:
