@@ -1,4 +1,4 @@
-"""API-level faults for the lab cluster (control-plane process faults are in lab/labctl.py): an
+"""API-level faults for the lab cluster (control-plane process faults are in lab/labctl/faults.py): an
 admission webhook without a backend and an unavailable aggregated APIService (lab/apf.py: an API
 Priority and Fairness level squeezed until it queues and rejects).
 

@@ -2,7 +2,7 @@
 
 The e2e suite runs every kplanediag invocation as deploy/rbac.yaml's ServiceAccount (conftest.py),
 and the lab's API server logs every request of every user but the control plane's own clients at
-Metadata level (lab/labctl.py, AUDIT_POLICY). This test runs a full check of its own, then reads the
+Metadata level (lab/labctl/base.py, AUDIT_POLICY). This test runs a full check of its own, then reads the
 whole log (rotated files included): every request that identity ever made on this cluster, in this
 e2e run (files run alphabetically, so this one comes last) and in every earlier one since the
 cluster was created, must be a get, list or watch of a resource, or a GET of a non-resource path,
