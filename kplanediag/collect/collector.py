@@ -1,11 +1,5 @@
-"""Collects one Snapshot: /version, then /livez, /readyz, /metrics and every list at once.
-
-Fetching and decoding overlap: worker threads request the pages of each list (the next page is
-asked for as soon as a page's continue token is read from its first bytes) and hand each body to
-the calling thread, which decodes it into typed objects while the next ones are on the wire. A
-bounded queue keeps at most a few pages in memory; no whole list body is ever held. A list that
-fails becomes a gap; a malformed item becomes a counted gap of its list.
-"""
+"""Collects one Snapshot: /version, then /livez, /readyz, /metrics and every list at once, each page
+decoded while the next ones are on the wire; a failed list or a malformed item becomes a gap."""
 
 from __future__ import annotations
 
@@ -152,14 +146,7 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
         version_response = transport.get("/version")
     except UnreachableError as exc:
         say(f"unreachable: {exc}")
-        return Snapshot(
-            collected_at=local_start,
-            source="live",
-            server=transport.server,
-            reachable=False,
-            livez=Probe(endpoint="/livez?verbose", status=None, error=str(exc)),
-            gaps=(Gap(source="all", reason=f"API server unreachable: {exc}"),),
-        )
+        return _unreachable(transport, local_start, exc)
     timings.saw(version_response)
     requests = [
         RequestTime(source="version", kind="get", seconds=version_response.seconds, status=version_response.status)
@@ -169,35 +156,10 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     gaps: list[Gap] = [] if version else [Gap(source="version", reason=reason)]
     server = minor_version(version.git_version if version else None)
 
-    items: dict[str, list[Resource]] = {call.resource: [] for call in LISTS}
-    bad = {call.resource: BadItems(call.resource) for call in LISTS}
-    decoder = PageDecoder()
-    failed: set[ListCall] = set()
-    pages: queue.Queue[Page | Done] = queue.Queue(maxsize=QUEUE_PAGES)
-    stop = threading.Event()
     livez_future = in_thread(lambda: probe(transport, "/livez", timings, requests))
     readyz_future = in_thread(lambda: probe(transport, "/readyz", timings, requests))
     metrics_future = in_thread(lambda: fetch_metrics(transport, timings, requests))
-    slots = threading.Semaphore(WORKERS)
-
-    stalled = threading.Event()
-
-    def fetch(call: ListCall) -> None:
-        with slots:
-            if stalled.is_set():  # one round of the timeout is enough to know: not another per list
-                why = (
-                    f"not requested: an earlier request got no answer within {transport.timeout:g}s (the server stalls)"
-                )
-                _put(pages, Done(call, why, 0, 0.0, 0, ""), stop)
-                return
-            fetch_pages(transport, call, server, timings, pages, stop, stalled)
-
-    try:
-        for call in LISTS:
-            in_thread(functools.partial(fetch, call))
-        _drain(pages, transport, items, bad, decoder, failed, gaps, say, requests)
-    finally:
-        stop.set()  # on any exception, let the fetchers end instead of waiting on a full queue
+    items, bad, failed = _read_lists(transport, server, timings, gaps, say, requests)
     livez = probe_result(livez_future, "livez", transport, gaps)
     readyz = probe_result(readyz_future, "readyz", transport, gaps)
     metrics = metrics_result(metrics_future, transport, gaps)
@@ -208,13 +170,7 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     read = {call.resource for call in LISTS if call not in failed}
     lists = {resource: tuple(objs) for resource, objs in items.items() if resource in read}
     if timings.bad_date:
-        gaps.append(
-            Gap(
-                source="server-clock",
-                reason=f"the API server's Date header {timings.bad_date!r} is no possible time: "
-                "judged by this machine's clock",
-            )
-        )
+        gaps.append(_bad_date(timings.bad_date))
     return Snapshot(
         collected_at=timings.newest or local_start,
         collected_at_from="" if timings.newest else "this machine's clock (the API server sent no possible Date)",
@@ -230,6 +186,65 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
         metrics=metrics,
         requests=tuple(requests),
     )
+
+
+def _unreachable(transport: Transport, local_start: datetime, exc: UnreachableError) -> Snapshot:
+    """The Snapshot of a run whose /version got no answer: nothing else is asked."""
+    return Snapshot(
+        collected_at=local_start,
+        source="live",
+        server=transport.server,
+        reachable=False,
+        livez=Probe(endpoint="/livez?verbose", status=None, error=str(exc)),
+        gaps=(Gap(source="all", reason=f"API server unreachable: {exc}"),),
+    )
+
+
+def _bad_date(header: str) -> Gap:
+    return Gap(
+        source="server-clock",
+        reason=f"the API server's Date header {header!r} is no possible time: judged by this machine's clock",
+    )
+
+
+def _read_lists(
+    transport: Transport,
+    server: tuple[int, int] | None,
+    timings: Timings,
+    gaps: list[Gap],
+    say: Callable[[str], None],
+    requests: list[RequestTime],
+) -> tuple[dict[str, list[Resource]], dict[str, BadItems], set[ListCall]]:
+    """Every list: the objects by resource, the malformed items by resource, and the calls that failed
+    (each with its gap). Worker threads request the pages of each list (the next page is asked for as
+    soon as a page's continue token is read from its first bytes) and hand each body to this thread,
+    which decodes it into typed objects while the next ones are on the wire. A bounded queue keeps at
+    most QUEUE_PAGES pages in memory; no whole list body is ever held."""
+    items: dict[str, list[Resource]] = {call.resource: [] for call in LISTS}
+    bad = {call.resource: BadItems(call.resource) for call in LISTS}
+    failed: set[ListCall] = set()
+    pages: queue.Queue[Page | Done] = queue.Queue(maxsize=QUEUE_PAGES)
+    stop = threading.Event()
+    slots = threading.Semaphore(WORKERS)
+    stalled = threading.Event()
+
+    def fetch(call: ListCall) -> None:
+        with slots:
+            if stalled.is_set():  # one round of the timeout is enough to know: not another per list
+                why = (
+                    f"not requested: an earlier request got no answer within {transport.timeout:g}s (the server stalls)"
+                )
+                _put(pages, Done(call, why, 0, 0.0, 0, ""), stop)
+                return
+            fetch_pages(transport, call, server, timings, pages, stop, stalled)
+
+    try:
+        for call in LISTS:
+            in_thread(functools.partial(fetch, call))
+        _drain(pages, transport, items, bad, PageDecoder(), failed, gaps, say, requests)
+    finally:
+        stop.set()  # on any exception, let the fetchers end instead of waiting on a full queue
+    return items, bad, failed
 
 
 def _drain(
