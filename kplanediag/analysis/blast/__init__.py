@@ -1,9 +1,5 @@
 """Blast radius: one entry per root cause (the linking pass, analysis/causes), saying what breaks, what
-is degraded, what still works, with the effects the cause explains; worst first.
-
-Control-plane failures stop management (scope "management"); node failures hit the pods, workloads
-and Services on those nodes (scope "node"); CoreDNS down hits name resolution everywhere ("cluster").
-"""
+is degraded, what still works, with the effects the cause explains; worst first."""
 
 from __future__ import annotations
 
@@ -13,6 +9,7 @@ from kplanediag.analysis.blast.control import control_plane_entry, redundancy_en
 from kplanediag.analysis.blast.data import addon_entry, dns_degraded_entry, dns_entry, node_entry
 from kplanediag.analysis.blast.network import network_entry
 from kplanediag.analysis.causes import Causes, Links
+from kplanediag.analysis.causes.nodes import NodeCause
 from kplanediag.analysis.controlplane.instances import Redundancy
 from kplanediag.analysis.dataplane.nodes import NodeState
 from kplanediag.analysis.distribution import Distribution
@@ -21,6 +18,8 @@ from kplanediag.analysis.lastknown import LastKnown
 from kplanediag.analysis.model import BlastEntry, Component, Finding, Plane, Status
 from kplanediag.analysis.words import plural, some
 
+# Control-plane failures stop management (scope "management"); node failures hit the pods, workloads
+# and Services on those nodes ("node"); CoreDNS down hits name resolution everywhere ("cluster").
 SCOPE_ORDER = {"cluster": 0, "management": 1, "node": 2, "workloads": 3}
 # The findings that name each class of failure, worst first: an entry's cause where no pass set one.
 CLASS_CODES = {
@@ -87,10 +86,23 @@ def blast_radius(
     server is unreachable now."""
     causes = causes or Causes(Links())
     links = causes.links
-    entries: list[BlastEntry] = []
     codes = {f.code for f in findings}
     failure = next((c for c in causes.nodes if c.kind == "failure"), None)
     explained_nodes = set(failure.nodes) if failure else set()
+    cp_down = _control_plane_down(components, codes)
+    replicated = {r.component: r for r in redundancy}
+    entries = _control_plane_entries(idx, components, codes, replicated, cp_down, explained_nodes, known)
+    if failure is not None:
+        entries.append(_node_failure_entry(idx, failure, nodes, components, replicated, cp_down, dist, links))
+    entries += _data_plane_entries(idx, components, causes, explained_nodes)
+    dns = next((f for f in findings if f.code in ("KPD-320", "KPD-321")), None)
+    if dns is not None and dns.key not in links.caused_by:  # else its cause's entry says it
+        entries.append(dns_entry(idx) if dns.code == "KPD-320" else dns_degraded_entry(idx, dns))
+    return attach(entries, findings, links)
+
+
+def _control_plane_down(components: tuple[Component, ...], codes: set[str]) -> dict[str, str]:
+    """The control-plane components down, by name, with the detail of the first instance down."""
     cp_down: dict[str, str] = {}
     for comp in components:
         if comp.plane is Plane.CONTROL and comp.status is Status.DOWN:
@@ -104,7 +116,21 @@ def blast_radius(
     ):
         if code in codes and name not in cp_down:
             cp_down[name] = detail
-    replicated = {r.component: r for r in redundancy}
+    return cp_down
+
+
+def _control_plane_entries(
+    idx: ClusterIndex,
+    components: tuple[Component, ...],
+    codes: set[str],
+    replicated: dict[str, Redundancy],
+    cp_down: dict[str, str],
+    explained_nodes: set[str],
+    known: LastKnown | None,
+) -> list[BlastEntry]:
+    """One entry per control-plane component down, or with redundancy lost or quorum lost; a
+    component whose entry is about redundancy or quorum leaves ``cp_down`` (changed in place)."""
+    entries: list[BlastEntry] = []
     whole = {c.name for c in components if c.plane is Plane.CONTROL and c.status is Status.DOWN and not c.node}
     for name in ("kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager", "cloud-controller-manager"):
         red = replicated.get(name)
@@ -125,29 +151,49 @@ def blast_radius(
             cp_down.pop(name, None)
         elif name in cp_down:
             entries.append(control_plane_entry(idx, name, cp_down[name] or "down", known))
-    if failure is not None:
-        failed = {n: nodes[n] for n in failure.nodes}
-        removed = {n: s.removed_by for n, s in failed.items() if s.removed_by}
-        entry = node_entry(idx, failed, "kube-controller-manager" not in cp_down, removed)
-        still = [*entry.still_works]
-        for red in replicated.values():
-            if red.partial and red.down_nodes and set(red.down_nodes) <= explained_nodes:
-                kept = redundancy_entry(idx, red, components).still_works[:-1]  # its last: what keeps running
-                still.extend(x for x in kept if x not in still)
-        if dist is not None and dist.single_node and failure.silent and idx.snapshot.reachable:
-            still.append(
-                "single-node cluster: the API server answered this check, so the control plane runs; "
-                "what fails on the node now is not restarted while its kubelet is silent"
-            )
-        entry = replace(
-            entry, still_works=tuple(still), cause=failure.root, severity=failure.root.severity,
-            effects=links.of(failure.root),
-        )  # fmt: skip
-        entries.append(entry)
+    return entries
+
+
+def _node_failure_entry(
+    idx: ClusterIndex,
+    failure: NodeCause,
+    nodes: dict[str, NodeState],
+    components: tuple[Component, ...],
+    replicated: dict[str, Redundancy],
+    cp_down: dict[str, str],
+    dist: Distribution | None,
+    links: Links,
+) -> BlastEntry:
+    """The entry of the nodes that failed together, with what still works beside them."""
+    explained_nodes = set(failure.nodes)
+    failed = {n: nodes[n] for n in failure.nodes}
+    removed = {n: s.removed_by for n, s in failed.items() if s.removed_by}
+    entry = node_entry(idx, failed, "kube-controller-manager" not in cp_down, removed)
+    still = [*entry.still_works]
+    for red in replicated.values():
+        if red.partial and red.down_nodes and set(red.down_nodes) <= explained_nodes:
+            kept = redundancy_entry(idx, red, components).still_works[:-1]  # its last: what keeps running
+            still.extend(x for x in kept if x not in still)
+    if dist is not None and dist.single_node and failure.silent and idx.snapshot.reachable:
+        still.append(
+            "single-node cluster: the API server answered this check, so the control plane runs; "
+            "what fails on the node now is not restarted while its kubelet is silent"
+        )
+    return replace(
+        entry, still_works=tuple(still), cause=failure.root, severity=failure.root.severity,
+        effects=links.of(failure.root),
+    )  # fmt: skip
+
+
+def _data_plane_entries(
+    idx: ClusterIndex, components: tuple[Component, ...], causes: Causes, explained_nodes: set[str]
+) -> list[BlastEntry]:
+    """One entry per network cause, then one per add-on (kube-proxy, CNI) down on nodes no other entry explains."""
+    entries: list[BlastEntry] = []
     network = {n for c in causes.nodes if c.kind == "network" for n in c.nodes}
     for cause in causes.nodes:
         if cause.kind == "network":
-            entries.append(network_entry(idx, cause, links.of(cause.root)))
+            entries.append(network_entry(idx, cause, causes.links.of(cause.root)))
     for name in ("kube-proxy", "cni"):  # one entry per add-on: one bad rollout or config downs it everywhere
         down = [
             c
@@ -156,10 +202,7 @@ def blast_radius(
         ]
         if down:
             entries.append(addon_entry(idx, down))
-    dns = next((f for f in findings if f.code in ("KPD-320", "KPD-321")), None)
-    if dns is not None and dns.key not in links.caused_by:  # else its cause's entry says it
-        entries.append(dns_entry(idx) if dns.code == "KPD-320" else dns_degraded_entry(idx, dns))
-    return attach(entries, findings, links)
+    return entries
 
 
 def attach(entries: list[BlastEntry], findings: tuple[Finding, ...], links: Links) -> list[BlastEntry]:

@@ -110,19 +110,10 @@ def _single_pod_findings(name: str, instances: list[Component], pods: list[Pod],
             )
 
 
-def assess_api_and_etcd(
-    idx: ClusterIndex,
-    dist: Distribution,
-    pods: dict[str, list[Pod]],
-    nodes: dict[str, NodeState],
-    refusing_writes: bool = False,
-) -> ApiAndEtcd:
-    snap = idx.snapshot
-    findings: list[Finding] = []
-    # a probe answered 4xx (forbidden, throttled) says nothing about health: it is a gap, not a failure
-    probes = [p for p in (snap.livez, snap.readyz) if p is not None and p.status is not None and p.answered]
-    api_base = _api_base(idx, dist, probes, findings)
-
+def _etcd_base(
+    idx: ClusterIndex, dist: Distribution, probes: list[Probe], findings: list[Finding]
+) -> tuple[Base, list[str]]:
+    """etcd as the API server's etcd checks show it, and the names of those failing (KPD-110)."""
     etcd_fail, etcd_seen = _probe_checks(probes, etcd=True)
     etcd_evidence = tuple(
         f"{p.endpoint} etcd checks" for p in probes if any(c.name.startswith("etcd") for c in p.checks)
@@ -136,20 +127,77 @@ def assess_api_and_etcd(
                 "reads are served from the API server's watch cache and may be stale",
             )
         )
-        etcd_base = Base(Status.DOWN, "checks failing", etcd_evidence)
-        if api_base.status is Status.HEALTHY:
-            api_base = Base(Status.DEGRADED, "etcd unavailable", api_base.evidence, api_base.version)
-    elif etcd_seen:
-        etcd_base = Base(Status.HEALTHY, "", etcd_evidence)
-    else:
-        hidden = dist.profile.hidden("etcd")
-        detail = f"no etcd check observed; {hidden}" if hidden else "no etcd check observed"
-        etcd_base = Base(Status.UNKNOWN, detail, etcd_evidence, lift_on_ready=offline(idx))
+        return Base(Status.DOWN, "checks failing", etcd_evidence), etcd_fail
+    if etcd_seen:
+        return Base(Status.HEALTHY, "", etcd_evidence), etcd_fail
+    hidden = dist.profile.hidden("etcd")
+    detail = f"no etcd check observed; {hidden}" if hidden else "no etcd check observed"
+    return Base(Status.UNKNOWN, detail, etcd_evidence, lift_on_ready=offline(idx)), etcd_fail
 
-    serving = _serving(idx)
+
+def _api_server_findings(
+    api: list[Component], api_red: Redundancy, pods: list[Pod], reachable: bool, findings: list[Finding]
+) -> None:
+    """Among several API servers, each one down or not observed (KPD-104); else the single one's pod."""
+    if api_red.total <= 1:
+        _single_pod_findings("kube-apiserver", api, pods, findings)
+        return
+    for comp in api:
+        if comp.node in api_red.down_nodes:
+            seen = f"{api_red.healthy} of {api_red.total} API servers seen healthy"
+            if comp.status is Status.DOWN:
+                what = f"is down: {seen}; clients pointed straight at it fail (load balancers drop it by its /readyz)"
+            else:  # not observed: whether it serves is not known, and the API answered through another
+                answered = "; the API answered this check, through at least one" if reachable else ""
+                what = f"is {comp.detail}: {seen}{answered}; whether it serves is not known"
+            findings.append(finding("KPD-104", comp.node or "kube-apiserver", f"kube-apiserver on {comp.node} {what}"))
+
+
+def _etcd_member_findings(
+    etcd: list[Component], etcd_red: Redundancy, pods: list[Pod], etcd_fail: list[str], findings: list[Finding]
+) -> None:
+    """Among several etcd members, quorum lost (KPD-113) or members down (KPD-112); else the single one's pod."""
+    if not (etcd_red.total > 1 and etcd_red.down_nodes):
+        _single_pod_findings("etcd", etcd, pods, findings)
+        return
+    members = f"{etcd_red.healthy} of {etcd_red.total} etcd members seen running (quorum {etcd_red.quorum})"
+    down = ", ".join(etcd_red.down_nodes)
+    if etcd_red.quorum_lost:
+        findings.append(
+            finding("KPD-113", "etcd", f"etcd quorum lost: {members}; not running on {down}: every write fails")
+        )
+        return
+    spare = etcd_red.healthy - (etcd_red.quorum or 0)
+    works = "writes work" if not etcd_fail else "writes fail all the same (etcd checks failing)"
+    findings.append(
+        finding(
+            "KPD-112",
+            "etcd",
+            f"etcd member(s) down or not observable on {down}: {members}: {works}; "
+            f"{spare + 1} more failure(s) stop all writes",
+        )
+    )
+
+
+def assess_api_and_etcd(
+    idx: ClusterIndex,
+    dist: Distribution,
+    pods: dict[str, list[Pod]],
+    nodes: dict[str, NodeState],
+    refusing_writes: bool = False,
+) -> ApiAndEtcd:
+    snap = idx.snapshot
+    findings: list[Finding] = []
+    # a probe answered 4xx (forbidden, throttled) says nothing about health: it is a gap, not a failure
+    probes = [p for p in (snap.livez, snap.readyz) if p is not None and p.status is not None and p.answered]
+    api_base = _api_base(idx, dist, probes, findings)
+    etcd_base, etcd_fail = _etcd_base(idx, dist, probes, findings)
+    if etcd_fail and api_base.status is Status.HEALTHY:
+        api_base = Base(Status.DEGRADED, "etcd unavailable", api_base.evidence, api_base.version)
+
     api_pods = pods.get("kube-apiserver", [])
     api = judge(
-        "kube-apiserver", api_base, api_pods, nodes, serving=serving, cluster_wide=True, answered=snap.reachable
+        "kube-apiserver", api_base, api_pods, nodes, serving=_serving(idx), cluster_wide=True, answered=snap.reachable
     )
     etcd = judge("etcd", etcd_base, pods.get("etcd", []), nodes, cluster_wide=True)
     if refusing_writes:  # its checks pass, and it refuses every write
@@ -158,42 +206,8 @@ def assess_api_and_etcd(
             for c in etcd
         ]
     api_red, etcd_red = redundancy("kube-apiserver", api), redundancy("etcd", etcd, with_quorum=True)
-    if api_red.total > 1:
-        for comp in api:
-            if comp.node in api_red.down_nodes:
-                seen = f"{api_red.healthy} of {api_red.total} API servers seen healthy"
-                if comp.status is Status.DOWN:
-                    what = (
-                        f"is down: {seen}; clients pointed straight at it fail (load balancers drop it by its /readyz)"
-                    )
-                else:  # not observed: whether it serves is not known, and the API answered through another
-                    answered = "; the API answered this check, through at least one" if snap.reachable else ""
-                    what = f"is {comp.detail}: {seen}{answered}; whether it serves is not known"
-                findings.append(
-                    finding("KPD-104", comp.node or "kube-apiserver", f"kube-apiserver on {comp.node} {what}")
-                )
-    else:
-        _single_pod_findings("kube-apiserver", api, pods.get("kube-apiserver", []), findings)
-    if etcd_red.total > 1 and etcd_red.down_nodes:
-        members = f"{etcd_red.healthy} of {etcd_red.total} etcd members seen running (quorum {etcd_red.quorum})"
-        down = ", ".join(etcd_red.down_nodes)
-        if etcd_red.quorum_lost:
-            findings.append(
-                finding("KPD-113", "etcd", f"etcd quorum lost: {members}; not running on {down}: every write fails")
-            )
-        else:
-            spare = etcd_red.healthy - (etcd_red.quorum or 0)
-            works = "writes work" if not etcd_fail else "writes fail all the same (etcd checks failing)"
-            findings.append(
-                finding(
-                    "KPD-112",
-                    "etcd",
-                    f"etcd member(s) down or not observable on {down}: {members}: {works}; "
-                    f"{spare + 1} more failure(s) stop all writes",
-                )
-            )
-    else:
-        _single_pod_findings("etcd", etcd, pods.get("etcd", []), findings)
+    _api_server_findings(api, api_red, api_pods, snap.reachable, findings)
+    _etcd_member_findings(etcd, etcd_red, pods.get("etcd", []), etcd_fail, findings)
     failing = (
         api_base.status is Status.DOWN
         or etcd_base.status is Status.DOWN
