@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from kplanediag.analysis.dataplane.nodes import problem_polarity
+from kplanediag.analysis.dataplane.conditions import problem_polarity
 from kplanediag.analysis.model import Plane, Severity, Status
 from kplanediag.analysis.report import analyze
 from kplanediag.snapshot import Gap, Probe, Snapshot

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kplanediag.analysis import objects as o
-from kplanediag.analysis.dataplane.heartbeat import Beat, heartbeat
+from kplanediag.analysis.dataplane.conditions import condition_findings
+from kplanediag.analysis.dataplane.heartbeat import Beat, Heartbeat, heartbeat
 from kplanediag.analysis.distribution import Distribution
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
@@ -15,28 +16,6 @@ from kplanediag.analysis.model import Component, Finding, Plane, Severity, Statu
 from kplanediag.snapshot import minor_version
 from kplanediag.snapshot.kinds import Condition, Node
 
-PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
-STANDARD = {"Ready", "NetworkUnavailable", *PRESSURE}
-# Custom condition polarity by name: problem-when-True suffixes are tested first ("Unhealthy").
-PROBLEM_WHEN_TRUE = (
-    "Pressure",
-    "Unavailable",
-    "Problem",
-    "Deadlock",
-    "Restart",
-    "Unhealthy",
-    "Failure",
-    "Failed",
-    "Error",
-    "Shutdown",
-    "Down",
-    "Filesystem",
-    "Corrupt",
-    "Overlay2",
-    "Degraded",
-)
-PROBLEM_PREFIXES = ("Frequent", "Corrupt", "Readonly", "ReadOnly", "Kernel")
-GOOD_WHEN_TRUE = ("Ready", "Healthy", "Available", "OK", "Ok", "Up", "Running", "Reachable", "Succeeded")
 AUTOSCALER_TAINTS = {
     "ToBeDeletedByClusterAutoscaler": "cluster-autoscaler",
     "karpenter.sh/disrupted": "Karpenter",
@@ -77,15 +56,6 @@ def _since(cond: Condition | None) -> datetime | None:
     return cond.last_transition_time if cond is not None else None
 
 
-def problem_polarity(condition_type: str) -> bool | None:
-    """True: the condition reports a problem when "True"; False: when "False"; None: unknown."""
-    if condition_type.endswith(PROBLEM_WHEN_TRUE) or condition_type.startswith(PROBLEM_PREFIXES):
-        return True
-    if condition_type.endswith(GOOD_WHEN_TRUE):
-        return False
-    return None
-
-
 def removed_by(node: Node) -> str | None:
     for taint in node.spec.taints:
         who = AUTOSCALER_TAINTS.get(taint.key)
@@ -98,163 +68,201 @@ def _lower(severity: Severity, removing: str | None) -> Severity | None:
     return Severity.WARNING if removing and severity is Severity.CRITICAL else None
 
 
-def assess_node(
-    idx: ClusterIndex, node: Node, api_minor: tuple[int, int] | None, dist: Distribution | None = None
-) -> tuple[NodeState, list[Component], list[Finding]]:
-    name = node.metadata.name
-    findings: list[Finding] = []
-    removing = removed_by(node)
-    ready_cond = o.condition(node.status.conditions, "Ready")
+@dataclass(frozen=True)
+class _Readings:
+    """What one node's Ready condition, heartbeat and removal say, as assess_node's parts read them."""
+
+    name: str
+    ready: str  # "True" | "False" | "Unknown" | "missing"
+    message: str  # the Ready condition's message, else its reason
+    beat: Heartbeat
+    removing: str | None
+    network_down: bool  # the kubelet's Ready=False names the network plugin
+    runtime_down: bool  # the kubelet's Ready=False names the container runtime
+
+    @property
+    def stale(self) -> bool:
+        return self.beat.beat is Beat.STALE
+
+    @property
+    def silent(self) -> bool:
+        """The kubelet posts no status: what runs there cannot be observed (a NotReady it reports is its word)."""
+        return self.ready in ("Unknown", "missing") or self.stale
+
+    @property
+    def failing(self) -> bool:
+        """Not running pods as it should; a network plugin that is not ready is the CNI's failure, not the
+        node's: the kubelet, the runtime and hostNetwork pods work, and new pods cannot get a network."""
+        return self.silent or (self.ready == "False" and not (self.network_down and not self.runtime_down))
+
+    def critical(self, code: str, message: str) -> Finding:
+        """A critical finding, lowered to a warning on a node being removed (and said so)."""
+        sev = _lower(Severity.CRITICAL, self.removing)
+        suffix = f" (node is being removed by {self.removing})" if self.removing else ""
+        return finding(code, self.name, message + suffix, severity=sev)
+
+
+def _read(idx: ClusterIndex, node: Node, ready_cond: Condition | None, dist: Distribution | None) -> _Readings:
     ready = (ready_cond.status or "missing") if ready_cond else "missing"
-    ready_msg = (ready_cond.message or ready_cond.reason) if ready_cond else ""
-    evidence = ["Node object", f"Ready={ready}"]
+    message = (ready_cond.message or ready_cond.reason) if ready_cond else ""
+    return _Readings(
+        node.metadata.name,
+        ready,
+        message,
+        heartbeat(idx, node, ready, dist),
+        removed_by(node),
+        network_down=ready == "False" and any(h in message for h in NETWORK_HINTS),
+        runtime_down=ready == "False" and any(h in message for h in RUNTIME_HINTS),
+    )
 
-    beat = heartbeat(idx, node, ready, dist)
-    lease_txt = beat.text
-    lease_stale = beat.beat is Beat.STALE
-    stalled = beat.beat is Beat.STALLED
-    if lease_txt:
-        evidence.append(f"Lease kube-node-lease/{name}: {lease_txt.removeprefix('heartbeat Lease ')}")
+
+def _heartbeat_findings(r: _Readings) -> list[Finding]:
+    """No heartbeat Lease at all (KPD-209), or a kubelet whose clock is off the API server's (KPD-212)."""
+    name, beat = r.name, r.beat
     if beat.beat is Beat.MISSING:
-        findings.append(finding("KPD-209", name, f"node {name} has no heartbeat Lease in kube-node-lease"))
-    if beat.beat in (Beat.BEHIND, Beat.AHEAD):
-        kept = (
-            "the node lifecycle controller keeps it Ready, so its kubelet renews on time"
-            if beat.beat is Beat.BEHIND
-            else "the kubelet is alive"
-        )
-        findings.append(
-            finding(
-                "KPD-212",
-                name,
-                f"kubelet clock on {name} is {beat.describe_skew()} the API server's: {lease_txt}; {kept}. "
-                "Fix its time sync: certificates, tokens, logs and CronJob times on it are off",
-            )
-        )
+        return [finding("KPD-209", name, f"node {name} has no heartbeat Lease in kube-node-lease")]
+    if beat.beat not in (Beat.BEHIND, Beat.AHEAD):
+        return []
+    kept = (
+        "the node lifecycle controller keeps it Ready, so its kubelet renews on time"
+        if beat.beat is Beat.BEHIND
+        else "the kubelet is alive"
+    )
+    message = (
+        f"kubelet clock on {name} is {beat.describe_skew()} the API server's: {beat.text}; {kept}. "
+        "Fix its time sync: certificates, tokens, logs and CronJob times on it are off"
+    )
+    return [finding("KPD-212", name, message)]
 
-    def crit(code: str, message: str) -> None:
-        sev = _lower(Severity.CRITICAL, removing)
-        suffix = f" (node is being removed by {removing})" if removing else ""
-        findings.append(finding(code, name, message + suffix, severity=sev))
 
-    network_down = ready == "False" and any(h in ready_msg for h in NETWORK_HINTS)
-    runtime_down = ready == "False" and any(h in ready_msg for h in RUNTIME_HINTS)
-    if runtime_down or network_down:
-        if runtime_down:
-            crit("KPD-210", f"container runtime on {name} is not ready: {ready_msg}")
-        if network_down:
-            crit(
-                "KPD-211", f"network plugin (CNI) on {name} is not ready: node NotReady, no pod can start: {ready_msg}"
-            )
-    elif ready == "False":
-        crit("KPD-200", f"node {name} is NotReady: {ready_msg or 'no reason given'}")
-    elif ready in ("Unknown", "missing"):
-        detail = f"; {lease_txt}" if lease_txt else ""
-        crit("KPD-201", f"node {name} status is {ready}: kubelet stopped posting status{detail}")
-    elif lease_stale:
-        crit("KPD-202", f"kubelet on {name} is silent: {lease_txt}; Ready=True is out of date")
+def _ready_findings(r: _Readings) -> list[Finding]:
+    """The runtime or the network plugin not ready, the node NotReady, Unknown or silent."""
+    name, ready = r.name, r.ready
+    if r.runtime_down or r.network_down:
+        found = []
+        if r.runtime_down:
+            found.append(r.critical("KPD-210", f"container runtime on {name} is not ready: {r.message}"))
+        if r.network_down:
+            message = f"network plugin (CNI) on {name} is not ready: node NotReady, no pod can start: {r.message}"
+            found.append(r.critical("KPD-211", message))
+        return found
+    if ready == "False":
+        return [r.critical("KPD-200", f"node {name} is NotReady: {r.message or 'no reason given'}")]
+    if ready in ("Unknown", "missing"):
+        detail = f"; {r.beat.text}" if r.beat.text else ""
+        return [r.critical("KPD-201", f"node {name} status is {ready}: kubelet stopped posting status{detail}")]
+    if r.stale:
+        return [r.critical("KPD-202", f"kubelet on {name} is silent: {r.beat.text}; Ready=True is out of date")]
+    return []
 
-    for cond in node.status.conditions:
-        ctype, cstatus = cond.type, cond.status
-        text = cond.message or cond.reason
-        if ctype in PRESSURE and cstatus == "True":
-            findings.append(finding("KPD-203", name, f"{ctype} on {name}: {text}".rstrip(": ")))
-        elif ctype == "NetworkUnavailable" and cstatus == "True":
-            crit("KPD-204", f"pod network on {name} is unavailable: {text}".rstrip(": "))
-        elif ctype not in STANDARD:
-            polarity = problem_polarity(ctype)
-            if polarity is not None and cstatus == ("True" if polarity else "False"):
-                findings.append(finding("KPD-206", name, f"{ctype}={cstatus} on {name}: {text}".rstrip(": ")))
 
-    cordoned = node.spec.unschedulable
-    if cordoned:
-        findings.append(finding("KPD-207", name, f"node {name} is cordoned: no new pods are scheduled on it"))
-    if removing:
-        findings.append(finding("KPD-208", name, f"node {name} is being removed by {removing}"))
+def _scheduling_findings(node: Node, r: _Readings) -> list[Finding]:
+    """Cordoned (KPD-207), being removed by an autoscaler or a deletion (KPD-208)."""
+    found = []
+    if node.spec.unschedulable:
+        found.append(finding("KPD-207", r.name, f"node {r.name} is cordoned: no new pods are scheduled on it"))
+    if r.removing:
+        found.append(finding("KPD-208", r.name, f"node {r.name} is being removed by {r.removing}"))
+    return found
 
-    info = node.status.node_info
-    kubelet_version = info.kubelet_version or None
+
+def _skew_findings(node: Node, api_minor: tuple[int, int] | None) -> list[Finding]:
+    """A kubelet newer than the API server, or more than MAX_KUBELET_SKEW minor versions older."""
+    name = node.metadata.name
+    kubelet_version = node.status.node_info.kubelet_version or None
     kubelet_minor = minor_version(kubelet_version)
-    if (
-        api_minor
-        and kubelet_minor
-        and (kubelet_minor > api_minor or api_minor[1] - kubelet_minor[1] > MAX_KUBELET_SKEW)
-    ):
-        findings.append(
-            finding(
-                "KPD-205",
-                name,
-                f"kubelet {kubelet_version} on {name} is outside the "
-                f"supported skew of API server v{api_minor[0]}.{api_minor[1]}",
-            )
+    if not (api_minor and kubelet_minor):
+        return []
+    if kubelet_minor > api_minor or api_minor[1] - kubelet_minor[1] > MAX_KUBELET_SKEW:
+        message = (
+            f"kubelet {kubelet_version} on {name} is outside the "
+            f"supported skew of API server v{api_minor[0]}.{api_minor[1]}"
         )
+        return [finding("KPD-205", name, message)]
+    return []
 
-    # the kubelet posts no status: what runs there cannot be observed (a NotReady it reports is its word)
-    silent = ready in ("Unknown", "missing") or lease_stale
-    # not running pods as it should; a network plugin that is not ready is the CNI's failure, not the node's:
-    # the kubelet, the runtime and hostNetwork pods work, and new pods cannot get a network
-    failing = silent or (ready == "False" and not (network_down and not runtime_down))
+
+def _kubelet_status(r: _Readings) -> tuple[Status, str]:
+    """The kubelet's status and the reason said beside it (and in the node's state)."""
     reason = (
         "container runtime not ready"
-        if runtime_down
+        if r.runtime_down
         else "network plugin not ready"
-        if network_down
-        else f"Ready={ready}"
-        if ready != "True"
+        if r.network_down
+        else f"Ready={r.ready}"
+        if r.ready != "True"
         else "heartbeat Lease stale"
-        if lease_stale
+        if r.stale
         else ""
     )
-    kubelet_status = Status.DEGRADED if runtime_down or network_down else Status.DOWN if failing else Status.HEALTHY
-    if stalled and kubelet_status is Status.HEALTHY:
-        kubelet_status, reason = Status.UNKNOWN, "heartbeat not recordable: writes failing cluster-wide"
+    status = Status.DEGRADED if r.runtime_down or r.network_down else Status.DOWN if r.failing else Status.HEALTHY
+    if r.beat.beat is Beat.STALLED and status is Status.HEALTHY:
+        return Status.UNKNOWN, "heartbeat not recordable: writes failing cluster-wide"
+    return status, reason
+
+
+def _components(node: Node, r: _Readings, kubelet: tuple[Status, str]) -> list[Component]:
+    """The node's kubelet and container runtime, and its network plugin where the kubelet says it is down."""
+    name, info = r.name, node.status.node_info
+    evidence = ["Node object", f"Ready={r.ready}"]
+    if r.beat.text:
+        evidence.append(f"Lease kube-node-lease/{name}: {r.beat.text.removeprefix('heartbeat Lease ')}")
     # the network check is the runtime's own answer: a runtime that answers it is up
     runtime_status = (
         Status.DOWN
-        if runtime_down
+        if r.runtime_down
         else Status.HEALTHY
-        if network_down
+        if r.network_down
         else Status.UNKNOWN
-        if failing
+        if r.failing
         else Status.HEALTHY
     )
-    runtime = info.container_runtime_version
+    kubelet_version = info.kubelet_version or None
     components = [
-        Component("kubelet", Plane.DATA, kubelet_status, name, kubelet_version, tuple(evidence), reason),
+        Component("kubelet", Plane.DATA, kubelet[0], name, kubelet_version, tuple(evidence), kubelet[1]),
         Component(
             "container-runtime",
             Plane.DATA,
             runtime_status,
             name,
-            runtime or None,
+            info.container_runtime_version or None,
             ("Node status.nodeInfo.containerRuntimeVersion",),
             "kubelet not reporting" if runtime_status is Status.UNKNOWN else "",
         ),
     ]
-    if network_down:
+    if r.network_down:
+        cni_evidence = ("Node Ready condition message",)
         components.append(
-            Component(
-                "cni",
-                Plane.DATA,
-                Status.DOWN,
-                name,
-                None,
-                ("Node Ready condition message",),
-                "network plugin not ready",
-            )
+            Component("cni", Plane.DATA, Status.DOWN, name, None, cni_evidence, "network plugin not ready")
         )
+    return components
+
+
+def assess_node(
+    idx: ClusterIndex, node: Node, api_minor: tuple[int, int] | None, dist: Distribution | None = None
+) -> tuple[NodeState, list[Component], list[Finding]]:
+    ready_cond = o.condition(node.status.conditions, "Ready")
+    r = _read(idx, node, ready_cond, dist)
+    findings = [
+        *_heartbeat_findings(r),
+        *_ready_findings(r),
+        *condition_findings(node, r.critical),
+        *_scheduling_findings(node, r),
+        *_skew_findings(node, api_minor),
+    ]
+    kubelet = _kubelet_status(r)
     state = NodeState(
-        name,
-        ready,
-        failing,
-        reason,
-        cordoned,
-        removing,
-        silent=silent,
+        r.name,
+        r.ready,
+        r.failing,
+        kubelet[1],
+        node.spec.unschedulable,
+        r.removing,
+        silent=r.silent,
         since=_since(ready_cond),
-        network_down=network_down,
+        network_down=r.network_down,
     )
-    return state, components, findings
+    return state, _components(node, r, kubelet), findings
 
 
 def assess_nodes(
