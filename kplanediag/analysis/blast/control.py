@@ -56,55 +56,7 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str, known: LastKn
     if known is not None and name == "kube-apiserver":
         running = f"running pods keep running ({known.pods_running} when last seen, {known.when})"
     still = [running, "Services keep routing to their current endpoints"]
-    affected = Affected()
-    if name == "kube-apiserver":
-        breaks = [
-            "all API reads and writes fail: kubectl, deploys, controllers, the scheduler",
-            "kubelets cannot report status: node and pod failures go unnoticed and unhandled",
-        ]
-        if detail != "unreachable":
-            breaks = [f"the API server is {detail}: requests may fail or be refused by load balancers"]
-    elif name == "etcd":
-        breaks = [
-            "writes fail: no deploys, scaling, config or status changes",
-            "reads are served from the API server's watch cache and may be stale",
-            "scheduling and reconciliation stop: controllers cannot write",
-        ]
-    elif name == "kube-scheduler":
-        pending = [p for p in idx.pods if o.pod_pending_unscheduled(p)]
-        breaks = [
-            f"scheduling stops: {plural(len(pending), 'pod')} pending, new pods stay Pending"
-            if idx.has("pods") and pending
-            else "scheduling stops: no pod is pending yet, new pods stay Pending"
-            if idx.has("pods")
-            else "scheduling stops: new pods stay Pending (pods not observed)"
-        ]
-        affected = Affected(
-            pods=len(pending),
-            workloads=pending_impacts(idx, pending),
-            namespaces=tuple(sorted({p.namespace for p in pending})),
-        )
-    elif name == "kube-controller-manager":
-        lagging = lagging_workloads(idx)
-        seen = all(idx.has(k) for k in ("deployments", "statefulsets", "daemonsets", "replicasets"))
-        names = some([f"{type(w).__name__} {w.key}" for w in lagging])
-        breaks = [
-            (
-                f"reconciliation stops: {plural(len(lagging), 'workload')} lag their spec ({names})"
-                if lagging
-                else "reconciliation stops: no workload lags its spec yet, but no change will be acted on"
-                if seen
-                else "reconciliation stops: no change will be acted on (workloads not observed)"
-            ),
-            "failed nodes are not marked and their pods are not evicted (node lifecycle controller)",
-            "ReplicaSets, Jobs, EndpointSlices and garbage collection stop updating",
-        ]
-        affected = Affected(
-            workloads=tuple(Impacted(type(w).__name__, w.namespace, w.name, Impact.DEGRADED, 0, 0) for w in lagging),
-            namespaces=tuple(sorted({w.namespace for w in lagging})),
-        )
-    else:
-        breaks = ["new nodes are not initialised; LoadBalancer Services and cloud routes are not updated"]
+    breaks, affected = _breaks(idx, name, detail)
     summary = f"{name} {detail}: {breaks[0]}; {still[0]}"
     if known is not None and name == "kube-apiserver":
         still = [*known.lines(), still[1]]
@@ -112,6 +64,67 @@ def control_plane_entry(idx: ClusterIndex, name: str, detail: str, known: LastKn
     return BlastEntry(
         f"{name} {detail}", Plane.CONTROL, "management", summary, affected, tuple(breaks), tuple(still), cls, name
     )
+
+
+def _breaks(idx: ClusterIndex, name: str, detail: str) -> tuple[list[str], Affected]:
+    """What stops with the control-plane component ``name`` down, and what it affects already."""
+    if name == "kube-apiserver":
+        if detail != "unreachable":
+            return [f"the API server is {detail}: requests may fail or be refused by load balancers"], Affected()
+        return [
+            "all API reads and writes fail: kubectl, deploys, controllers, the scheduler",
+            "kubelets cannot report status: node and pod failures go unnoticed and unhandled",
+        ], Affected()
+    if name == "etcd":
+        return [
+            "writes fail: no deploys, scaling, config or status changes",
+            "reads are served from the API server's watch cache and may be stale",
+            "scheduling and reconciliation stop: controllers cannot write",
+        ], Affected()
+    if name == "kube-scheduler":
+        return _scheduler_breaks(idx)
+    if name == "kube-controller-manager":
+        return _controller_manager_breaks(idx)
+    return ["new nodes are not initialised; LoadBalancer Services and cloud routes are not updated"], Affected()
+
+
+def _scheduler_breaks(idx: ClusterIndex) -> tuple[list[str], Affected]:
+    pending = [p for p in idx.pods if o.pod_pending_unscheduled(p)]
+    breaks = [
+        f"scheduling stops: {plural(len(pending), 'pod')} pending, new pods stay Pending"
+        if idx.has("pods") and pending
+        else "scheduling stops: no pod is pending yet, new pods stay Pending"
+        if idx.has("pods")
+        else "scheduling stops: new pods stay Pending (pods not observed)"
+    ]
+    affected = Affected(
+        pods=len(pending),
+        workloads=pending_impacts(idx, pending),
+        namespaces=tuple(sorted({p.namespace for p in pending})),
+    )
+    return breaks, affected
+
+
+def _controller_manager_breaks(idx: ClusterIndex) -> tuple[list[str], Affected]:
+    lagging = lagging_workloads(idx)
+    seen = all(idx.has(k) for k in ("deployments", "statefulsets", "daemonsets", "replicasets"))
+    names = some([f"{type(w).__name__} {w.key}" for w in lagging])
+    breaks = [
+        (
+            f"reconciliation stops: {plural(len(lagging), 'workload')} lag their spec ({names})"
+            if lagging
+            else "reconciliation stops: no workload lags its spec yet, but no change will be acted on"
+            if seen
+            else "reconciliation stops: no change will be acted on (workloads not observed)"
+        ),
+        "failed nodes are not marked and their pods are not evicted (node lifecycle controller)",
+        "ReplicaSets, Jobs, EndpointSlices and garbage collection stop updating",
+    ]
+    affected = Affected(
+        workloads=tuple(Impacted(type(w).__name__, w.namespace, w.name, Impact.DEGRADED, 0, 0) for w in lagging),
+        namespaces=tuple(sorted({w.namespace for w in lagging})),
+    )
+    return breaks, affected
 
 
 def redundancy_entry(idx: ClusterIndex, red: Redundancy, components: tuple[Component, ...]) -> BlastEntry:

@@ -127,6 +127,19 @@ def etcd_full_entry(idx: ClusterIndex, failure: str, summary: str, full: bool, c
 def cross_plane_entries(idx: ClusterIndex, cross: CrossPlane) -> list[BlastEntry]:
     entries = [webhook_entry(idx, h) for h in cross.webhooks if h.failing]
     entries += [apiservice_entry(idx, a) for a in cross.apiservices if a.failing]
+    entries += _etcd_entries(idx, cross)
+    expiry = cross.expiry
+    if expiry is not None and expiry.severity in (Severity.WARNING, Severity.CRITICAL):
+        entries.append(_expiry_entry(idx, expiry.describe()))
+    sat = cross.saturation
+    if sat.any:
+        entries.append(_saturation_entry(idx, bool(sat.queued or sat.throttled)))
+    return entries
+
+
+def _etcd_entries(idx: ClusterIndex, cross: CrossPlane) -> list[BlastEntry]:
+    """Writes refused cluster-wide (etcd's checks passing), else each etcd near or at its quota."""
+    entries = []
     if cross.stalled is not None and not etcd_checks_fail(idx):  # else etcd's own entry says it
         entries.append(
             etcd_full_entry(
@@ -147,52 +160,47 @@ def cross_plane_entries(idx: ClusterIndex, cross: CrossPlane) -> list[BlastEntry
                 idx, f"etcd database {'at' if full else 'near'} its quota", state.describe(), full, ETCD_QUOTA
             )
         )
-    expiry = cross.expiry
-    if expiry is not None and expiry.severity in (Severity.WARNING, Severity.CRITICAL):
-        entries.append(
-            BlastEntry(
-                "API server serving certificate expiring",
-                Plane.CONTROL,
-                "management",
-                expiry.describe(),
-                Affected(),
-                (
-                    "once it expires, every client that verifies it fails TLS: kubectl, controllers, the "
-                    "scheduler, kubelets and operators; management stops and node status goes unreported",
-                ),
-                (running_elsewhere(idx, set()) + " (until and after expiry)", TRAFFIC),
-                CERTIFICATE_EXPIRING,
-                "kube-apiserver",
-            )
-        )
-    sat = cross.saturation
-    if sat.any:
-        entries.append(
-            BlastEntry(
-                "API server slow or saturated",
-                Plane.CONTROL,
-                "management",
-                "the control plane is slow: management is slow, running applications are not affected",
-                Affected(),
-                (
-                    "kubectl, deploys, scaling and controllers are slow"
-                    + (
-                        "; requests beyond the queues are rejected (429) and retried"
-                        if sat.queued or sat.throttled
-                        else ""
-                    ),
-                ),
-                (
-                    running_elsewhere(idx, set()) + " and serving",
-                    TRAFFIC,
-                    "a slow control plane does not break running applications: if users see errors, look at the "
-                    "application and the data plane",
-                ),
-                APISERVER_SATURATED,
-                "kube-apiserver",
-            )
-        )
     return entries
+
+
+def _expiry_entry(idx: ClusterIndex, description: str) -> BlastEntry:
+    return BlastEntry(
+        "API server serving certificate expiring",
+        Plane.CONTROL,
+        "management",
+        description,
+        Affected(),
+        (
+            "once it expires, every client that verifies it fails TLS: kubectl, controllers, the "
+            "scheduler, kubelets and operators; management stops and node status goes unreported",
+        ),
+        (running_elsewhere(idx, set()) + " (until and after expiry)", TRAFFIC),
+        CERTIFICATE_EXPIRING,
+        "kube-apiserver",
+    )
+
+
+def _saturation_entry(idx: ClusterIndex, rejecting: bool) -> BlastEntry:
+    """``rejecting``: requests queue or are throttled, so those beyond the queues get 429."""
+    return BlastEntry(
+        "API server slow or saturated",
+        Plane.CONTROL,
+        "management",
+        "the control plane is slow: management is slow, running applications are not affected",
+        Affected(),
+        (
+            "kubectl, deploys, scaling and controllers are slow"
+            + ("; requests beyond the queues are rejected (429) and retried" if rejecting else ""),
+        ),
+        (
+            running_elsewhere(idx, set()) + " and serving",
+            TRAFFIC,
+            "a slow control plane does not break running applications: if users see errors, look at the "
+            "application and the data plane",
+        ),
+        APISERVER_SATURATED,
+        "kube-apiserver",
+    )
 
 
 def node_webhook_lines(cross: CrossPlane, failed: set[str]) -> list[str]:

@@ -77,33 +77,11 @@ def judge(
     several = len(pods) > 1
     for pod in sorted(pods, key=lambda p: p.spec.node_name):
         node, state = pod.spec.node_name, o.pod_state(pod)
-        status, detail = base.status, base.detail
-        if cluster_wide and several and status in (Status.DOWN, Status.DEGRADED):
-            status, detail = Status.DEGRADED, f"{base.detail} (cluster-wide: which instance is not known)"
         evidence = [*base.evidence, f"pod {pod.key} ({state})"]
-        node_state = nodes.get(node)
         serves = serving(node) if serving is not None else None
-        if serves is False:
-            status, detail = Status.DOWN, "not serving: missing from the kubernetes Service endpoints"
-            evidence.append("the API servers' lease-based endpoint reconciler lists only live ones")
-        elif node_state is not None and node_state.silent:
-            status, detail = Status.UNKNOWN, f"not observable: kubelet on {node} silent ({node_state.reason})"
-            if serves:
-                status, detail = Status.HEALTHY, f"serving (in the kubernetes Service endpoints); node {node} failing"
-            elif answered and not several:
-                status, detail = Status.HEALTHY, f"answered this check (the only API server); kubelet on {node} silent"
-                evidence.append("the API server served the lists: it was alive then")
-            elif cluster_wide and not several and base.status is Status.DOWN:
-                # the only instance, and a check that reaches it failed: that is evidence, the silence is not
-                status, detail = Status.DOWN, f"{base.detail}; kubelet on {node} silent"
-        elif state != "Ready":
-            if several:
-                status, detail = Status.DOWN, f"pod {state}"
-            elif status in (Status.HEALTHY, Status.UNKNOWN):
-                status, detail = Status.DEGRADED, f"pod {state}"
-        elif status is Status.UNKNOWN and base.lift_on_ready:
-            status, detail = Status.HEALTHY, ""
-            evidence.append("pod Ready: the kubelet's probes pass")
+        status, detail = _instance(
+            base, node, state, nodes.get(node), serves, evidence, several, cluster_wide, answered
+        )
         role = None
         if leader is not None:
             role = "leader" if leader and node == leader else "standby"
@@ -120,6 +98,45 @@ def judge(
             )
         )
     return out
+
+
+def _instance(
+    base: Base,
+    node: str,
+    state: str,
+    node_state: NodeState | None,
+    serves: bool | None,
+    evidence: list[str],
+    several: bool,
+    cluster_wide: bool,
+    answered: bool,
+) -> tuple[Status, str]:
+    """One instance's status and detail, as ``judge`` says; what it relied on is added to ``evidence``."""
+    status, detail = base.status, base.detail
+    if cluster_wide and several and status in (Status.DOWN, Status.DEGRADED):
+        status, detail = Status.DEGRADED, f"{base.detail} (cluster-wide: which instance is not known)"
+    if serves is False:
+        evidence.append("the API servers' lease-based endpoint reconciler lists only live ones")
+        return Status.DOWN, "not serving: missing from the kubernetes Service endpoints"
+    if node_state is not None and node_state.silent:
+        if serves:
+            return Status.HEALTHY, f"serving (in the kubernetes Service endpoints); node {node} failing"
+        if answered and not several:
+            evidence.append("the API server served the lists: it was alive then")
+            return Status.HEALTHY, f"answered this check (the only API server); kubelet on {node} silent"
+        if cluster_wide and not several and base.status is Status.DOWN:
+            # the only instance, and a check that reaches it failed: that is evidence, the silence is not
+            return Status.DOWN, f"{base.detail}; kubelet on {node} silent"
+        return Status.UNKNOWN, f"not observable: kubelet on {node} silent ({node_state.reason})"
+    if state != "Ready":
+        if several:
+            return Status.DOWN, f"pod {state}"
+        if status in (Status.HEALTHY, Status.UNKNOWN):
+            return Status.DEGRADED, f"pod {state}"
+    elif status is Status.UNKNOWN and base.lift_on_ready:
+        evidence.append("pod Ready: the kubelet's probes pass")
+        return Status.HEALTHY, ""
+    return status, detail
 
 
 RUNNING = (Status.HEALTHY, Status.DEGRADED)

@@ -8,7 +8,7 @@ from kplanediag.analysis.dataplane.nodes import NodeState
 from kplanediag.analysis.distribution import Distribution, matches
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
-from kplanediag.analysis.knowledge.profiles import KUBE_DNS, Expect
+from kplanediag.analysis.knowledge.profiles import KUBE_DNS, Expect, PodRule
 from kplanediag.analysis.model import Component, Finding, Plane, Status
 
 DNS_LABEL = ("k8s-app", "kube-dns")
@@ -46,20 +46,7 @@ def assess_dns(
         if ds.namespace in namespaces and ds.name in {p.controller.name for p in pods if p.controller}
     ]
     if not pods and not deploys:
-        if not nodes:
-            return [], []  # no node for DNS pods to run on: nothing to say
-        if dist.profile.dns is Expect.OPTIONAL:
-            detail = f"no cluster DNS pods: not required on {dist.profile.title}"
-            return [
-                Component(
-                    "coredns", Plane.DATA, Status.UNKNOWN, None, None, (f"looked for {rules[0].describe()}",), detail
-                )
-            ], []
-        return [], [
-            finding(
-                "KPD-322", rules[0].namespace, f"no CoreDNS ({rules[0].describe()}) found: cluster DNS is not verified"
-            )
-        ]
+        return _not_found(dist, rules, nodes)
     desired = sum(1 if d.spec.replicas is None else d.spec.replicas for d in deploys)
     desired += sum(ds.status.desired_number_scheduled for ds in daemonsets)
     desired = desired or len(pods)
@@ -75,21 +62,37 @@ def assess_dns(
     if endpoints is not None:
         evidence.append(f"Service {'/'.join(dist.profile.dns_service)}: {endpoints} ready endpoint(s)")
     version = o.image_tag(pods[0]) if pods else None
-    findings = []
-    if ready == 0 or endpoints == 0:
-        status, detail = Status.DOWN, "no ready replica" if ready == 0 else "no ready endpoint"
-        findings.append(
-            finding(
-                "KPD-320",
-                "kube-system/coredns",
-                f"CoreDNS is down ({ready}/{desired} ready, "
-                f"{endpoints if endpoints is not None else 'unknown'} ready endpoints): "
-                "name resolution fails for every workload",
-            )
-        )
-    elif ready < desired:
-        status, detail = Status.DEGRADED, f"{ready}/{desired} ready"
-        findings.append(finding("KPD-321", "kube-system/coredns", f"CoreDNS has {ready}/{desired} replicas ready"))
-    else:
-        status, detail = Status.HEALTHY, ""
+    status, detail, findings = _judge(ready, desired, endpoints)
     return [Component("coredns", Plane.DATA, status, None, version, tuple(evidence), detail)], findings
+
+
+def _not_found(
+    dist: Distribution, rules: tuple[PodRule, ...], nodes: dict[str, NodeState]
+) -> tuple[list[Component], list[Finding]]:
+    """No DNS pod nor Deployment: unknown where the profile makes DNS optional, else KPD-322."""
+    if not nodes:
+        return [], []  # no node for DNS pods to run on: nothing to say
+    if dist.profile.dns is Expect.OPTIONAL:
+        detail = f"no cluster DNS pods: not required on {dist.profile.title}"
+        return [
+            Component("coredns", Plane.DATA, Status.UNKNOWN, None, None, (f"looked for {rules[0].describe()}",), detail)
+        ], []
+    return [], [
+        finding("KPD-322", rules[0].namespace, f"no CoreDNS ({rules[0].describe()}) found: cluster DNS is not verified")
+    ]
+
+
+def _judge(ready: int, desired: int, endpoints: int | None) -> tuple[Status, str, list[Finding]]:
+    """Down with no ready replica or endpoint (KPD-320), degraded with fewer ready than desired (KPD-321)."""
+    if ready == 0 or endpoints == 0:
+        message = (
+            f"CoreDNS is down ({ready}/{desired} ready, "
+            f"{endpoints if endpoints is not None else 'unknown'} ready endpoints): "
+            "name resolution fails for every workload"
+        )
+        detail = "no ready replica" if ready == 0 else "no ready endpoint"
+        return Status.DOWN, detail, [finding("KPD-320", "kube-system/coredns", message)]
+    if ready < desired:
+        message = f"CoreDNS has {ready}/{desired} replicas ready"
+        return Status.DEGRADED, f"{ready}/{desired} ready", [finding("KPD-321", "kube-system/coredns", message)]
+    return Status.HEALTHY, "", []
