@@ -1,11 +1,5 @@
 """Connection to the API server: kubeconfig and auth from the official client, GETs through its
-configured urllib3 pool (no model classes), each bounded as a whole.
-
-A request is bounded by ``--request-timeout`` from connect to the last byte of the body (a server
-that trickles a body a byte at a time is cut off, not waited for), and by the run's deadline. Only
-429 and 503 answers that carry ``Retry-After`` are retried, at most twice, within the deadline.
-Every failure is classified here into the collect error hierarchy (errors.py).
-"""
+configured urllib3 pool (no model classes), each bounded as a whole, every failure classified (errors.py)."""
 
 from __future__ import annotations
 
@@ -104,7 +98,9 @@ def classify_ssl(server: str, exc: Exception, tls_server_name: str | None = None
 
 
 class Transport:
-    """GETs against one API server. Thread-safe: the urllib3 pool is."""
+    """GETs against one API server. Thread-safe: the urllib3 pool is. A request is bounded by
+    ``--request-timeout`` from connect to the body's last byte (a trickling body is cut off, not waited
+    for) and by the run's deadline; only 429 and 503 with ``Retry-After`` are retried, at most twice."""
 
     def __init__(
         self,
@@ -275,6 +271,17 @@ def _peer_certificate(raw: Any) -> bytes | None:
     return der if isinstance(der, bytes) and der else None
 
 
+def _in_cluster(kubeconfig_path: str | None, context: str | None, default_location: str) -> bool:
+    """In a pod, with no kubeconfig named nor found: the client's in-cluster configuration."""
+    return (
+        kubeconfig_path is None
+        and context is None
+        and "KUBERNETES_SERVICE_HOST" in os.environ
+        and not os.environ.get("KUBECONFIG")
+        and not os.path.exists(os.path.expanduser(default_location))
+    )
+
+
 def connect(
     kubeconfig_path: str | None,
     context: str | None,
@@ -294,13 +301,7 @@ def connect(
     configuration.host = ""  # the client's default is http://localhost: a missing server must show
     paths = kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
     where = "kubeconfig " + paths + (f" (context {context!r})" if context else "")
-    in_cluster = (
-        kubeconfig_path is None
-        and context is None
-        and "KUBERNETES_SERVICE_HOST" in os.environ
-        and not os.environ.get("KUBECONFIG")
-        and not os.path.exists(os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION))
-    )
+    in_cluster = _in_cluster(kubeconfig_path, context, k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)
     cluster: dict[str, Any] = {}
     identity = Impersonation()
     try:
