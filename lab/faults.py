@@ -1,12 +1,5 @@
-"""API-level faults for the lab cluster (control-plane process faults are in lab/labctl/faults.py): an
-admission webhook without a backend and an unavailable aggregated APIService (lab/apf.py: an API
-Priority and Fairness level squeezed until it queues and rejects).
-
-Each is a context manager: it sets the fault up, checks that it has its effect, yields what a
-test needs (names, the API server's error texts and conditions) and removes everything on exit.
-Objects live in the fault's own namespaces or are cluster-scoped ``kpd-test-*`` ones matching only
-those namespaces or one test identity: the shared lab's other writes are never affected.
-"""
+"""API-level faults for the lab cluster, each a context manager that sets it up, checks its effect and
+removes it: an admission webhook without a backend, an unavailable aggregated APIService."""
 
 from __future__ import annotations
 
@@ -20,6 +13,9 @@ from typing import Any, Literal
 from lab.labctl import Lab, LabError, kubectl, log, wait_for
 
 Json = dict[str, Any]
+# Objects live in the fault's own namespaces or are cluster-scoped ``kpd-test-*`` ones matching only those
+# namespaces or one test identity: the shared lab's other writes are never affected. Control-plane process
+# faults are in lab/labctl/faults.py, an API Priority and Fairness level squeezed in lab/apf.py.
 
 
 def apply(lab: Lab, manifest: str) -> None:
@@ -56,22 +52,10 @@ class WebhookDown:
     setup_seconds: float
 
 
-@contextmanager
-def webhook_down(
-    lab: Lab,
-    failure_policy: Literal["Fail", "Ignore"] = "Fail",
-    kind: Literal["validating", "mutating"] = "validating",
-) -> Iterator[WebhookDown]:
-    """A webhook on CREATE/UPDATE of pods and configmaps in ``kpd-webhook-<policy>`` only, its
-    Deployment scaled to 0: with Fail a ConfigMap create there is refused, with Ignore it passes.
-
-    The lab's API server routes webhook calls to the Service's endpoints (--enable-aggregator-routing,
-    lab/kwokctl.yaml.in), never to its ClusterIP (which would leave the machine: the lab has no
-    kube-proxy). The webhook is registered only once its Deployment is scaled to 0, so no call is
-    ever made to a (kwok, fake) pod address: with no endpoint the API server fails the call at once
-    ("no endpoints available for service"). A ConfigMap create is tried and its error kept."""
-    t0 = time.monotonic()
-    ns, name, svc = f"kpd-webhook-{failure_policy.lower()}", f"kpd-test-{failure_policy.lower()}", "kpd-webhook"
+def _webhook_manifests(
+    ns: str, name: str, svc: str, failure_policy: str, kind: Literal["validating", "mutating"]
+) -> tuple[str, str]:
+    """The webhook's backend (Deployment and Service in ``ns``) and its configuration, as YAML."""
     kind_name = "ValidatingWebhookConfiguration" if kind == "validating" else "MutatingWebhookConfiguration"
     spec = f"{{selector: {{app: {svc}}}, ports: [{{port: 443, targetPort: 8443, name: https}}]}}"
     manifest = f"""
@@ -96,15 +80,40 @@ webhooks:
   sideEffects: None
   admissionReviewVersions: [v1]
 """
+    return manifest, config
+
+
+def _backend_scaled_to_zero(lab: Lab, ns: str, svc: str, manifest: str) -> None:
+    """Apply the backend, wait until its endpoint is ready, then scale it to 0 and wait until it has none."""
+    apply(lab, manifest)
+    ready = ("--for=jsonpath={.status.readyReplicas}=1", "deployment", svc, "-n", ns, "--timeout=90s")
+    kubectl(lab, "wait", *ready, timeout=100)
+    wait_for(f"{ns}/{svc} to have a ready endpoint", lambda: _endpoints(lab, ns, svc, True) > 0, 90, 1)
+    kubectl(lab, "scale", "deployment", svc, "-n", ns, "--replicas=0")
+    kubectl(lab, "wait", "--for=delete", "pod", "-l", f"app={svc}", "-n", ns, "--timeout=60s", timeout=70)
+    wait_for(f"{ns}/{svc} to lose its endpoints", lambda: _endpoints(lab, ns, svc, False) == 0, 60, 0.5)
+
+
+@contextmanager
+def webhook_down(
+    lab: Lab,
+    failure_policy: Literal["Fail", "Ignore"] = "Fail",
+    kind: Literal["validating", "mutating"] = "validating",
+) -> Iterator[WebhookDown]:
+    """A webhook on CREATE/UPDATE of pods and configmaps in ``kpd-webhook-<policy>`` only, its
+    Deployment scaled to 0: with Fail a ConfigMap create there is refused, with Ignore it passes.
+
+    The lab's API server routes webhook calls to the Service's endpoints (--enable-aggregator-routing,
+    lab/kwokctl.yaml.in), never to its ClusterIP (which would leave the machine: the lab has no
+    kube-proxy). The webhook is registered only once its Deployment is scaled to 0, so no call is
+    ever made to a (kwok, fake) pod address: with no endpoint the API server fails the call at once
+    ("no endpoints available for service"). A ConfigMap create is tried and its error kept."""
+    t0 = time.monotonic()
+    ns, name, svc = f"kpd-webhook-{failure_policy.lower()}", f"kpd-test-{failure_policy.lower()}", "kpd-webhook"
+    manifest, config = _webhook_manifests(ns, name, svc, failure_policy, kind)
     try:
         apply(lab, namespace_doc(ns))
-        apply(lab, manifest)
-        ready = ("--for=jsonpath={.status.readyReplicas}=1", "deployment", svc, "-n", ns, "--timeout=90s")
-        kubectl(lab, "wait", *ready, timeout=100)
-        wait_for(f"{ns}/{svc} to have a ready endpoint", lambda: _endpoints(lab, ns, svc, True) > 0, 90, 1)
-        kubectl(lab, "scale", "deployment", svc, "-n", ns, "--replicas=0")
-        kubectl(lab, "wait", "--for=delete", "pod", "-l", f"app={svc}", "-n", ns, "--timeout=60s", timeout=70)
-        wait_for(f"{ns}/{svc} to lose its endpoints", lambda: _endpoints(lab, ns, svc, False) == 0, 60, 0.5)
+        _backend_scaled_to_zero(lab, ns, svc, manifest)
         apply(lab, config)  # only now: never a call to a pod address
         probe = kubectl(lab, "create", "configmap", "kpd-probe", "-n", ns, "--from-literal=a=b", check=False)
         error = probe.stderr.strip() if probe.returncode else ""
