@@ -5,7 +5,7 @@ cost of its reads, at several sizes.
     make bench ARGS='--sizes 300,1000 --runs 2'  # a quick try (or BENCH_SIZES=300,1000)
     python -m bench.live --keep ...; python -m bench.live --reuse ...   # keep the cluster for re-runs
 
-The cluster is lab/scale.py's throwaway ``kplanediag-bench`` (never the shared lab cluster): real
+The cluster is lab/scale/'s throwaway ``kplanediag-bench`` (never the shared lab cluster): real
 etcd, kube-apiserver, controller-manager and scheduler, kwok playing 1,000 kubelets and renewing
 their Leases; per 10 pods one Deployment (its ReplicaSet and pods made by the controller-manager,
 scheduled by the scheduler), one Service with its EndpointSlice and one PodDisruptionBudget. It is

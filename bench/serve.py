@@ -3,7 +3,7 @@
     python -m bench.serve --reuse --pods 30000     # the kept 30,000-pod cluster of bench/live.py
     make bench                                     # bench/live.py runs it at its biggest size
 
-``serve`` runs as its own process against lab/scale.py's kwok cluster (never the shared lab),
+``serve`` runs as its own process against lab/scale/'s kwok cluster (never the shared lab),
 checking every ``--interval``, until ``--checks`` checks have completed. Meanwhile its resident
 memory is sampled from /proc every 0.2 s (VmRSS; VmHWM, the kernel's own peak of that process, is
 read at the end), and its CPU time from /proc/PID/stat. Then /metrics is scraped: series (sample

@@ -1,7 +1,7 @@
 """What one ``kplanediag check`` costs the API server, request by request.
 
 The requests are read from the API server's audit log, on a throwaway kwok cluster of its own
-(lab/scale.py, never the shared lab cluster) whose audit policy logs one user only: a ServiceAccount
+(lab/scale/, never the shared lab cluster) whose audit policy logs one user only: a ServiceAccount
 made for kplanediag, which runs with a token kubeconfig of its own. Every other client there (the
 controller-manager, the scheduler, kwok, kubectl) uses kwokctl's admin certificate, so nothing but
 kplanediag's requests is counted: no baseline to subtract, no metric scrapes to filter out.

@@ -1,0 +1,50 @@
+"""Throwaway kwokctl scale clusters (never the shared lab) for the live benchmark (bench/live.py) and
+the API-cost e2e test; ``python -m lab.scale`` drives them, and every name below is importable from here."""
+
+from lab.scale.base import (
+    BENCH,
+    CLIENT_BURST,
+    CLIENT_QPS,
+    NAMESPACE,
+    PER_DEPLOYMENT,
+    RESOURCES,
+    ScaleCluster,
+    api_ready,
+    column,
+    default_cluster,
+    exists,
+    kwokctl,
+    kwokctl_config,
+    namespace_exists,
+)
+from lab.scale.cli import main, status
+from lab.scale.cluster import create, delete, ensure, reader_kubeconfig
+from lab.scale.workload import deployments_for, ready_nodes, scale_nodes, scale_pods, workload_state
+
+__all__ = [
+    "BENCH",
+    "CLIENT_BURST",
+    "CLIENT_QPS",
+    "NAMESPACE",
+    "PER_DEPLOYMENT",
+    "RESOURCES",
+    "ScaleCluster",
+    "api_ready",
+    "column",
+    "create",
+    "default_cluster",
+    "delete",
+    "deployments_for",
+    "ensure",
+    "exists",
+    "kwokctl",
+    "kwokctl_config",
+    "main",
+    "namespace_exists",
+    "reader_kubeconfig",
+    "ready_nodes",
+    "scale_nodes",
+    "scale_pods",
+    "status",
+    "workload_state",
+]
