@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from kplanediag.serve.http import OPEN_PATHS, ROUTES
+from kplanediag.serve.http import OPEN_PATHS
+from kplanediag.serve.routes import ROUTES
 
 ROOT = Path(__file__).parents[2] / "deploy"
 
