@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kplanediag.collect.answers import Response
 from kplanediag.collect.certificate import parse_certificate
 from kplanediag.collect.endpoints import (
     Timings,
@@ -31,7 +32,7 @@ from kplanediag.collect.lists import (
     continue_token,
     page_fields,
 )
-from kplanediag.collect.transport import Response, Transport
+from kplanediag.collect.transport import Transport
 from kplanediag.snapshot import Gap, Probe, Resources, Snapshot, minor_version
 from kplanediag.snapshot.credentials import public_url
 from kplanediag.snapshot.decode import BadItems

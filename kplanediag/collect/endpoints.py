@@ -12,10 +12,11 @@ from typing import TypeVar
 
 import msgspec
 
+from kplanediag.collect.answers import Response
 from kplanediag.collect.errors import CollectError
 from kplanediag.collect.metrics import ACCEPT as METRICS_ACCEPT
 from kplanediag.collect.metrics import parse_metrics
-from kplanediag.collect.transport import Response, Transport
+from kplanediag.collect.transport import Transport
 from kplanediag.snapshot import Gap, Probe, VersionInfo, parse_health_body
 from kplanediag.snapshot.server import RequestTime, ServerMetrics
 

@@ -12,7 +12,7 @@ import pytest
 from kplanediag.analysis.clock import AT, CAPTURE, LOCAL, SERVER
 from kplanediag.analysis.report import analyze
 from kplanediag.analysis.results import Report
-from kplanediag.collect.transport import server_date
+from kplanediag.collect.answers import server_date
 from kplanediag.snapshot import format_time, parse_time
 from tests.unit.factories import W1, raw, snapshot_from_dict
 

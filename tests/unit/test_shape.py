@@ -33,7 +33,6 @@ FUNCTIONS_OVER = {
 MODULES_OVER = {
     "kplanediag/cli/config.py": 342,
     "kplanediag/cli/options.py": 434,
-    "kplanediag/collect/transport.py": 352,
     "kplanediag/render/table.py": 337,
     "kplanediag/snapshot/kinds.py": 307,
     "lab/kindha.py": 309,

@@ -1,12 +1,12 @@
-"""collect.transport.classify_ssl: which TLS failures are our configuration (exit 3) and which are an
+"""collect.answers.classify_ssl: which TLS failures are our configuration (exit 3) and which are an
 outage (exit 2). The texts are OpenSSL's, as Python 3.11 words them."""
 
 from __future__ import annotations
 
 import pytest
 
+from kplanediag.collect.answers import classify_ssl
 from kplanediag.collect.errors import TLSError, UnreachableError
-from kplanediag.collect.transport import classify_ssl
 
 SERVER = "https://127.0.0.1:6443"
 

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from kplanediag.analysis.report import analyze
+from kplanediag.collect.answers import JSON
 from kplanediag.collect.collector import collect
 from kplanediag.collect.lists import LISTS
-from kplanediag.collect.transport import JSON, Transport, connect
+from kplanediag.collect.transport import Transport, connect
 from kplanediag.snapshot import format_time, parse_health_body
 from lab import labctl
 
