@@ -32,7 +32,7 @@ from kubernetes import client, config
 from lab.faults import apply, delete_namespace, namespace_doc
 from lab.labctl import Lab, LabError, kubectl, log, wait_for
 from lab.netns import Netns, netns
-from lab.throwaway import openssl
+from lab.throwaway_pki import openssl
 
 NAMESPACE, CONFIGURATION, SERVICE, VICTIM = "kpd-webhook-calls", "kpd-test-calls", "kpd-webhook", "kpd-victim"
 WRONG_NAME = "wrong-name.kpd-test.example.com"  # the certificate's only name (mode wrong-name)
