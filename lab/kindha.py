@@ -1,14 +1,5 @@
-"""Control-plane faults on the highly available kind cluster (make kind-ha-up: kind-ha-config.yaml,
-three control-plane nodes behind kind's load balancer), injected for real: pause whole control-plane
-node containers (``docker pause`` freezes that node's kubelet, etcd member, API server, scheduler and
-controller manager at once), find the node of a leader Lease, stop one node's static pod by moving
-its manifest out of /etc/kubernetes/manifests (the kubelet then stops it and does not restart it).
-
-Each fault is a context manager that undoes itself and waits until the cluster is whole again: every
-etcd member ready (its /readyz is a linearizable read, so quorum is back), every API server ready,
-nodes and running pods Ready, both leader Leases held and fresh. ``restore`` undoes whatever an
-interrupted run left behind. Used by tests/e2e/test_kind_ha.py; ``python -m lab.kindha`` by hand.
-"""
+"""Control-plane faults on the highly available kind cluster (make kind-ha-up), injected for real, each
+undone on exit once the cluster is whole again (``whole``): node containers paused, a static pod stopped."""
 
 from __future__ import annotations
 
@@ -162,6 +153,7 @@ def wait_whole(kind: Kind, timeout: float = 300, steady: float = 15) -> float:
 
 
 def pause(kind: Kind, node: str) -> None:
+    """``docker pause``: that node's kubelet, etcd member, API server, scheduler and controller manager at once."""
     kind.docker("pause", node)
     log(f"paused node container {node}")
 

@@ -1,11 +1,5 @@
-"""Node and scheduling faults for the lab cluster (tests/e2e/test_causes_faults.py): every worker's
-kubelet silenced at once, a kubelet whose clock is skewed, a throwaway kwok worker, cordons and taints.
-
-Each is a context manager that sets the fault up, yields what a test needs and undoes it on exit.
-Workloads live in the test's own namespace (``kpd-causes``); taints use ``kpd-test/*`` keys only, and
-a NoExecute taint goes on a throwaway worker (``kpd-test-worker``) that runs nothing of the seed but
-DaemonSet pods (which tolerate every taint): the shared lab's pods are never evicted.
-"""
+"""Node and scheduling faults for the lab cluster (tests/e2e/test_causes_faults.py), each a context manager:
+every worker's kubelet silenced at once, a skewed kubelet clock, a throwaway kwok worker, cordons, taints."""
 
 from __future__ import annotations
 
@@ -35,6 +29,9 @@ from lab.labctl import (
     wait_for,
 )
 
+# Workloads live in the test's own namespace; taints use ``kpd-test/*`` keys only, and a NoExecute taint goes
+# on a throwaway worker that runs nothing of the seed but DaemonSet pods (which tolerate every taint): the
+# shared lab's pods are never evicted.
 NAMESPACE = "kpd-causes"
 EXTRA_WORKER = "kpd-test-worker"
 CM = "kube-controller-manager"
