@@ -10,90 +10,57 @@ Adding a field here is the one place a new read starts; the protobuf declaration
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Annotated
 
 import msgspec
 
-Time = Annotated[datetime, msgspec.Meta(tz=True)]
-"""metav1.Time / MicroTime: RFC 3339 with a zone; a naive timestamp is invalid data."""
-IntOrString = int | str
+from kplanediag.snapshot.meta import (
+    Base,
+    Condition,
+    IntOrString,
+    LabelSelector,
+    LabelSelectorRequirement,
+    ObjectMeta,
+    OwnerReference,
+    Resource,
+    Time,
+    empty_map,
+)
+from kplanediag.snapshot.pod_scheduling import (
+    Affinity,
+    LocalVolumeSource,
+    NodeAffinity,
+    NodeSelector,
+    NodeSelectorRequirement,
+    NodeSelectorTerm,
+    PodAffinityTerm,
+    PodAntiAffinity,
+    ResourceRequirements,
+    Volume,
+)
 
-
-class Base(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False, rename="camel"):
-    """Options every kind and sub-object shares (no reference cycles can form, so no GC tracking)."""
-
-
-def _empty() -> Mapping[str, str]:
-    return {}
-
-
-# --- metadata -------------------------------------------------------------------------------------
-
-
-class OwnerReference(Base, frozen=True):
-    kind: str = ""
-    name: str = ""
-    controller: bool = False
-
-
-class ObjectMeta(Base, frozen=True):
-    name: str = ""
-    namespace: str = ""
-    labels: Mapping[str, str] = msgspec.field(default_factory=_empty)
-    owner_references: tuple[OwnerReference, ...] = ()
-    creation_timestamp: Time | None = None
-    deletion_timestamp: Time | None = None
-    generation: int = 0
-
-
-class LabelSelectorRequirement(Base, frozen=True):
-    key: str = ""
-    operator: str = ""
-    values: tuple[str, ...] = ()
-
-
-class LabelSelector(Base, frozen=True):
-    match_labels: Mapping[str, str] = msgspec.field(default_factory=_empty)
-    match_expressions: tuple[LabelSelectorRequirement, ...] = ()
-
-
-class Condition(Base, frozen=True):
-    """A Node or Pod condition (the fields both share and kplanediag reads)."""
-
-    type: str = ""
-    status: str = ""
-    reason: str = ""
-    message: str = ""
-    last_transition_time: Time | None = None
-
-
-class Resource(Base, frozen=True, tag_field="kind", tag=True):
-    """A top-level kind; ``kind`` is its tag (optional on decode: List items omit it)."""
-
-    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name
-
-    @property
-    def namespace(self) -> str:
-        return self.metadata.namespace
-
-    @property
-    def labels(self) -> Mapping[str, str]:
-        return self.metadata.labels
-
-    @property
-    def key(self) -> str:
-        """``namespace/name``, or ``name`` for cluster-scoped objects."""
-        return f"{self.metadata.namespace}/{self.metadata.name}" if self.metadata.namespace else self.metadata.name
-
-    @property
-    def controller(self) -> OwnerReference | None:
-        return next((r for r in self.metadata.owner_references if r.controller), None)
-
+# Re-exported: the kinds' parts that live in meta.py and pod_scheduling.py, read as kinds.X everywhere.
+__all__ = [
+    "Affinity",
+    "Base",
+    "Condition",
+    "IntOrString",
+    "LabelSelector",
+    "LabelSelectorRequirement",
+    "LocalVolumeSource",
+    "NodeAffinity",
+    "NodeSelector",
+    "NodeSelectorRequirement",
+    "NodeSelectorTerm",
+    "ObjectMeta",
+    "OwnerReference",
+    "PodAffinityTerm",
+    "PodAntiAffinity",
+    "Resource",
+    "ResourceRequirements",
+    "Time",
+    "Volume",
+    "empty_map",
+]
 
 # --- nodes and leases -----------------------------------------------------------------------------
 
@@ -121,7 +88,7 @@ class NodeAddress(Base, frozen=True):
 
 
 class NodeStatus(Base, frozen=True):
-    allocatable: Mapping[str, str] = msgspec.field(default_factory=_empty)  # quantities: cpu, memory, pods
+    allocatable: Mapping[str, str] = msgspec.field(default_factory=empty_map)  # quantities: cpu, memory, pods
     conditions: tuple[Condition, ...] = ()
     addresses: tuple[NodeAddress, ...] = ()
     node_info: NodeSystemInfo = msgspec.field(default_factory=NodeSystemInfo)
@@ -147,61 +114,10 @@ class Lease(Resource, frozen=True):
 # --- pods -----------------------------------------------------------------------------------------
 
 
-class ResourceRequirements(Base, frozen=True):
-    requests: Mapping[str, str] = msgspec.field(default_factory=_empty)  # quantities: cpu, memory
-
-
 class Container(Base, frozen=True):
     name: str = ""
     image: str = ""
     resources: ResourceRequirements = msgspec.field(default_factory=ResourceRequirements)
-
-
-class NodeSelectorRequirement(Base, frozen=True):
-    key: str = ""
-    operator: str = ""
-    values: tuple[str, ...] = ()
-
-
-class NodeSelectorTerm(Base, frozen=True):
-    match_expressions: tuple[NodeSelectorRequirement, ...] = ()
-    match_fields: tuple[NodeSelectorRequirement, ...] = ()
-
-
-class NodeSelector(Base, frozen=True):
-    node_selector_terms: tuple[NodeSelectorTerm, ...] = ()
-
-
-class NodeAffinity(Base, frozen=True):
-    required_during_scheduling_ignored_during_execution: NodeSelector | None = None
-
-
-class PodAffinityTerm(Base, frozen=True):
-    label_selector: LabelSelector | None = None
-    namespaces: tuple[str, ...] = ()
-    topology_key: str = ""
-
-
-class PodAntiAffinity(Base, frozen=True):
-    required_during_scheduling_ignored_during_execution: tuple[PodAffinityTerm, ...] = ()
-
-
-class Affinity(Base, frozen=True):
-    """The required (hard) parts only: what decides where a pod may run, not where it prefers to."""
-
-    node_affinity: NodeAffinity | None = None
-    pod_anti_affinity: PodAntiAffinity | None = None
-
-
-class LocalVolumeSource(Base, frozen=True):
-    """An emptyDir or hostPath source: present or not (their fields are not read)."""
-
-
-class Volume(Base, frozen=True):
-    """Whether the volume lives on the node (its name is not read: it differs per pod)."""
-
-    empty_dir: LocalVolumeSource | None = None
-    host_path: LocalVolumeSource | None = None
 
 
 class Toleration(Base, frozen=True):
@@ -218,7 +134,7 @@ class PodSpec(Base, frozen=True):
     dns_policy: str = "ClusterFirst"
     host_network: bool = False
     scheduler_name: str = ""
-    node_selector: Mapping[str, str] = msgspec.field(default_factory=_empty)
+    node_selector: Mapping[str, str] = msgspec.field(default_factory=empty_map)
     affinity: Affinity | None = None
     volumes: tuple[Volume, ...] = ()
 
@@ -317,7 +233,7 @@ class PodDisruptionBudget(Resource, frozen=True):
 
 
 class ServiceSpec(Base, frozen=True):
-    selector: Mapping[str, str] = msgspec.field(default_factory=_empty)
+    selector: Mapping[str, str] = msgspec.field(default_factory=empty_map)
     type: str = "ClusterIP"
     external_name: str = ""  # type ExternalName: a DNS name outside the cluster, no endpoints
 

@@ -23,7 +23,7 @@ from kplanediag.cli import main
 from kplanediag.render.html import render_html
 from kplanediag.render.html_planes import FOLD_AT
 from kplanediag.render.templating import environment
-from kplanediag.serve.http import waiting_page
+from kplanediag.serve.routes import waiting_page
 from kplanediag.serve.state import Failure, View
 from kplanediag.snapshot import parse_time
 from kplanediag.snapshot.files import load_snapshot
