@@ -11,7 +11,7 @@ from kplanediag.analysis.impact import service_impacts, workload_impacts
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.classes import DRAIN
 from kplanediag.analysis.knowledge.codes import CODES
-from kplanediag.analysis.model import Affected, BlastEntry, Impact, Plane, Severity
+from kplanediag.analysis.model import Affected, BlastEntry, Impact, Impacted, Plane, Severity
 from kplanediag.analysis.scheduling.drains import Budget, budget, drained_pods
 from kplanediag.analysis.words import plural, some
 from kplanediag.snapshot.kinds import Pod
@@ -56,15 +56,10 @@ def _order(pods: list[Pod], budgets: dict[str, tuple[Budget, list[str]]]) -> tup
     return tuple(steps)
 
 
-def assess_drain(idx: ClusterIndex, node: str) -> Drain:
-    pods = drained_pods(idx, node)
-    budgets = _budgets(idx, pods)
-    blocking = {k: v for k, v in budgets.items() if v[0].allowed == 0}
-    failed = {node}
-    workloads = workload_impacts(idx, pods, failed)
-    outage = [w for w in workloads if w.impact is Impact.OUTAGE]
-    bare = [p.key for p in pods if idx.workload_of(p)[0] == "Pod"]
-    services = tuple(s for s in service_impacts(idx, failed))
+def _verdict(
+    blocking: dict[str, tuple[Budget, list[str]]], outage: list[Impacted], bare: list[str]
+) -> tuple[str, Severity]:
+    """The drain's verdict (safe now, blocked, causes an outage) and its severity."""
     outage_text = some([f"{w.kind} {w.namespace}/{w.name}" for w in outage], 6)
     if blocking:
         held = "; ".join(f"{b.describe()} holds {some(keys, 4)}" for b, keys in blocking.values())
@@ -84,6 +79,19 @@ def assess_drain(idx: ClusterIndex, node: str) -> Drain:
             f"; {plural(len(bare), 'pod')} without a controller deleted for good ({some(bare, 4)}; drain needs --force)"
         )
         severity = max(severity, Severity.WARNING, key=lambda s: s.rank)
+    return verdict, severity
+
+
+def assess_drain(idx: ClusterIndex, node: str) -> Drain:
+    pods = drained_pods(idx, node)
+    budgets = _budgets(idx, pods)
+    blocking = {k: v for k, v in budgets.items() if v[0].allowed == 0}
+    failed = {node}
+    workloads = workload_impacts(idx, pods, failed)
+    outage = [w for w in workloads if w.impact is Impact.OUTAGE]
+    bare = [p.key for p in pods if idx.workload_of(p)[0] == "Pod"]
+    services = tuple(s for s in service_impacts(idx, failed))
+    verdict, severity = _verdict(blocking, outage, bare)
     if not pods:
         return Drain(
             node, "safe now: nothing to evict (only DaemonSet or static pods run there)", (), Severity.INFO, None
@@ -123,5 +131,6 @@ def assess_drain(idx: ClusterIndex, node: str) -> Drain:
         "eviction",
         severity,
     )
-    kept = frozenset(key for _, keys in blocking.values() for key in keys)
-    return Drain(node, verdict, _order(pods, budgets), severity, entry, kept)
+    return Drain(
+        node, verdict, _order(pods, budgets), severity, entry, frozenset(k for _, ks in blocking.values() for k in ks)
+    )

@@ -86,11 +86,20 @@ def rehome(
         return notes
     nodes = ClusterIndex.build(after, idx.now).nodes
     room = Room.of(nodes.values(), (p for p in idx.pods if p.spec.node_name not in gone))
-    placed, stuck = place(room, movers)
+    notes += _placed(idx, movers, *place(room, movers))
+    if not any(n.status.allocatable for n in nodes.values()):
+        notes.append("resources not judged: no node's allocatable is in the snapshot")
+    return notes
+
+
+def _placed(idx: ClusterIndex, movers: list[Pod], placed: dict[str, str], stuck: dict[str, str]) -> list[str]:
+    """What ``place`` did, said per workload: those with nowhere to go and why, those rescheduled."""
+    notes = []
+    everyone = _by_workload(idx, movers)
     if stuck:
         lines = []
         for workload, pods in sorted(_by_workload(idx, (p for p in movers if p.key in stuck)).items()):
-            total = len(_by_workload(idx, movers)[workload])
+            total = len(everyone[workload])
             count = plural(len(pods), "pod") if len(pods) == total else f"{len(pods)} of {total} pods"
             lines.append(f"{workload}: {count} ({stuck[pods[0].key]})")
         notes.append(
@@ -105,6 +114,4 @@ def rehome(
             f"({some(sorted(workloads), 6)}) fit on "
             f"{some(sorted(set(placed.values())), 6)} (requests against what is left of allocatable)"
         )
-    if not any(n.status.allocatable for n in nodes.values()):
-        notes.append("resources not judged: no node's allocatable is in the snapshot")
     return notes
