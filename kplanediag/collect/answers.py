@@ -11,6 +11,7 @@ from typing import Any
 
 from kplanediag.collect.errors import AuthenticationError, CredentialError, TLSError, UnreachableError
 from kplanediag.snapshot.credentials import scrub
+from kplanediag.snapshot.model import THROTTLED
 
 JSON = "application/json"
 _REJECTED_CERT = ("certificate required", "bad certificate", "unknown ca", "certificate unknown", "access denied")
@@ -42,7 +43,7 @@ class Response:
             message = self.json().get("message")
         except (ValueError, AttributeError):
             message = None
-        names = {401: "unauthorized", 403: "forbidden", 404: "not found", 429: "throttled (HTTP 429)"}
+        names = {401: "unauthorized", 403: "forbidden", 404: "not found", 429: THROTTLED}
         return names.get(self.status) or scrub(str(message or f"HTTP {self.status}"), self.sent)[:200]
 
 

@@ -35,6 +35,7 @@ from kplanediag.snapshot.kinds import (
 from kplanediag.snapshot.server import Certificate, Record, RequestTime, ServerMetrics
 
 PROBES = ("version", "livez", "readyz")
+THROTTLED = "throttled (HTTP 429)"  # the reason of a gap the API server's rate limits caused (KPD-441)
 INPUT_LIMIT = "not in "  # the reason of a gap that only says what a file's format holds: "not in a kubectl List"
 _CHECK_LINE = re.compile(r"^\[(?P<mark>[+-])\](?P<name>[^ ]+)\s*(?P<rest>.*)$")
 
@@ -78,6 +79,11 @@ class Gap(Record, frozen=True):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.reason}"
+
+    @property
+    def throttled(self) -> bool:
+        """The read was refused with 429 (a name that holds "429", a redacted token, is no sign of it)."""
+        return THROTTLED in self.reason
 
     @property
     def input_limit(self) -> bool:

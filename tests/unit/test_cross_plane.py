@@ -22,6 +22,7 @@ from kplanediag.analysis.results import Report
 from kplanediag.collect.certificate import parse_certificate
 from kplanediag.collect.metrics import parse_metrics, samples
 from kplanediag.snapshot import Snapshot, load_bytes, load_snapshot
+from kplanediag.snapshot.model import THROTTLED, Gap
 from tests.unit.factories import snap
 
 REAL = Path(__file__).parent / "data" / "real"
@@ -417,3 +418,14 @@ def test_writes_failing_with_etcd_checks_failing_is_not_called_nospace() -> None
     assert "KPD-110" in codes(report)
     assert not [b for b in report.blast_radius if b.failure.startswith("writes failing")]  # etcd's entry says it
     assert [b for b in report.blast_radius if b.failure.startswith("etcd")]
+
+
+def test_only_a_429_answer_is_throttling_not_a_name_holding_429() -> None:
+    """A gap whose reason merely contains "429" (a redacted token such as pod-3f429a, a pod named
+    web-429) is not the API server's rate limit: KPD-441 only for the 429 answer's own reason."""
+    base = with_metrics(webhook_case("ignore-mutating"), APF / "metrics-rest.txt")
+    named = msgspec.structs.replace(base, gaps=(Gap(source="events", reason="bad item pod-3f429a"),))
+    assert "KPD-441" not in codes(analyze(named))
+    refused = msgspec.structs.replace(base, gaps=(Gap(source="events", reason=THROTTLED),))
+    (f,) = [f for f in analyze(refused).findings if f.code == "KPD-441"]
+    assert "events" in f.message

@@ -59,7 +59,7 @@ def _queued(levels: tuple[PriorityLevel, ...]) -> list[str]:
 
 def assess_saturation(idx: ClusterIndex) -> tuple[Saturation, list[Finding]]:
     snap = idx.snapshot
-    throttled = tuple(g.source for g in snap.gaps if "429" in g.reason)
+    throttled = tuple(g.source for g in snap.gaps if g.throttled)
     metrics = snap.metrics
     result = Saturation(
         slow=tuple(_slow(idx)),
