@@ -25,8 +25,11 @@ def damage(row: RiskRow) -> str:
         parts.append(f"{row.workloads_degraded} degraded")
     if row.budgets_blocking:
         parts.append(f"drain blocked by {some(list(row.budgets_blocking), 3)}")
-    parts.append(f"{plural(row.pods, 'pod')} there")
+    parts.append(f"{plural(row.pods, 'workload pod')} there")
     return "; ".join(parts)
+
+
+ADDONS = "CoreDNS, kube-proxy, the CNI"
 
 
 def whatif_lines(report: Report) -> list[str]:
@@ -39,6 +42,8 @@ def whatif_lines(report: Report) -> list[str]:
     lines += [f"drain verdict: {v}" for v in w.verdicts]
     lines += [f"eviction order: {step}" for step in w.eviction_order]
     lines += list(w.notes)
+    if w.ranking:
+        lines.append(f"worst first; workload pods: the add-ons ({ADDONS}) and static pods are not counted")
     for i, row in enumerate(w.ranking[:RANKED_SHOWN], 1):
         where = f" ({', '.join(row.nodes)})" if w.ranked == "zones" else ""
         lines.append(f"{i}. {row.target}{where}: {damage(row)}")

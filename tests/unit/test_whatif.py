@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from kplanediag.analysis.whatif import HypothesisError, rank, what_if
+from kplanediag.render.whatif import whatif_lines
 from kplanediag.snapshot import parse_time
 from kplanediag.snapshot.files import load_snapshot
 from tests.unit.factories import DATA, snap
@@ -62,6 +63,12 @@ def test_all_nodes_ranks_single_points_of_failure_first() -> None:
     assert len(rows["k8s-worker1"].workloads_outage) > 100  # single-replica nginx Deployments
     assert report.what_if.ranking[0].target in ("k8s-master2", "k8s-master3")  # control plane first
     assert report.blast_radius == () and report.status == "critical"
+    lines = whatif_lines(report)
+    assert (
+        "worst first; workload pods: the add-ons (CoreDNS, kube-proxy, the CNI) and static pods are not counted"
+        in lines
+    )
+    assert any(line.startswith("3. k8s-worker") and line.endswith(" workload pods there") for line in lines), lines
 
 
 @needs_captures
