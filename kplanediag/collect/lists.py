@@ -1,4 +1,5 @@
-"""The lists one check reads, and how a page of each is fetched, continued and decoded.
+"""The lists one check reads (one call per read of each kind of snapshot/registry.py), and how a page
+of each is fetched, continued and decoded.
 
 Wire format: protobuf is asked for first and JSON accepted in the same Accept header, as client-go
 does; the server answers JSON for what it cannot encode as protobuf (custom resources, aggregated
@@ -35,28 +36,9 @@ from typing import Any
 import msgspec
 
 from kplanediag.collect.errors import ListFailed
-from kplanediag.snapshot.api_kinds import (
-    APIService,
-    CertificateSigningRequest,
-    Event,
-    MutatingWebhookConfiguration,
-    ValidatingAdmissionPolicy,
-    ValidatingWebhookConfiguration,
-)
 from kplanediag.snapshot.decode import PAGE_DECODER, BadItems, ItemDecoder
-from kplanediag.snapshot.kinds import (
-    DaemonSet,
-    Deployment,
-    EndpointSlice,
-    Lease,
-    Node,
-    Pod,
-    PodDisruptionBudget,
-    ReplicaSet,
-    Resource,
-    Service,
-    StatefulSet,
-)
+from kplanediag.snapshot.kinds import Resource
+from kplanediag.snapshot.registry import KIND_SPECS
 
 PAGE_SIZE = 2000
 PROTOBUF = "application/vnd.kubernetes.protobuf"
@@ -88,67 +70,21 @@ class ListCall:
         return f"{self.resource} (warnings)" if ("fieldSelector", "type=Warning") in self.query else self.resource
 
 
-LEASES = "/apis/coordination.k8s.io/v1/namespaces/{}/leases"
-ADMISSION = "/apis/admissionregistration.k8s.io/v1"
-EVENTS = "/apis/events.k8s.io/v1/events"
-EVENT_PAGE, EVENT_PAGES = 500, 2  # per events call: the timeline needs the recent ones, not a million
-LISTS = (
-    ListCall("nodes", "/api/v1/nodes", Node),
-    ListCall("pods", "/api/v1/pods", Pod),
-    ListCall("leases", LEASES.format("kube-system"), Lease),
-    ListCall("leases", LEASES.format("kube-node-lease"), Lease),
-    ListCall("daemonsets", "/apis/apps/v1/daemonsets", DaemonSet),
-    ListCall("deployments", "/apis/apps/v1/deployments", Deployment),
-    ListCall("statefulsets", "/apis/apps/v1/statefulsets", StatefulSet),
-    ListCall("replicasets", "/apis/apps/v1/replicasets", ReplicaSet),
-    ListCall("services", "/api/v1/services", Service),
-    ListCall("endpointslices", "/apis/discovery.k8s.io/v1/endpointslices", EndpointSlice),
-    ListCall("poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets", PodDisruptionBudget),
+ADMISSION = "/apis/admissionregistration.k8s.io/v1"  # the webhooks' and policies' API (tests route it)
+# One call per read of each kind of the registry (snapshot/registry.py), in its order.
+LISTS = tuple(
     ListCall(
-        "validatingwebhookconfigurations",
-        f"{ADMISSION}/validatingwebhookconfigurations",
-        ValidatingWebhookConfiguration,
-        json_only=True,
-    ),
-    ListCall(
-        "mutatingwebhookconfigurations",
-        f"{ADMISSION}/mutatingwebhookconfigurations",
-        MutatingWebhookConfiguration,
-        json_only=True,
-    ),
-    ListCall(
-        "validatingadmissionpolicies",
-        f"{ADMISSION}/validatingadmissionpolicies",
-        ValidatingAdmissionPolicy,
-        json_only=True,
-        optional=True,
-    ),
-    ListCall("apiservices", "/apis/apiregistration.k8s.io/v1/apiservices", APIService, json_only=True),
-    # Events for the timeline, bounded (EVENT_PAGES of EVENT_PAGE): Warnings everywhere, and every
-    # event of the namespaces where node and control-plane events are recorded
-    *(
-        ListCall(
-            "events",
-            path,
-            Event,
-            json_only=True,
-            query=query,
-            page_size=EVENT_PAGE,
-            max_pages=EVENT_PAGES,
-        )
-        for path, query in (
-            (EVENTS, (("fieldSelector", "type=Warning"),)),
-            ("/apis/events.k8s.io/v1/namespaces/default/events", ()),
-            ("/apis/events.k8s.io/v1/namespaces/kube-system/events", ()),
-        )
-    ),
-    ListCall(
-        "certificatesigningrequests",
-        "/apis/certificates.k8s.io/v1/certificatesigningrequests",
-        CertificateSigningRequest,
-        json_only=True,
-        optional=True,
-    ),
+        spec.resource,
+        spec.path(read.namespace),
+        spec.kind,
+        json_only=spec.wire == "json",
+        optional=spec.optional,
+        query=read.query,
+        page_size=spec.page_size,
+        max_pages=spec.max_pages,
+    )
+    for spec in KIND_SPECS
+    for read in spec.reads
 )
 
 

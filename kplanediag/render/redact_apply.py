@@ -19,26 +19,13 @@ from kplanediag.render.redact_policy import kept_label_value
 from kplanediag.snapshot import Snapshot
 from kplanediag.snapshot.api_kinds import Webhook
 from kplanediag.snapshot.kinds import ObjectMeta, ObjectReference, Resource
+from kplanediag.snapshot.registry import KIND_SPECS
 
 HOST_ADDRESSES = ("Hostname", "InternalDNS", "ExternalDNS")
+# owners and their children by the kind an ownerReference names (CronJob, Job: no list of their own)
 OWNER_CATEGORY = {"Deployment": "deploy", "DaemonSet": "ds", "StatefulSet": "sts", "CronJob": "cronjob"}
 CHILD_CATEGORY = {"ReplicaSet": "rs", "Job": "job"}
-CATEGORY = {
-    "Node": "node",
-    "Pod": "pod",
-    "Service": "svc",
-    "EndpointSlice": "eps",
-    "PodDisruptionBudget": "pdb",
-    "Lease": "lease",
-    "ValidatingWebhookConfiguration": "webhook",
-    "MutatingWebhookConfiguration": "webhook",
-    "ValidatingAdmissionPolicy": "policy",
-    "APIService": "apiservice",
-    "CertificateSigningRequest": "csr",
-    "Event": "event",
-    **OWNER_CATEGORY,
-    **CHILD_CATEGORY,
-}
+CATEGORY = {**{spec.name: spec.category for spec in KIND_SPECS}, **OWNER_CATEGORY, **CHILD_CATEGORY}
 # APIServices of the platform's own groups ("v1.apps", "v1beta1.metrics.k8s.io"): kept.
 _PLATFORM_GROUP = re.compile(r"(?:[a-z0-9-]*|.*\.k8s\.io|.*\.kubernetes\.io|.*\.openshift\.io)")
 _PATH = re.compile(r"\S*/\S*")

@@ -124,13 +124,3 @@ class Event(Resource, frozen=True):
     @property
     def count(self) -> int:
         return self.series.count if self.series and self.series.count else max(1, self.deprecated_count)
-
-
-API_KINDS: tuple[type[Resource], ...] = (
-    ValidatingWebhookConfiguration,
-    MutatingWebhookConfiguration,
-    ValidatingAdmissionPolicy,
-    APIService,
-    CertificateSigningRequest,
-    Event,
-)

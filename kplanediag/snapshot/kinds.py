@@ -265,6 +265,8 @@ class EndpointSlice(Resource, frozen=True):
     endpoints: tuple[Endpoint, ...] = ()
 
 
+# The kinds of this module, all read as protobuf (the registry, snapshot/registry.py, says how each is
+# read; tests/unit/test_registry.py checks the two agree).
 KINDS: tuple[type[Resource], ...] = (
     Node,
     Pod,

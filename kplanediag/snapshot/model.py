@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import msgspec
 
 from kplanediag.snapshot.api_kinds import (
-    API_KINDS,
     APIService,
     CertificateSigningRequest,
     Event,
@@ -19,7 +17,6 @@ from kplanediag.snapshot.api_kinds import (
     ValidatingWebhookConfiguration,
 )
 from kplanediag.snapshot.kinds import (
-    KINDS,
     DaemonSet,
     Deployment,
     EndpointSlice,
@@ -28,10 +25,11 @@ from kplanediag.snapshot.kinds import (
     Pod,
     PodDisruptionBudget,
     ReplicaSet,
-    Resource,
     Service,
     StatefulSet,
 )
+from kplanediag.snapshot.registry import KIND_OF_RESOURCE as KIND_OF_RESOURCE  # noqa: PLC0414 (re-exported)
+from kplanediag.snapshot.registry import RESOURCE_OF_KIND as RESOURCE_OF_KIND  # noqa: PLC0414 (re-exported)
 from kplanediag.snapshot.server import Certificate, Record, RequestTime, ServerMetrics
 
 PROBES = ("version", "livez", "readyz")
@@ -101,7 +99,8 @@ class VersionInfo(Record, frozen=True):
 
 
 class Resources(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """The lists read; None means not collected (a gap says why), an empty tuple means none exist."""
+    """The lists read; None means not collected (a gap says why), an empty tuple means none exist.
+    One field per kind of registry.py, in the saved files' order (tests/unit/test_registry.py checks)."""
 
     nodes: tuple[Node, ...] | None = None
     pods: tuple[Pod, ...] | None = None
@@ -121,19 +120,8 @@ class Resources(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     events: tuple[Event, ...] | None = None
 
 
-def plural(kind: str) -> str:
-    """The API's resource name of a kind: ``Pod`` -> ``pods``, ``ValidatingAdmissionPolicy`` ->
-    ``validatingadmissionpolicies``."""
-    name = kind.lower()
-    return name[:-1] + "ies" if name.endswith("y") else name + "s"
-
-
-ALL_KINDS: tuple[type[Resource], ...] = (*KINDS, *API_KINDS)
-RESOURCE_OF_KIND: Mapping[str, str] = {kind.__name__: plural(kind.__name__) for kind in ALL_KINDS}
-"""List item kind -> resource name (the Resources field)."""
-KIND_OF_RESOURCE: Mapping[str, type[Resource]] = {plural(kind.__name__): kind for kind in ALL_KINDS}
 RESOURCES: tuple[str, ...] = tuple(Resources.__struct_fields__)
-assert set(RESOURCES) == set(KIND_OF_RESOURCE), "Resources has one field per kind"
+assert set(RESOURCES) == set(KIND_OF_RESOURCE), "Resources has one field per kind of the registry"
 
 
 class Snapshot(Record, frozen=True):

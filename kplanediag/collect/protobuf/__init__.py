@@ -18,6 +18,7 @@ from kplanediag.collect.protobuf import k8s_pb2 as pb
 from kplanediag.collect.protobuf.memo import Memo, text
 from kplanediag.snapshot import kinds as k
 from kplanediag.snapshot.decode import BadItems
+from kplanediag.snapshot.registry import KIND_SPECS
 
 __all__ = ["PROTOBUF", "Memo", "ProtobufError", "decode_list"]
 
@@ -25,17 +26,18 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
 R = TypeVar("R", bound=k.Resource)
 
+
+def _snake(name: str) -> str:
+    """``PodDisruptionBudget`` -> ``pod_disruption_budget``: a kind's converter in convert.py."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+# The registry's protobuf kinds: each its k8s.proto message (k8s_pb2) and its converter, found by name
+# (tests/unit/test_registry.py names a kind that lacks either).
 _KINDS: dict[type[k.Resource], tuple[type[Message], Callable[[Any, Memo], Any]]] = {
-    k.Node: (pb.Node, convert.node),
-    k.Pod: (pb.Pod, convert.pod),
-    k.Lease: (pb.Lease, convert.lease),
-    k.DaemonSet: (pb.DaemonSet, convert.daemon_set),
-    k.Deployment: (pb.Deployment, convert.deployment),
-    k.StatefulSet: (pb.StatefulSet, convert.stateful_set),
-    k.ReplicaSet: (pb.ReplicaSet, convert.replica_set),
-    k.Service: (pb.Service, convert.service),
-    k.EndpointSlice: (pb.EndpointSlice, convert.endpoint_slice),
-    k.PodDisruptionBudget: (pb.PodDisruptionBudget, convert.pod_disruption_budget),
+    spec.kind: (getattr(pb, spec.name), getattr(convert, _snake(spec.name)))
+    for spec in KIND_SPECS
+    if spec.wire == "protobuf" and hasattr(pb, spec.name) and hasattr(convert, _snake(spec.name))
 }
 _SHARED = Memo()  # the default: shared between calls and threads (single dict operations), bounded
 _ITEM_ERRORS = (DecodeError, ValueError, OverflowError, TypeError)  # damaged bytes, dates out of range

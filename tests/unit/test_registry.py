@@ -1,0 +1,156 @@
+"""The kind registry (kplanediag/snapshot/registry.py) against what is written by hand beside it: the
+Resources fields and accessors, k8s.proto and its converters, both RBAC files, the README's count.
+Each test names the kind (or the grant) that is missing or extra (issue 23, item 1)."""
+
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kplanediag.collect.lists import LISTS
+from kplanediag.collect.protobuf import _KINDS, _snake, convert
+from kplanediag.collect.protobuf import k8s_pb2 as pb
+from kplanediag.render.redact_apply import CATEGORY, CHILD_CATEGORY, OWNER_CATEGORY
+from kplanediag.snapshot import Resources, Snapshot
+from kplanediag.snapshot.kinds import KINDS
+from kplanediag.snapshot.registry import KIND_SPECS, KindSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+PROTO = ROOT / "kplanediag" / "collect" / "protobuf" / "k8s.proto"
+RBAC_FILES = (ROOT / "deploy" / "rbac.yaml", ROOT / "deploy" / "serve" / "rbac.yaml")
+PROTOBUF_SPECS = [s for s in KIND_SPECS if s.wire == "protobuf"]
+Grant = tuple[str | None, str, str]  # (namespace, or None for a ClusterRole; apiGroup; resource)
+
+
+def by_name(specs: list[KindSpec] | tuple[KindSpec, ...]) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("spec", specs, ids=[s.name for s in specs])
+
+
+def items_of(hint: Any) -> Any:
+    """The item type of ``tuple[K, ...]`` or ``tuple[K, ...] | None`` (else None)."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is not tuple and len(args) == 1:
+        return items_of(args[0])
+    return args[0] if typing.get_origin(hint) is tuple and args[1:] == [Ellipsis] else None
+
+
+def test_one_entry_per_kind_and_resource() -> None:
+    assert len({s.kind for s in KIND_SPECS}) == len({s.resource for s in KIND_SPECS}) == len(KIND_SPECS)
+
+
+@by_name(KIND_SPECS)
+def test_a_resources_field_of_its_kind(spec: KindSpec) -> None:
+    fields = typing.get_type_hints(Resources)
+    assert spec.resource in fields, f"{spec.name}: no Resources.{spec.resource} in snapshot/model.py"
+    assert items_of(fields[spec.resource]) is spec.kind, f"{spec.name}: Resources.{spec.resource}'s type"
+
+
+def test_no_resources_field_without_an_entry() -> None:
+    assert set(Resources.__struct_fields__) == {s.resource for s in KIND_SPECS}
+
+
+@by_name(KIND_SPECS)
+def test_a_snapshot_accessor(spec: KindSpec) -> None:
+    """A typed shortcut on Snapshot returns the kind's items (its name may be shorter: ``csrs``)."""
+    returns = {
+        name: typing.get_type_hints(prop.fget).get("return")
+        for name, prop in vars(Snapshot).items()
+        if isinstance(prop, property) and prop.fget is not None
+    }
+    assert spec.kind in map(items_of, returns.values()), f"{spec.name}: no Snapshot property in snapshot/model.py"
+
+
+@by_name(PROTOBUF_SPECS)
+def test_a_protobuf_message_and_converter(spec: KindSpec) -> None:
+    declared = set(re.findall(r"^message (\w+) \{", PROTO.read_text(encoding="utf-8"), re.M))
+    assert {spec.name, f"{spec.name}List"} <= declared, f"{spec.name}: no message {spec.name}(List) in k8s.proto"
+    assert hasattr(pb, spec.name), f"{spec.name}: not in k8s_pb2 (run `make proto`)"
+    assert hasattr(convert, _snake(spec.name)), f"{spec.name}: no {_snake(spec.name)}() in protobuf/convert.py"
+    assert spec.kind in _KINDS, f"{spec.name}: not in protobuf's conversion table"
+
+
+def test_kinds_py_lists_the_protobuf_kinds() -> None:
+    differ = {s.name for s in PROTOBUF_SPECS} ^ {k.__name__ for k in KINDS}
+    assert not differ, f"{sorted(differ)}: read as protobuf by the registry but not in kinds.KINDS, or the reverse"
+    assert [k.__name__ for k in KINDS] == [s.name for s in PROTOBUF_SPECS]
+    assert set(_KINDS) == set(KINDS)
+
+
+def test_one_list_call_per_read() -> None:
+    assert [(c.resource, c.path, c.query) for c in LISTS] == [
+        (s.resource, s.path(r.namespace), r.query) for s in KIND_SPECS for r in s.reads
+    ]
+
+
+def _granted(path: Path) -> set[Grant]:
+    """Every (namespace, group, resource) a ClusterRole (namespace None) or Role of ``path`` grants."""
+    grants: set[Grant] = set()
+    for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        if not doc or doc.get("kind") not in ("ClusterRole", "Role"):
+            continue
+        namespace = doc["metadata"].get("namespace") if doc["kind"] == "Role" else None
+        for rule in doc["rules"]:
+            if "resources" in rule:
+                assert rule["verbs"] == ["list"], f"{path.name}: {rule} grants more than list"
+                grants |= {(namespace, g, r) for g in rule["apiGroups"] for r in rule["resources"]}
+    return grants
+
+
+def _needed(spec: KindSpec) -> set[Grant]:
+    return {(ns, spec.group, spec.resource) for ns in (spec.namespaces or (None,))}
+
+
+@pytest.mark.parametrize("path", RBAC_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+@by_name(KIND_SPECS)
+def test_rbac_grants_each_kind(path: Path, spec: KindSpec) -> None:
+    missing = _needed(spec) - _granted(path)
+    assert not missing, f"{spec.name}: {path.relative_to(ROOT)} does not grant list on {sorted(missing, key=str)}"
+
+
+@pytest.mark.parametrize("path", RBAC_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_rbac_grants_no_read_no_kind_needs(path: Path) -> None:
+    needed = set().union(*map(_needed, KIND_SPECS))
+    extra = _granted(path) - needed
+    assert not extra, f"{path.relative_to(ROOT)} grants list on what no registry kind reads: {sorted(extra, key=str)}"
+
+
+def test_redaction_categories() -> None:
+    for spec in KIND_SPECS:
+        assert CATEGORY[spec.name] == spec.category
+        assert OWNER_CATEGORY.get(spec.name, CHILD_CATEGORY.get(spec.name, spec.category)) == spec.category, spec.name
+
+
+NUMBERS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+)
+
+
+def test_the_readme_counts_the_registrys_lists() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    written = re.findall(r"([\w-]+) lists in pages", readme)
+    assert written == [NUMBERS[len(KIND_SPECS)]], "README.md: the number of lists is len(KIND_SPECS)"
