@@ -1,5 +1,5 @@
-"""The kind registry (kplanediag/snapshot/registry.py) against what is written by hand beside it: the
-Resources fields and accessors, k8s.proto and its converters, both RBAC files, the README's count.
+"""The kind registry (snapshot/registry.py) against what is written by hand beside it: Resources and
+its accessors, k8s.proto, convert.py, both RBAC files, the README's count, docs/snapshot.md's lists.
 Each test names the kind (or the grant) that is missing or extra (issue 23, item 1)."""
 
 from __future__ import annotations
@@ -154,3 +154,10 @@ def test_the_readme_counts_the_registrys_lists() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     written = re.findall(r"([\w-]+) lists in pages", readme)
     assert written == [NUMBERS[len(KIND_SPECS)]], "README.md: the number of lists is len(KIND_SPECS)"
+
+
+def test_docs_snapshot_names_every_list() -> None:
+    row = next(line for line in (ROOT / "docs" / "snapshot.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `resources` |"))  # fmt: skip
+    written = re.findall(r"`(\w+)`", row.split("|")[2])
+    assert written == list(Resources.__struct_fields__), "docs/snapshot.md: the resources row, in the saved order"
