@@ -9,6 +9,7 @@ import msgspec
 
 from kplanediag.snapshot.api_kinds import Event, EventSeries
 from kplanediag.snapshot.kinds import Base, ObjectMeta, ObjectReference, Time
+from kplanediag.snapshot.registry import SPEC_OF_KIND
 
 
 class EventSource(Base, frozen=True):
@@ -44,9 +45,9 @@ class CoreEvent(Base, frozen=True):
         )
 
 
-# As a live check reads them (collect/lists.py): Warnings everywhere, and every event of the
+# As a live check reads them (snapshot/registry.py): Warnings everywhere, and every event of the
 # namespaces where node and control-plane events are recorded.
-EVENT_NAMESPACES = ("default", "kube-system")
+EVENT_NAMESPACES = tuple(read.namespace for read in SPEC_OF_KIND[Event].reads if read.namespace)
 _WARNING = re.compile(rb"^(?:- |  )type: Warning\s*$", re.MULTILINE)
 _ITEM = re.compile(rb"^(?=- )", re.MULTILINE)  # where each item of a column-0 sequence starts
 _LIST_KEY = re.compile(rb"\n(?=[^- \n])")  # a line at column 0 that is no item: the List's next key
