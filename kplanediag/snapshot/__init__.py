@@ -1,5 +1,5 @@
-"""The collected cluster state as typed data: the kinds (kinds.py), one run's Snapshot (model.py),
-item-by-item decoding (decode.py) and files, saved and loaded (files.py)."""
+"""The collected cluster state as typed data: the kinds (kinds.py) and how each is read (registry.py),
+one run's Snapshot (model.py), item-by-item decoding (decode.py) and files, saved and loaded (files.py)."""
 
 from kplanediag.snapshot.errors import SnapshotError
 from kplanediag.snapshot.files import load_bytes, load_snapshot, save_snapshot
