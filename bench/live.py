@@ -21,7 +21,9 @@ its own and not this process's; a plain wait4 from here would report this proces
 - the limit (bench/limit.py): the lists kplanediag reads, as protobuf pages, parsed with the
   protobuf package alone (no conversion, no analysis);
 - the same protobuf pages decoded into kplanediag's typed objects (its decoder, no analysis);
-- the same lists as JSON pages of the same size, bytes only.
+- the same lists as JSON pages of the same size, bytes only;
+- each ``--peer NAME=COMMAND`` (Popeye, k8sgpt, ... as installed by whoever runs the bench; never
+  built here), with the cluster's kubeconfig in KUBECONFIG and in ``{kubeconfig}`` (bench/peers.py).
 
 Then ``kplanediag --version`` against ``python -c 'import click'``, and at the biggest size a
 page-size sweep of the limit and ``kplanediag serve``'s series count and memory (bench/serve.py).
@@ -47,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import measure as honest_measure
+from bench.peers import OK, PREFIX, PeerError, parse_peer, peer_command
 from bench.serve import measure_serve
 from bench.serve import report as report_serve
 from kplanediag import __version__
@@ -313,7 +316,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="reuse a kept cluster instead of creating one")
     parser.add_argument("--name", default=scale.BENCH, help=f"kwokctl cluster name (default {scale.BENCH})")
     parser.add_argument("--out", type=Path, help="result file (default bench/results/live-<sizes>.json)")
+    parser.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="NAME=COMMAND",
+        help="also measure a peer tool (never built here), KUBECONFIG set and {kubeconfig} filled in; repeatable",
+    )
     args = parser.parse_args(argv)
+    try:
+        peers = [parse_peer(p) for p in args.peer]
+    except PeerError as exc:
+        parser.error(str(exc))
     sizes = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
     out = args.out or RESULTS / f"live-{'_'.join(map(str, sizes))}.json"
 
@@ -338,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     said = go_list_popeye()
     doc["popeyeK8sgpt"] = {"goList": said, "reference": REFERENCE}
+    doc["peers"] = {name: " ".join(argv_) for name, argv_ in peers}
 
     cluster = scale.ScaleCluster(labctl.cache_root() / args.name.removeprefix("kplanediag-"), args.name)
     by_size: dict[int, dict[str, dict[str, Any]]] = {}
@@ -353,6 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             time.sleep(args.settle)
             print(f"\n== {size:,} pods on {args.nodes:,} nodes (created in {took:.0f} s)", flush=True)
             tools = tools_for(kubeconfig, kubectl, args.page_size)
+            for name, argv_ in peers:
+                cmd, env = peer_command(argv_, kubeconfig)
+                tools.append(Tool(PREFIX + name, cmd, OK, env))
             run_tools(tools, args.runs, args.warmup)
             limit = tools[4].summary(None).get("median")
             figures = {t.name: t.summary(limit) for t in tools}
@@ -392,11 +410,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"kplanediag --version {version[VERSION]['median'] * 1000:.0f} ms, "
         f"{CLICK} {version[CLICK]['median'] * 1000:.0f} ms: {version['ratio']:.2f}x"
     )
-    print(
-        f"\nPopeye and k8sgpt: not run here: the Go module proxy refuses their modules "
-        f"(go list -m github.com/derailed/popeye@latest: {said})."
-    )
-    print(f"  reference, from an earlier measurement, not this run: {REFERENCE}")
+    if peers:
+        print(f"\npeers measured in this run, beside kplanediag: {', '.join(n for n, _ in peers)}")
+    else:
+        print(
+            f"\nPopeye and k8sgpt: not run here (give --peer NAME=COMMAND): the Go module proxy refuses their "
+            f"modules (go list -m github.com/derailed/popeye@latest: {said})."
+        )
+        print(f"  reference, from an earlier measurement, not this run: {REFERENCE}")
 
     if by_size:
         doc["targets"] = targets(by_size, version)
