@@ -137,10 +137,16 @@ def test_cli_marks_it_hypothetical_and_exits_by_the_hypothesis() -> None:
     assert doc["summary"]["text"].startswith("WHAT-IF ")
     table = kpd("what-if", "node/kplanediag-worker", "--from", LAB)
     assert table.stdout.startswith("WHAT-IF ") and "== What if (hypothetical, not a current failure)" in table.stdout
+
+
+def test_cli_junit_names_it_hypothetical_and_a_safe_cordon_exits_0() -> None:
     junit = kpd("what-if", "node/kplanediag-worker", "--from", LAB, "-o", "junit")
     assert 'name="kplanediag what-if (hypothetical)"' in junit.stdout and 'name="what-if: data-plane"' in junit.stdout
     safe = kpd("what-if", "cordon/kplanediag-control-plane", "--from", LAB)
     assert safe.returncode == 0, safe.stdout
+
+
+def test_cli_bad_hypotheses_are_usage_errors_naming_what_exists() -> None:
     bad = kpd("what-if", "node/nope", "--from", LAB, "-o", "json")
     assert bad.returncode == 3 and json.loads(bad.stdout)["error"]["class"] == "usage"
     assert "the nodes: kplanediag-control-plane, kplanediag-worker, kplanediag-worker2" in bad.stderr
