@@ -28,7 +28,7 @@ endif
 
 .PHONY: help venv lab-build cluster-up cluster-down demo test test-unit test-e2e lint docs proto bench \
         kind-image kind-up kind-down e2e-kind ci-workflow kind-ha-up kind-ha-down e2e-kind-ha \
-        k3s-lab-up k3s-lab-down e2e-k3s dist install-check krew screenshots serve-image serve-image-load clean
+        k3s-lab-up k3s-lab-down e2e-k3s dist install-check deps-range krew screenshots serve-image serve-image-load clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -146,6 +146,9 @@ install-check: dist ## install the wheel (not editable) into a fresh build/venv-
 
 $(WHEEL_VENV)/.installed:
 	$(MAKE) install-check
+
+deps-range: venv ## kubeconfig and credential tests with the oldest and the newest dependencies pyproject allows (build/venv-deps-*)
+	$(PY) -m lab.deps_range
 
 krew: dist ## the kubectl krew plugin archives (dist/krew/*.tar.gz) and their manifest with the sha256s (KREW_URL: where published)
 	$(PY) deploy/krew/make_archives.py --wheel "$$(ls $(DIST)/kplanediag-*.whl)" --manifest deploy/krew/planediag.yaml \
