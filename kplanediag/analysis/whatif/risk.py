@@ -11,7 +11,7 @@ from datetime import datetime
 
 from kplanediag.analysis import objects as o
 from kplanediag.analysis.clock import judge_clock
-from kplanediag.analysis.distribution import recognise
+from kplanediag.analysis.distribution import Distribution, recognise
 from kplanediag.analysis.fit import Fit
 from kplanediag.analysis.impact import is_component_pod, service_backends
 from kplanediag.analysis.index import ClusterIndex, WorkloadKey
@@ -65,20 +65,8 @@ def _control_plane(idx: ClusterIndex, lost: set[str], instances: dict[str, list[
     return out
 
 
-def rank(
-    snapshot: Snapshot, by: str, now: datetime | None = None, etcd_quota: int | None = None, fit: Fit | None = None
-) -> Report:
-    """The cluster's report with ``what_if.ranking``: every node (``by`` "nodes") or zone ("zones")."""
-    now = judge_clock(snapshot, now).now
-    before = analyze(snapshot, now, etcd_quota, fit=fit)
-    idx = ClusterIndex.build(snapshot, now)
-    dist = recognise(idx)
-    if by == "zones":
-        groups = zones(idx)
-        if not groups:
-            raise HypothesisError(f"no node has a zone label ({ZONE_LABEL}): there are no zones to rank")
-    else:
-        groups = {n: [n] for n in sorted(idx.nodes)}
+def _rows(idx: ClusterIndex, dist: Distribution, groups: dict[str, list[str]]) -> list[RiskRow]:
+    """One row per group of nodes (a node, or a zone's nodes): what its loss alone takes down."""
     zone_of = {n: z for z, ns in groups.items() for n in ns}
     where, on, pods = _spread(idx)
     backends: dict[str, set[str]] = {}
@@ -125,6 +113,24 @@ def rank(
                 budgets_blocking=tuple(sorted(set().union(*(blocking.get(n, set()) for n in members)))),
             )
         )
+    return rows
+
+
+def rank(
+    snapshot: Snapshot, by: str, now: datetime | None = None, etcd_quota: int | None = None, fit: Fit | None = None
+) -> Report:
+    """The cluster's report with ``what_if.ranking``: every node (``by`` "nodes") or zone ("zones")."""
+    now = judge_clock(snapshot, now).now
+    before = analyze(snapshot, now, etcd_quota, fit=fit)
+    idx = ClusterIndex.build(snapshot, now)
+    dist = recognise(idx)
+    if by == "zones":
+        groups = zones(idx)
+        if not groups:
+            raise HypothesisError(f"no node has a zone label ({ZONE_LABEL}): there are no zones to rank")
+    else:
+        groups = {n: [n] for n in sorted(idx.nodes)}
+    rows = _rows(idx, dist, groups)
     rows.sort(key=lambda r: (tuple(-x for x in r.score), r.target))
     single = [r for r in rows if r.control_plane or r.workloads_outage or r.services_outage]
     status = "critical" if single else "warning" if any(r.budgets_blocking for r in rows) else "healthy"
