@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
 from kplanediag.analysis.blast import attach, blast_radius, order, plural, some
 from kplanediag.analysis.blast.cross import cross_plane_entries
-from kplanediag.analysis.causes import link
-from kplanediag.analysis.clock import AT, CAPTURE, SERVER, judge_clock
-from kplanediag.analysis.controlplane import assess_control_plane
-from kplanediag.analysis.crossplane import assess_cross_plane
+from kplanediag.analysis.causes import Causes, link
+from kplanediag.analysis.clock import AT, CAPTURE, SERVER, Clock, judge_clock
+from kplanediag.analysis.controlplane import ControlPlane, assess_control_plane
+from kplanediag.analysis.crossplane import CrossPlane, assess_cross_plane
 from kplanediag.analysis.crossplane.webhook_calls import assess_webhook_calls
-from kplanediag.analysis.crossplane.writes import etcd_checks_failing, writes_stalled
+from kplanediag.analysis.crossplane.writes import WritesStalled, etcd_checks_failing, writes_stalled
 from kplanediag.analysis.dataplane.addons import assess_node_addons
 from kplanediag.analysis.dataplane.crashloop import addon_components as addon_failing_components
 from kplanediag.analysis.dataplane.crashloop import assess_addon_restarts
 from kplanediag.analysis.dataplane.dns import assess_dns
-from kplanediag.analysis.dataplane.nodes import assess_nodes
-from kplanediag.analysis.distribution import recognise
-from kplanediag.analysis.fit import Fit, apply_fit
+from kplanediag.analysis.dataplane.nodes import NodeState, assess_nodes
+from kplanediag.analysis.distribution import Distribution, recognise
+from kplanediag.analysis.fit import Fit, Fitted, apply_fit
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.knowledge.codes import finding
 from kplanediag.analysis.knowledge.components import COMPONENTS
 from kplanediag.analysis.knowledge.policy import overridden
-from kplanediag.analysis.lastknown import last_known
-from kplanediag.analysis.model import STATUS_RANK, ClusterInfo, Component, Finding, Plane, Severity, Status
+from kplanediag.analysis.lastknown import LastKnown, last_known
+from kplanediag.analysis.model import STATUS_RANK, BlastEntry, ClusterInfo, Component, Finding, Plane, Severity, Status
 from kplanediag.analysis.results import Report
 from kplanediag.analysis.scheduling import assess_scheduling
 from kplanediag.analysis.timeline import since, timeline
@@ -133,6 +133,102 @@ def analyze(
         return _analyze(snapshot, now, etcd_quota, baseline, fit, renewals or {})
 
 
+def _in_order(*groups: Iterable[Component]) -> tuple[Component, ...]:
+    return tuple(sorted((c for g in groups for c in g), key=component_order))
+
+
+def _worst_first(*groups: Iterable[Finding]) -> tuple[Finding, ...]:
+    return tuple(
+        sorted(
+            (f for g in groups for f in g),
+            key=lambda f: (SEVERITY_ORDER[f.severity], PLANE_ORDER[f.plane], f.code, f.subject),
+        )
+    )
+
+
+def _fitted(
+    fit: Fit | None, components: tuple[Component, ...], findings: tuple[Finding, ...]
+) -> tuple[tuple[Component, ...], tuple[Finding, ...], Fitted | None, tuple[Finding, ...]]:
+    """The cluster's config applied (components, findings, what it accepted), and the findings the
+    blast radius sees: accepted findings still break what they break."""
+    if fit is None:
+        return components, findings, None, findings
+    components, findings, fitted = apply_fit(fit, components, findings)
+    return (
+        tuple(sorted(components, key=component_order)),
+        findings,
+        fitted,
+        (*findings, *(a.finding for a in fitted.accepted)),
+    )
+
+
+def _mark_writes(idx: ClusterIndex) -> WritesStalled | None:
+    """Whether writes stall (or etcd's checks fail, so none can succeed): said on the index for the
+    judges that read heartbeats, returned for those that need the evidence."""
+    etcd_failing = etcd_checks_failing(idx)
+    stalled = writes_stalled(idx)
+    idx.writes_stalled = (
+        stalled.describe()
+        if stalled
+        else f"etcd checks failing ({', '.join(etcd_failing)}): no write, no Lease renewal, can succeed"
+        if etcd_failing
+        else ""
+    )
+    return stalled
+
+
+def _blast(
+    idx: ClusterIndex,
+    components: tuple[Component, ...],
+    judged: tuple[Finding, ...],
+    node_states: dict[str, NodeState],
+    cp: ControlPlane,
+    dist: Distribution,
+    causes: Causes,
+    known: LastKnown | None,
+    cross: CrossPlane,
+    others: tuple[BlastEntry, ...],
+) -> tuple[BlastEntry, ...]:
+    """The blast radius, one entry per root cause, worst first."""
+    return order(
+        [
+            *blast_radius(idx, components, judged, node_states, cp.redundancy, dist, causes, known),
+            *attach(cross_plane_entries(idx, cross), judged, causes.links),
+            # an entry whose cause another explains is said under that cause instead
+            *attach(
+                [b for b in others if not (b.cause and b.cause.key in causes.links.caused_by)],
+                judged,
+                causes.links,
+            ),
+        ]
+    )
+
+
+def _cluster_info(
+    snapshot: Snapshot,
+    api_version: str | None,
+    cp: ControlPlane,
+    clock: Clock,
+    dist: Distribution,
+    observations: tuple[str, ...],
+) -> ClusterInfo:
+    return ClusterInfo(
+        server=snapshot.server,
+        version=api_version,
+        control_plane_mode=cp.mode,
+        collected_at=snapshot.collected_at,
+        collected_at_from=snapshot.collected_at_from,
+        evaluated_at=clock.now,
+        judged_by=clock.by,
+        clock_note=f"judged by {clock.by}" if clock.by not in (SERVER, CAPTURE, AT) else "",
+        mode_evidence=cp.mode_evidence,
+        profile=dist.profile.name,
+        profile_evidence=dist.evidence,
+        single_node=dist.single_node,
+        observations=observations,
+    )
+
+
 def _analyze(
     snapshot: Snapshot,
     now: datetime | None,
@@ -146,15 +242,7 @@ def _analyze(
     idx = ClusterIndex.build(snapshot, now)
     idx.previous_renewals = renewals
     dist = recognise(idx)
-    etcd_failing = etcd_checks_failing(idx)
-    stalled = writes_stalled(idx)
-    idx.writes_stalled = (
-        stalled.describe()
-        if stalled
-        else f"etcd checks failing ({', '.join(etcd_failing)}): no write, no Lease renewal, can succeed"
-        if etcd_failing
-        else ""
-    )
+    stalled = _mark_writes(idx)
     api_version = snapshot.version.git_version or None if snapshot.version else None
     node_states, node_components, node_findings = assess_nodes(idx, api_version, dist)
     idx.failing_nodes = frozenset(n for n, s in node_states.items() if s.failing)
@@ -165,81 +253,24 @@ def _analyze(
     sched = assess_scheduling(idx)
     call_failures, call_blast = assess_webhook_calls(idx)
     addon_failures, addon_blast = assess_addon_restarts(idx, dist)
-
-    components = tuple(
-        sorted(
-            (
-                *cp.components,
-                *node_components,
-                *addon_components,
-                *dns_components,
-                *cross.components,
-                *addon_failing_components(idx, dist),
-            ),
-            key=component_order,
-        )
-    )
-    findings = tuple(
-        sorted(
-            (
-                *cp.findings,
-                *node_findings,
-                *addon_findings,
-                *dns_findings,
-                *cross.findings,
-                *sched.findings,
-                *call_failures,
-                *addon_failures,
-                *gap_findings(snapshot),
-                *((clock.finding,) if clock.finding else ()),
-            ),
-            key=lambda f: (SEVERITY_ORDER[f.severity], PLANE_ORDER[f.plane], f.code, f.subject),
-        )
-    )
+    others = (*sched.blast, *addon_blast, *call_blast)
+    extra, told = addon_failing_components(idx, dist), (clock.finding,) if clock.finding else ()
+    components = _in_order(cp.components, node_components, addon_components, dns_components, cross.components, extra)
+    judged_here = (cp.findings, node_findings, addon_findings, dns_findings, cross.findings, sched.findings)
+    findings = _worst_first(*judged_here, call_failures, addon_failures, gap_findings(snapshot), told)
     findings = tuple(replace(f, since=f.since or since(idx, f)) for f in findings)
     # the linking pass sees every judged finding (an accepted one still explains what it causes)
     causes = link(idx, components, findings, node_states, cp.redundancy, cross, sched)
     findings = causes.links.apply(findings)
-    fitted = None
-    judged = findings  # what the blast radius sees: accepted findings still break what they break
-    if fit is not None:
-        components, findings, fitted = apply_fit(fit, components, findings)
-        components = tuple(sorted(components, key=component_order))
-        judged = (*findings, *(a.finding for a in fitted.accepted))
+    components, findings, fitted, judged = _fitted(fit, components, findings)
     known = last_known(baseline[0], now, baseline[1]) if baseline is not None and not snapshot.reachable else None
-    blast = order(
-        [
-            *blast_radius(idx, components, judged, node_states, cp.redundancy, dist, causes, known),
-            *attach(cross_plane_entries(idx, cross), judged, causes.links),
-            # an entry whose cause another explains is said under that cause instead
-            *attach(
-                [
-                    b
-                    for b in (*sched.blast, *addon_blast, *call_blast)
-                    if not (b.cause and b.cause.key in causes.links.caused_by)
-                ],
-                judged,
-                causes.links,
-            ),
-        ]
-    )
+    blast = _blast(idx, components, judged, node_states, cp, dist, causes, known, cross, others)
     status = overall_status(findings)
-    failing = sorted(n for n, s in node_states.items() if s.failing)
-    cluster = ClusterInfo(
-        server=snapshot.server,
-        version=api_version,
-        control_plane_mode=cp.mode,
-        collected_at=snapshot.collected_at,
-        collected_at_from=snapshot.collected_at_from,
-        evaluated_at=now,
-        judged_by=clock.by,
-        clock_note=f"judged by {clock.by}" if clock.by not in (SERVER, CAPTURE, AT) else "",
-        mode_evidence=cp.mode_evidence,
-        profile=dist.profile.name,
-        profile_evidence=dist.evidence,
-        single_node=dist.single_node,
-        observations=cross.observations,
-    )
+    nodes = len(node_states) if snapshot.has("nodes") else None
+    said = summarize(status, cp.mode, components, findings, nodes, sorted(idx.failing_nodes))
+    if fitted and fitted.accepted:
+        said += f"; {len(fitted.accepted)} accepted finding(s) not counted"
+    cluster = _cluster_info(snapshot, api_version, cp, clock, dist, cross.observations)
     return Report(
         timeline=tuple(timeline(idx)),
         last_known=known,
@@ -248,9 +279,7 @@ def _analyze(
         findings=findings,
         blast_radius=blast,
         status=status,
-        summary=summarize(
-            status, cp.mode, components, findings, len(node_states) if snapshot.has("nodes") else None, failing
-        )
+        summary=said
         + (f"; {len(fitted.accepted)} accepted finding(s) not counted" if fitted and fitted.accepted else ""),
         fit=fitted,
         gaps=tuple(str(g) for g in snapshot.gaps),

@@ -19,7 +19,6 @@ MAX_MODULE = 300
 
 # What is over today, with its size when the limit came in; each line goes once it is split.
 FUNCTIONS_OVER = {
-    "kplanediag/analysis/report.py::_analyze": 122,
     "kplanediag/cli/commands.py::run_report": 100,  # +1: the format registry's error_document, merged beside it
     "kplanediag/cli/commands.py::run_report.command": 97,
     "kplanediag/cli/serve.py::serve_command": 96,
