@@ -402,9 +402,14 @@ class Run(NamedTuple):
         return [str(f["code"]) for f in self.json().get("findings", [])]
 
 
+# Read once, at import, in the main thread: child_env runs in worker threads, and iterating
+# os.environ there while pytest sets PYTEST_CURRENT_TEST raised KeyError (seen, 2026-12-07).
+_BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "KPLANEDIAG_", "PYTEST_"))}
+
+
 def child_env(tmpdir: Path | None = None, **extra: str) -> dict[str, str]:
     """The environment of a run: no kubeconfig or in-cluster hints leak in from the caller's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "KPLANEDIAG_"))}
+    env = dict(_BASE_ENV)
     env["PYTHONPATH"] = str(ROOT)
     env["KPLANEDIAG_NO_LAST_KNOWN"] = "1"  # the fake servers' snapshots are no cluster's last known state
     env.pop("PYTHONWARNINGS", None)
