@@ -17,6 +17,7 @@ from kplanediag.cli.completers import complete_contexts
 from kplanediag.cli.errors import echo_error
 
 if TYPE_CHECKING:
+    from kplanediag.collect.watch.cache import Cache
     from kplanediag.snapshot import Snapshot
 
 # Everything else is imported where it is used: `--version` and `--help` load click alone, an
@@ -112,6 +113,7 @@ class Source:
     as_groups: tuple[str, ...] = ()
     as_uid: str | None = None
     max_input: int | None = None  # bytes; None: $KPLANEDIAG_MAX_INPUT or the default (limits.py)
+    cache: Cache | None = None  # lists kept by watches between checks (cli/watching.py), else listed
 
     @property
     def fleet(self) -> bool:
@@ -168,7 +170,7 @@ class Source:
             from kplanediag.cli.progress import progress  # noqa: PLC0415
 
             with progress(f"checking {transport.server} ...") if not self.verbose else nullcontext():
-                return collect(transport, verbose=self.verbose), None
+                return collect(transport, verbose=self.verbose, cache=self.cache), None
         except CollectError as exc:
             if self.verbose:
                 import traceback  # noqa: PLC0415

@@ -72,29 +72,39 @@ def poll(
     sleep: Callable[[float], object] = time.sleep,
     survive: bool = False,
     fit: Fit | None = None,
+    watch_from: int = 2,
 ) -> Tick:
     """Check until ``done(tick)`` is true (that tick is returned) or ``timeout`` seconds have passed
     (the last tick is returned; the last check is cut to end by then). One check at a time; the
     next starts ``interval`` after the last ended. ``survive``: an unexpected error in a check is
-    that check's result, not the end of the loop."""
+    that check's result, not the end of the loop. From check ``watch_from`` on, a live source's lists
+    are read through watches kept between checks (cli/watching.py; 0: never)."""
+    from kplanediag.cli.watching import watching  # noqa: PLC0415
+
     start = time.monotonic()
     number, left = 0, timeout
     run = guarded if survive else check
     renewals: Mapping[str, datetime] = {}
-    while True:
-        number += 1
-        # a check that starts near the timeout is cut to end with it (what it misses is a gap)
-        bounded = source if left is None else replace(source, deadline=max(0.1, min(source.deadline, left)))
-        began = time.monotonic()
-        outcome = run(bounded, etcd_quota, renewals, fit)
-        renewals = outcome.renewals or renewals  # a failed check keeps the last read's
-        ended = time.monotonic()
-        tick = Tick(
-            number, ended - start, outcome.report, outcome.error, ended - began, outcome.reachable, outcome.requests
-        )
-        if done(tick):
-            return tick
-        left = None if timeout is None else timeout - (time.monotonic() - start)
-        if left is not None and left <= 0.1:
-            return tick
-        sleep(interval if left is None else min(interval, left))
+    try:
+        while True:
+            number += 1
+            if number == watch_from:
+                source = watching(source)
+            # a check that starts near the timeout is cut to end with it (what it misses is a gap)
+            bounded = source if left is None else replace(source, deadline=max(0.1, min(source.deadline, left)))
+            began = time.monotonic()
+            outcome = run(bounded, etcd_quota, renewals, fit)
+            renewals = outcome.renewals or renewals  # a failed check keeps the last read's
+            ended = time.monotonic()
+            tick = Tick(
+                number, ended - start, outcome.report, outcome.error, ended - began, outcome.reachable, outcome.requests
+            )
+            if done(tick):
+                return tick
+            left = None if timeout is None else timeout - (time.monotonic() - start)
+            if left is not None and left <= 0.1:
+                return tick
+            sleep(interval if left is None else min(interval, left))
+    finally:
+        if source.cache is not None:
+            source.cache.stop()

@@ -94,7 +94,10 @@ def serve_command(
             tls = tls_context(tls_cert, tls_key)
         except (OSError, ValueError) as exc:
             raise CannotAssess(f"cannot use --tls-cert {tls_cert} / --tls-key {tls_key}: {exc}", "tls") from exc
-    state = State(interval)
+    from kplanediag.cli.watching import watching  # noqa: PLC0415
+
+    source = watching(source)  # the lists through watches kept between checks (docs/serve.md)
+    state = State(interval, watch_status=source.cache.statuses if source.cache is not None else None)
     try:
         server = make_server(listen, state, token, tls)
     except ValueError as exc:
@@ -117,7 +120,7 @@ def serve_command(
 
     def loop() -> None:
         try:
-            poll(source, interval, None, done, etcd_quota, sleep=stop.wait, survive=True, fit=fit)
+            poll(source, interval, None, done, etcd_quota, sleep=stop.wait, survive=True, fit=fit, watch_from=1)
         except BaseException as exc:  # the loop is the process's purpose: say why it ended
             log(f"the polling loop ended: {type(exc).__name__}: {exc}")
 

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from kplanediag.collect.answers import Response
 from kplanediag.collect.certificate import parse_certificate
@@ -38,6 +39,9 @@ from kplanediag.snapshot.credentials import public_url
 from kplanediag.snapshot.decode import BadItems
 from kplanediag.snapshot.kinds import Resource
 from kplanediag.snapshot.server import RequestTime
+
+if TYPE_CHECKING:
+    from kplanediag.collect.watch.cache import Cache
 
 WORKERS = 4  # lists fetched at once; probes use two more threads
 QUEUE_PAGES = 4  # pages waiting to be decoded; fetchers wait beyond that
@@ -131,9 +135,10 @@ def _put(pages: queue.Queue[Page | Done], item: Page | Done, stop: threading.Eve
             continue
 
 
-def collect(transport: Transport, verbose: bool = False) -> Snapshot:
+def collect(transport: Transport, verbose: bool = False, cache: Cache | None = None) -> Snapshot:
     """Everything kplanediag needs, in a handful of requests. Raises only for authentication
-    failures; an unreachable API server gives a Snapshot with ``reachable=False``."""
+    failures; an unreachable API server gives a Snapshot with ``reachable=False``. With a ``cache``
+    (serve), the lists it keeps by watching are read from it, the others listed."""
 
     def say(text: str) -> None:
         if verbose:
@@ -160,7 +165,20 @@ def collect(transport: Transport, verbose: bool = False) -> Snapshot:
     livez_future = in_thread(lambda: probe(transport, "/livez", timings, requests))
     readyz_future = in_thread(lambda: probe(transport, "/readyz", timings, requests))
     metrics_future = in_thread(lambda: fetch_metrics(transport, timings, requests))
-    items, bad, failed = _read_lists(transport, server, timings, gaps, say, requests)
+    cached: dict[ListCall, tuple[Resource, ...]] = {}
+    cached_bad: dict[ListCall, BadItems] = {}
+    unsynced: dict[ListCall, Gap] = {}
+    if cache is not None:
+        cache.start(server)
+        cached, cached_bad, unsynced = cache.read(transport.remaining)
+        gaps += unsynced.values()
+    calls = tuple(call for call in LISTS if call not in cached and call not in unsynced)
+    items, bad, failed = _read_lists(transport, server, timings, gaps, say, requests, calls)
+    for call, objects in cached.items():
+        items.setdefault(call.resource, []).extend(objects)
+        if call in cached_bad:
+            bad.setdefault(call.resource, BadItems(call.resource)).merge(cached_bad[call])
+    failed |= set(unsynced)
     livez = probe_result(livez_future, "livez", transport, gaps)
     readyz = probe_result(readyz_future, "readyz", transport, gaps)
     metrics = metrics_result(metrics_future, transport, gaps)
@@ -215,14 +233,15 @@ def _read_lists(
     gaps: list[Gap],
     say: Callable[[str], None],
     requests: list[RequestTime],
+    calls: tuple[ListCall, ...] = LISTS,
 ) -> tuple[dict[str, list[Resource]], dict[str, BadItems], set[ListCall]]:
     """Every list: the objects by resource, the malformed items by resource, and the calls that failed
     (each with its gap). Worker threads request the pages of each list (the next page is asked for as
     soon as a page's continue token is read from its first bytes) and hand each body to this thread,
     which decodes it into typed objects while the next ones are on the wire. A bounded queue keeps at
     most QUEUE_PAGES pages in memory; no whole list body is ever held."""
-    items: dict[str, list[Resource]] = {call.resource: [] for call in LISTS}
-    bad = {call.resource: BadItems(call.resource) for call in LISTS}
+    items: dict[str, list[Resource]] = {call.resource: [] for call in calls}
+    bad = {call.resource: BadItems(call.resource) for call in calls}
     failed: set[ListCall] = set()
     pages: queue.Queue[Page | Done] = queue.Queue(maxsize=QUEUE_PAGES)
     stop = threading.Event()
@@ -240,9 +259,9 @@ def _read_lists(
             fetch_pages(transport, call, server, timings, pages, stop, stalled)
 
     try:
-        for call in LISTS:
+        for call in calls:
             in_thread(functools.partial(fetch, call))
-        _drain(pages, transport, items, bad, PageDecoder(), failed, gaps, say, requests)
+        _drain(pages, transport, items, bad, PageDecoder(), failed, gaps, say, requests, calls)
     finally:
         stop.set()  # on any exception, let the fetchers end instead of waiting on a full queue
     return items, bad, failed
@@ -258,10 +277,11 @@ def _drain(
     gaps: list[Gap],
     say: Callable[[str], None],
     requests: list[RequestTime],
+    calls: tuple[ListCall, ...],
 ) -> None:
     """Decode pages as they arrive until every list call has said it is done, or the deadline."""
     broken: set[ListCall] = set()  # calls whose page could not be decoded: their later pages are dropped
-    pending = set(LISTS)
+    pending = set(calls)
     while pending:
         try:
             item = pages.get(timeout=max(0.05, min(1.0, transport.remaining())))

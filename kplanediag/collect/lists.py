@@ -56,6 +56,7 @@ class ListCall:
     query: tuple[tuple[str, str], ...] = ()  # extra query parameters (a fieldSelector)
     page_size: int | None = None  # None: PAGE_SIZE
     max_pages: int | None = None  # a bounded read: at most this many pages, the rest is not read
+    watched: bool = False  # kept by a watch between checks (serve: collect/watch)
 
     @property
     def accept(self) -> str:
@@ -82,6 +83,7 @@ LISTS = tuple(
         query=read.query,
         page_size=spec.page_size,
         max_pages=spec.max_pages,
+        watched=spec.watched,
     )
     for spec in KIND_SPECS
     for read in spec.reads
@@ -172,6 +174,20 @@ def protobuf_continue(body: bytes) -> str:
         raise ListFailed(f"malformed response: {exc}") from exc
 
 
+def protobuf_version(body: bytes) -> str:
+    """The resourceVersion of a protobuf list page (runtime.Unknown raw=2 -> List metadata=1 ->
+    ListMeta resourceVersion=2): where a watch of that list starts."""
+    if body[:4] != b"k8s\x00":
+        raise ListFailed("malformed response: not a Kubernetes protobuf envelope")
+    try:
+        raw = _field(memoryview(body)[4:], 2)
+        meta = _field(raw, 1) if raw is not None else None
+        version = _field(meta, 2) if meta is not None else None
+        return bytes(version).decode() if version is not None else ""
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ListFailed(f"malformed response: {exc}") from exc
+
+
 class _Head(msgspec.Struct):
     metadata: dict[str, object] | None = None
 
@@ -186,6 +202,17 @@ def json_continue(body: bytes) -> str:
         raise ListFailed(f"malformed response: {exc}") from exc
     token = meta.get("continue")
     return token if isinstance(token, str) else ""
+
+
+def list_version(body: bytes, content_type: str) -> str:
+    if content_type == PROTOBUF:
+        return protobuf_version(body)
+    try:
+        meta = _HEAD.decode(body).metadata or {}
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise ListFailed(f"malformed response: {exc}") from exc
+    version = meta.get("resourceVersion")
+    return version if isinstance(version, str) else ""
 
 
 def continue_token(body: bytes, content_type: str) -> str:

@@ -150,6 +150,24 @@ class Transport:
             raise TLSError(f"{self.server} speaks HTTPS: the kubeconfig's server URL must start with https://")
         return response
 
+    def stream(self, path: str, fields: dict[str, str], accept: str, read_timeout: float) -> Any:
+        """A streaming GET (a watch): the urllib3 response with its body unread, each read of which
+        waits at most ``read_timeout``; the caller reads it and releases it."""
+        try:
+            return self._pool.request(
+                "GET",
+                self._url + path,
+                fields=fields,
+                headers=self._headers(accept),
+                timeout=urllib3.Timeout(connect=self.timeout, read=read_timeout),
+                retries=False,
+                preload_content=False,
+            )
+        except urllib3.exceptions.SSLError as exc:
+            raise classify_ssl(self.server, exc, self._config.tls_server_name) from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise UnreachableError(f"{self.server}: {type(exc).__name__}: {self._scrub(exc)}") from exc
+
     def _read(self, raw: Any, end: float, path: str, limit: float) -> bytes:
         """The whole body by ``end``: read in chunks, the deadline checked between reads, never more
         than the input limit (limits.py), never in an encoding that was not asked for."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -17,6 +18,9 @@ from kplanediag.analysis.model import STATUS_RANK, Component, Plane, Status
 from kplanediag.analysis.results import Report
 from kplanediag.render.escape import label
 from kplanediag.snapshot.server import RequestTime
+
+if TYPE_CHECKING:
+    from kplanediag.snapshot.server import WatchStatus
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 """Every name here is a legacy (non-UTF-8) one, so the 0.0.4 text format that every Prometheus reads."""
@@ -58,6 +62,7 @@ class RunStats:
     api_requests: Mapping[str, int] = field(default_factory=dict)
     api_errors: Mapping[str, int] = field(default_factory=dict)
     interval_seconds: float | None = None
+    watches: tuple[WatchStatus, ...] = ()  # serve's watch caches (collect/watch), by list call
 
 
 def request_classes(requests: Iterable[RequestTime]) -> tuple[dict[str, int], dict[str, int]]:
@@ -222,6 +227,28 @@ def run_families(stats: RunStats) -> Iterator[Metric]:
     for cls, n in sorted(stats.api_errors.items()):
         _add(errors, {"class": cls}, n, "_total")
     yield errors
+    if stats.watches:
+        yield from watch_families(stats.watches)
+
+
+def watch_families(watches: tuple[WatchStatus, ...]) -> Iterator[Metric]:
+    """serve's watch caches, one series per list call in each family."""
+    stale = _gauge("watch_stale", "1 when a watch cache is not listed yet or has had no word for its window")
+    silent = _gauge("watch_silent_seconds", "Seconds since a watch cache last heard from the API server")
+    objects = _gauge("watch_objects", "Objects a watch cache holds")
+    events = _counter("watch_events", "Watch events received (bookmarks included)")
+    lists = _counter("watch_lists", "Full lists made by a watch cache (the first, and each after 410 Gone)")
+    restarts = _counter("watch_restarts", "Watches or lists retried after a failure")
+    for w in watches:
+        labels = {"list": w.label}
+        _add(stale, labels, float(w.stale))
+        if w.silent_for is not None:
+            _add(silent, labels, round(w.silent_for, 3))
+        _add(objects, labels, w.objects)
+        _add(events, labels, w.events, "_total")
+        _add(lists, labels, w.lists, "_total")
+        _add(restarts, labels, w.restarts, "_total")
+    yield from (stale, silent, objects, events, lists, restarts)
 
 
 class ReportCollector(Collector):

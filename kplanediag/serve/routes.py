@@ -39,6 +39,7 @@ def run_stats(view: View, interval: float) -> RunStats:
         api_requests=view.api_requests,
         api_errors=view.api_errors,
         interval_seconds=interval,
+        watches=view.watches,
     )
 
 
@@ -69,8 +70,13 @@ def healthz(server: Rendering, view: View) -> Answer:
 
 
 def readyz(server: Rendering, view: View) -> Answer:
-    if server.state.ready(view):
+    stale = server.state.stale_watches()
+    if server.state.ready(view) and not stale:
         return 200, TEXT, b"ok\n", {}
+    if stale:
+        names = ", ".join(w.label for w in stale)
+        text = f"not ready: stale watch caches ({names}): no word from the API server within their window\n"
+        return 503, TEXT, text.encode(), {}
     window = READY_INTERVALS * server.state.interval
     failure = view.last_failure
     why = f"; last failure: {failure.kind}: {failure.message}" if failure else ""

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kplanediag.analysis.results import Report
     from kplanediag.analysis.tick import Tick
+    from kplanediag.snapshot.server import WatchStatus
 
 READY_INTERVALS = 3  # /readyz: a check has succeeded within this many intervals
 
@@ -41,6 +44,7 @@ class View:
     last_failure: Failure | None
     api_requests: dict[str, int]  # by kind: get, list, list-namespaced
     api_errors: dict[str, int]  # by HTTP status class
+    watches: tuple[WatchStatus, ...] = ()  # the watch caches as the last check left them
 
 
 def failure_class(tick: Tick) -> str | None:
@@ -69,6 +73,8 @@ class State:
     _last_failure: Failure | None = None
     _api_requests: Counter[str] = field(default_factory=Counter)
     _api_errors: Counter[str] = field(default_factory=Counter)
+    watch_status: Callable[[], tuple[WatchStatus, ...]] | None = None  # serve's watch caches, if any
+    _watches: tuple[WatchStatus, ...] = ()
 
     def record(self, tick: Tick) -> str | None:
         """Take one check's result; returns its failure class (None: a fresh report)."""
@@ -76,7 +82,9 @@ class State:
 
         kind = failure_class(tick)
         requests, errors = request_classes(tick.requests)
+        watches = self.watch_status() if self.watch_status is not None else ()
         with self._lock:
+            self._watches = watches
             self._generation += 1
             self._checks += 1
             self._last_duration = tick.seconds
@@ -111,6 +119,7 @@ class State:
                 self._last_failure,
                 dict(self._api_requests),
                 dict(self._api_errors),
+                self._watches,
             )
 
     def ready(self, view: View | None = None) -> bool:
@@ -118,3 +127,7 @@ class State:
         v = view or self.view()
         since = v.last_success_monotonic
         return since is not None and time.monotonic() - since <= READY_INTERVALS * self.interval
+
+    def stale_watches(self) -> tuple[WatchStatus, ...]:
+        """The watch caches that are stale now (not as of the last check)."""
+        return tuple(w for w in (self.watch_status() if self.watch_status else ()) if w.stale)

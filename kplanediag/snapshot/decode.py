@@ -68,6 +68,10 @@ class BadItems:
         if len(self.named) < MAX_NAMED:
             self.named.append(f"{who} ({error})")
 
+    def merge(self, other: BadItems) -> None:
+        self.count += other.count
+        self.named.extend(other.named[: max(0, MAX_NAMED - len(self.named))])
+
     def gap(self) -> Gap | None:
         if not self.count:
             return None

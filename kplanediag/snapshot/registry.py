@@ -63,6 +63,12 @@ class KindSpec:
     def name(self) -> str:
         return self.kind.__name__
 
+    @property
+    def watched(self) -> bool:
+        """Kept by a watch between checks (serve, collect/watch; RBAC: ``watch`` in deploy/serve/rbac.yaml):
+        every kind but the bounded reads, which each check reads afresh."""
+        return self.max_pages is None
+
     def path(self, namespace: str | None = None) -> str:
         """The list's URL path, cluster-wide or in ``namespace``."""
         root = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"

@@ -6,6 +6,7 @@ and how long the server took to answer kplanediag's own requests."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import msgspec
 
@@ -88,3 +89,18 @@ class RequestTime(Record, frozen=True):
     slowest_page: float | None = None
     pages: int = 1
     status: int | None = None
+
+
+@dataclass(frozen=True)
+class WatchStatus:
+    """What one cache can say of itself at a given moment, for the check's gaps, /readyz and /metrics."""
+
+    label: str  # the list call's label (pods, leases (kube-node-lease), ...)
+    synced: bool  # listed at least once
+    stale: bool  # not synced, or no word from the server within its window (collect/watch)
+    silent_for: float | None  # seconds since the last word from the server (None: never)
+    objects: int
+    events: int
+    lists: int  # lists made (the first and every relist)
+    restarts: int  # watches made again after a dropped or failed one
+    error: str  # the last failure, "" when none

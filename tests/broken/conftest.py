@@ -135,6 +135,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering
     raw: bytes | None = None  # these bytes instead of an HTTP answer, then the connection closes
     content_length: int | None = None  # a Content-Length other than the body's (then the connection closes)
+    watch: float = 0.0  # > 0: a watch: the body, then the connection held this many seconds and closed
 
 
 @dataclass(frozen=True)
@@ -162,8 +163,10 @@ def healthy(request: Request) -> Reply:
         return Reply(body=HEALTHY_CHECKS, content_type="text/plain; charset=utf-8")
     if request.path == METRICS:
         return Reply(body=HEALTHY_METRICS, content_type="text/plain; version=0.0.4; charset=utf-8")
+    if request.path in LIST_KINDS and request.query.get("watch") == "true":  # nothing changes, then it ends
+        return Reply(watch=float(request.query.get("timeoutSeconds", "60")))
     if request.path in LIST_KINDS:
-        return json_reply(empty_list(request.path))
+        return json_reply(empty_list(request.path, resourceVersion="1"))
     return json_reply({"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}, status=404)
 
 
@@ -195,6 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply.raw)
             self.close_connection = True
             return
+        if reply.watch:
+            self._watch(reply, fake)
+            return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header(
@@ -216,6 +222,20 @@ class _Handler(BaseHTTPRequestHandler):
                     return
         except OSError:  # the client gave up: that is what these tests provoke
             self.close_connection = True
+
+    def _watch(self, reply: Reply, fake: FakeAPIServer) -> None:
+        """A watch answer: no length, the body (its events) at once, then silence until it ends."""
+        self.close_connection = True
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        try:
+            self.wfile.write(reply.body)
+            self.wfile.flush()
+            fake.closing.wait(reply.watch)
+        except OSError:
+            pass
 
 
 class _HTTPServer(ThreadingHTTPServer):

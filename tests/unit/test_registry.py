@@ -96,7 +96,9 @@ def _granted(path: Path) -> set[Grant]:
         namespace = doc["metadata"].get("namespace") if doc["kind"] == "Role" else None
         for rule in doc["rules"]:
             if "resources" in rule:
-                assert rule["verbs"] == ["list"], f"{path.name}: {rule} grants more than list"
+                assert rule["verbs"] in (["list"], ["list", "watch"]), (
+                    f"{path.name}: {rule} grants more than list, watch"
+                )
                 grants |= {(namespace, g, r) for g in rule["apiGroups"] for r in rule["resources"]}
     return grants
 
@@ -117,6 +119,28 @@ def test_rbac_grants_no_read_no_kind_needs(path: Path) -> None:
     needed = set().union(*map(_needed, KIND_SPECS))
     extra = _granted(path) - needed
     assert not extra, f"{path.relative_to(ROOT)} grants list on what no registry kind reads: {sorted(extra, key=str)}"
+
+
+def _verbs(path: Path) -> dict[tuple[str, str], list[str]]:
+    """The verbs granted on each (group, resource) by ``path``'s ClusterRoles and Roles."""
+    verbs: dict[tuple[str, str], list[str]] = {}
+    for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        if doc and doc.get("kind") in ("ClusterRole", "Role"):
+            for rule in doc["rules"]:
+                for g in rule.get("apiGroups", ()):
+                    for r in rule.get("resources", ()):
+                        verbs[(g, r)] = rule["verbs"]
+    return verbs
+
+
+@pytest.mark.parametrize("path", RBAC_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+@by_name(KIND_SPECS)
+def test_watch_is_granted_where_serve_watches(path: Path, spec: KindSpec) -> None:
+    """serve (deploy/serve/rbac.yaml) watches every watched kind; a one-shot check (deploy/rbac.yaml)
+    never watches, so it is not granted there."""
+    serve = path.parent.name == "serve"
+    expected = ["list", "watch"] if serve and spec.watched else ["list"]
+    assert _verbs(path)[(spec.group, spec.resource)] == expected, f"{spec.name}: {path.relative_to(ROOT)}"
 
 
 def test_redaction_categories() -> None:

@@ -1,4 +1,4 @@
-"""deploy/serve/: the least privilege of deploy/rbac.yaml, a locked-down pod whose probes and port
+"""deploy/serve/: the least privilege of deploy/rbac.yaml plus watch (serve keeps its lists by watching), a locked-down pod whose probes and port
 are serve's own, and a Service and NetworkPolicy that select that pod. Applied for real on kind by
 tests/e2e/test_serve_kind.py."""
 
@@ -23,20 +23,25 @@ def by_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [d for d in docs if d["kind"] == kind]
 
 
-def test_the_same_rules_as_deploy_rbac() -> None:
+def _without_watch(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**r, "verbs": [v for v in r["verbs"] if v != "watch"]} for r in rules]
+
+
+def test_the_rules_of_deploy_rbac_plus_watch() -> None:
     reader = objects(ROOT / "rbac.yaml")
     serve = objects(ROOT / "serve" / "rbac.yaml")
-    assert [r["rules"] for r in by_kind(serve, "ClusterRole")] == [r["rules"] for r in by_kind(reader, "ClusterRole")]
+    serve_rules = [_without_watch(r["rules"]) for r in by_kind(serve, "ClusterRole")]
+    assert serve_rules == [r["rules"] for r in by_kind(reader, "ClusterRole")]
 
     def roles(docs: list[dict[str, Any]]) -> dict[str, Any]:
-        return {r["metadata"]["namespace"]: r["rules"] for r in by_kind(docs, "Role")}
+        return {r["metadata"]["namespace"]: _without_watch(r["rules"]) for r in by_kind(docs, "Role")}
 
     assert roles(serve) == roles(reader) and set(roles(serve)) == {"kube-system", "kube-node-lease"}
     account = by_kind(serve, "ServiceAccount")[0]["metadata"]
     for binding in by_kind(serve, "ClusterRoleBinding") + by_kind(serve, "RoleBinding"):
         assert binding["subjects"] == [{"kind": "ServiceAccount", **account}]
-    verbs = {v for r in by_kind(serve, "ClusterRole")[0]["rules"] for v in r["verbs"]}
-    assert verbs == {"list", "get"}  # no watch, no write
+    verbs = {v for d in serve if "rules" in d for r in d["rules"] for v in r["verbs"]}
+    assert verbs == {"list", "watch", "get"}  # no write
     assert not any("secrets" in r.get("resources", ()) or "configmaps" in r.get("resources", ())
                    for d in serve if "rules" in d for r in d["rules"])  # fmt: skip
 

@@ -20,7 +20,7 @@ from kplanediag.snapshot import kinds as k
 from kplanediag.snapshot.decode import BadItems
 from kplanediag.snapshot.registry import KIND_SPECS
 
-__all__ = ["PROTOBUF", "Memo", "ProtobufError", "decode_list"]
+__all__ = ["PROTOBUF", "Memo", "ProtobufError", "decode_list", "decode_object"]
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
@@ -84,6 +84,28 @@ def decode_list(kind: type[R], body: bytes, bad: BadItems, memo: Memo | None = N
         except _ITEM_ERRORS as exc:
             bad.add(describe_item(raw), str(exc) or type(exc).__name__)
     return out, getattr(list_meta, "continue")
+
+
+def decode_object(kind: type[R], body: bytes, memo: Memo | None = None) -> R:
+    """One object of ``kind`` in the Kubernetes protobuf encoding (a watch event's object): ProtobufError
+    when it is not one, or cannot be read."""
+    item_type, converter = _KINDS[kind]
+    if body[:4] != MAGIC:
+        raise ProtobufError(f"not a Kubernetes protobuf body (it starts with {bytes(body[:4])!r})")
+    try:
+        envelope = _frames(body, 4, len(body))
+        type_meta = pb.TypeMeta.FromString(_field(body, envelope, 1))
+    except DecodeError as exc:
+        raise ProtobufError(f"unreadable protobuf envelope: {exc}") from exc
+    if type_meta.kind != kind.__name__:
+        raise ProtobufError(f"expected a {kind.__name__}, got {type_meta.kind or 'an object without a kind'}")
+    if _field(body, envelope, 3):
+        raise ProtobufError("unsupported content encoding")
+    try:
+        obj: R = converter(item_type.FromString(_field(body, envelope, 2)), _SHARED if memo is None else memo)
+    except _ITEM_ERRORS as exc:
+        raise ProtobufError(f"unreadable {kind.__name__}: {str(exc) or type(exc).__name__}") from exc
+    return obj
 
 
 def _frames(

@@ -1,0 +1,1 @@
+"""Lists kept current by watches between checks (serve): one informer per kind, and the cache of them."""

@@ -1,0 +1,107 @@
+"""serve's watch caches against the fake API server, for what a real one does not show on demand: a
+watch that goes silent (no event, no bookmark), a 410 Gone at the watch's start, garbage bytes on
+the stream. The cache must say it is stale, list again, and never serve old objects as current."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kplanediag.collect import collector
+from kplanediag.collect.impersonation import Impersonation
+from kplanediag.collect.transport import Transport, connect
+from kplanediag.collect.watch import informer as informer_module
+from kplanediag.collect.watch.cache import Cache
+from kplanediag.snapshot.server import WatchStatus
+from tests.broken.conftest import FakeAPIServer, Reply, Request, json_reply
+
+PODS = "/api/v1/pods"
+
+
+def cache_of(server: FakeAPIServer, write_kubeconfig: Callable[..., Path]) -> tuple[Cache, Callable[[], Transport]]:
+    kubeconfig = str(write_kubeconfig(server.url))
+
+    def transport(deadline: float | None = None) -> Transport:
+        return connect(kubeconfig, None, 5.0, deadline, Impersonation(None, (), None))
+
+    return Cache(transport), lambda: transport(time.monotonic() + 20)  # the cache's: none; a check's: 20s
+
+
+def watches(server: FakeAPIServer, path: str = PODS) -> int:
+    return sum(1 for r in server.requests if r.path == path and r.query.get("watch") == "true")
+
+
+def lists(server: FakeAPIServer, path: str = PODS) -> int:
+    return sum(1 for r in server.requests if r.path == path and r.query.get("watch") != "true")
+
+
+def pods(cache: Cache) -> WatchStatus:
+    return next(s for s in cache.statuses() if s.label == "pods")
+
+
+def wait_until(what: Callable[[], bool], timeout: float = 15) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if what():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_silent_watch_is_stale_and_the_check_lists_afresh(
+    server: FakeAPIServer, write_kubeconfig: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(informer_module, "STALE_AFTER", 1.0)
+    server.route = lambda r: Reply(hang=True) if r.path == PODS and r.query.get("watch") == "true" else None
+    cache, transport = cache_of(server, write_kubeconfig)
+    try:
+        first = collector.collect(transport(), cache=cache)
+        assert first.gaps == ()
+        assert lists(server) == 1  # the informer's list; the check read the cache
+        assert wait_until(lambda: pods(cache).stale)  # the others' watches are silent too: nothing changes
+        assert pods(cache).synced
+        second = collector.collect(transport(), cache=cache)
+        assert second.gaps == ()
+        assert lists(server) >= 2  # the stale cache was not read: the check listed pods itself
+        assert wait_until(lambda: pods(cache).restarts >= 1)
+        assert "TimeoutError" in pods(cache).error
+    finally:
+        cache.stop()
+
+
+def test_gone_at_the_watch_start_lists_again(server: FakeAPIServer, write_kubeconfig: Callable[..., Path]) -> None:
+    gone = {"kind": "Status", "status": "Failure", "reason": "Expired", "code": 410, "message": "too old"}
+
+    def route(r: Request) -> Reply | None:
+        if r.path == PODS and r.query.get("watch") == "true" and watches(server) <= 2:
+            return json_reply(gone, status=410)
+        return None
+
+    server.route = route
+    cache, transport = cache_of(server, write_kubeconfig)
+    try:
+        collector.collect(transport(), cache=cache)
+        assert wait_until(lambda: pods(cache).lists >= 3)
+        status = pods(cache)
+        assert not status.stale and status.restarts == 0  # a relist is the answer to 410, not a failure
+    finally:
+        cache.stop()
+
+
+def test_garbage_on_the_stream_restarts_the_watch(server: FakeAPIServer, write_kubeconfig: Callable[..., Path]) -> None:
+    server.route = lambda r: (
+        Reply(watch=30, body=b"\x00garbage\n") if r.path == PODS and r.query.get("watch") == "true" else None
+    )
+    cache, transport = cache_of(server, write_kubeconfig)
+    try:
+        collector.collect(transport(), cache=cache)
+        assert wait_until(lambda: pods(cache).restarts >= 2)
+        status = pods(cache)
+        assert "malformed watch event" in status.error
+        assert watches(server) >= 2  # resumed from its version, without listing again
+        assert lists(server) == 1
+    finally:
+        cache.stop()
