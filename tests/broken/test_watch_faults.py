@@ -105,3 +105,22 @@ def test_garbage_on_the_stream_restarts_the_watch(server: FakeAPIServer, write_k
         assert lists(server) == 1
     finally:
         cache.stop()
+
+
+def test_watch_not_granted_is_listed_by_each_check(
+    server: FakeAPIServer, write_kubeconfig: Callable[..., Path]
+) -> None:
+    forbidden = {"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403}
+    server.route = lambda r: json_reply(forbidden, status=403) if r.query.get("watch") == "true" else None
+    cache, transport = cache_of(server, write_kubeconfig)
+    try:
+        collector.collect(transport(), cache=cache)
+        assert wait_until(lambda: "not granted" in pods(cache).error)
+        second = collector.collect(transport(), cache=cache)
+        assert second.gaps == ()
+        assert lists(server) == 2  # the informer's first list, then the second check's own
+        time.sleep(1.5)
+        assert watches(server) == 1  # asked once, never again
+        assert not pods(cache).stale  # nothing old is served: the checks read it themselves
+    finally:
+        cache.stop()

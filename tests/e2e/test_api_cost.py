@@ -180,3 +180,78 @@ def test_one_check_makes_only_reads_and_grows_only_by_list_pages(
     assert big.total - small.total == growth, f"the count grew by more than the extra list pages ({growth}){both}"
     if growth == 0:
         assert big.total == small.total, both
+
+
+def free_port() -> int:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return -1.0
+
+
+def test_serve_lists_once_then_watches(cost_cluster: tuple[scale.ScaleCluster, Path]) -> None:
+    """serve's steady state costs what changes: each unbounded list is asked for once (its pages), then
+    watched; later checks list only the bounded events reads. A node added meanwhile is in the report."""
+    import urllib.request  # noqa: PLC0415
+
+    cluster, reader = cost_cluster
+    scale.scale_nodes(cluster, SMALL_NODES)
+    scale.scale_pods(cluster, SMALL_NODES * PODS_PER_NODE, per_deployment=PODS_PER_NODE)
+    offset = cluster.audit_log.stat().st_size if cluster.audit_log.exists() else 0
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["serve", "--kubeconfig", str(reader), "--interval", "1s", "--listen", f"127.0.0.1:{port}"]
+    proc = subprocess.Popen([sys.executable, "-m", "kplanediag", *args], stderr=subprocess.PIPE, text=True)
+    try:
+
+        def checks() -> float:
+            try:
+                with urllib.request.urlopen(base + "/metrics", timeout=5) as answer:
+                    return metric(answer.read().decode(), "kplanediag_checks_total")
+            except OSError:
+                return -1.0
+
+        end = time.monotonic() + 60
+        while checks() < 2 and time.monotonic() < end:
+            time.sleep(0.3)
+        scale.scale_nodes(cluster, SMALL_NODES + 1)  # seen through the watches only
+        first = checks()
+        while checks() < first + 3 and time.monotonic() < end:
+            time.sleep(0.3)
+        with urllib.request.urlopen(base + "/report.json", timeout=5) as answer:
+            report = json.loads(answer.read())
+        with urllib.request.urlopen(base + "/readyz", timeout=5) as answer:
+            assert answer.status == 200
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=10)
+    assert checks() == -1.0  # it has ended
+    events = audit_events(cluster, offset)
+    for _ in range(20):  # a watch is logged as complete when its connection has closed
+        time.sleep(0.3)
+        again = audit_events(cluster, offset)
+        if len(again) == len(events):
+            break
+        events = again
+    requests: Counter[tuple[str, str]] = Counter()
+    for event in events:
+        requests[(event["verb"], urlsplit(event["requestURI"]).path)] += 1
+    seen = "\n".join(f"  {n:3d}  {verb:5s}  {path}" for (verb, path), n in sorted(requests.items()))
+    assert {verb for verb, _ in requests} <= {"get", "list", "watch"}, seen
+    for call in LISTS:
+        listed = requests[("list", call.path)]
+        if call.watched:  # one page each at this size, once; then watched
+            assert listed == 1, f"{call.path} listed {listed} times\n{seen}\n{stderr}"
+            assert requests[("watch", call.path)] >= 1, f"{call.path} not watched\n{seen}"
+        else:  # a bounded read: each check's own
+            assert listed >= 4, f"{call.path} listed {listed} times in 4 or more checks\n{seen}"
+    summary = json.dumps(report["summary"])
+    assert f"({SMALL_NODES + 1} nodes)" in summary, summary
