@@ -1,4 +1,5 @@
-"""deploy/serve/: the least privilege of deploy/rbac.yaml plus watch (serve keeps its lists by watching), a locked-down pod whose probes and port
+"""deploy/serve/: the least privilege of deploy/rbac.yaml plus watch (serve keeps its lists by
+watching), a locked-down pod whose probes and port
 are serve's own, and a Service and NetworkPolicy that select that pod. Applied for real on kind by
 tests/e2e/test_serve_kind.py."""
 
