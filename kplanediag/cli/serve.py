@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from kplanediag.serve.token import TokenFile
 
 # 30s: shorter than the node Lease's 40s and the node-monitor grace period (40-50s), so a silent
-# node shows within one grace period; about the scrape interval Prometheus is usually given; and one
-# check is ~20 requests served from the API server's watch cache, so 2 a minute cost it little.
+# node shows within one grace period; about the scrape interval Prometheus is usually given; and after
+# the first check a check costs what changed (its lists are kept by watches), so 2 a minute cost little.
 DEFAULT_INTERVAL = "30s"
 
 

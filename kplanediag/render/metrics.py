@@ -239,6 +239,7 @@ def watch_families(watches: tuple[WatchStatus, ...]) -> Iterator[Metric]:
     events = _counter("watch_events", "Watch events received (bookmarks included)")
     lists = _counter("watch_lists", "Full lists made by a watch cache (the first, and each after 410 Gone)")
     restarts = _counter("watch_restarts", "Watches or lists retried after a failure")
+    requests = _counter("watch_requests", "Requests a watch cache made: list pages and watches")
     for w in watches:
         labels = {"list": w.label}
         _add(stale, labels, float(w.stale))
@@ -248,7 +249,8 @@ def watch_families(watches: tuple[WatchStatus, ...]) -> Iterator[Metric]:
         _add(events, labels, w.events, "_total")
         _add(lists, labels, w.lists, "_total")
         _add(restarts, labels, w.restarts, "_total")
-    yield from (stale, silent, objects, events, lists, restarts)
+        _add(requests, labels, w.requests, "_total")
+    yield from (stale, silent, objects, events, lists, restarts, requests)
 
 
 class ReportCollector(Collector):

@@ -103,4 +103,5 @@ class WatchStatus:
     events: int
     lists: int  # lists made (the first and every relist)
     restarts: int  # watches made again after a dropped or failed one
+    requests: int  # list pages and watch requests made
     error: str  # the last failure, "" when none

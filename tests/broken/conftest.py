@@ -156,6 +156,19 @@ def empty_list(path: str, **metadata: str) -> dict[str, Any]:
     return {"kind": LIST_KINDS.get(path, "List"), "apiVersion": "v1", "metadata": dict(metadata), "items": []}
 
 
+def initial_events(request: Request) -> bytes:
+    """A streaming list's initial events (sendInitialEvents=true) of the empty cluster: only the
+    bookmark that ends them, as the API server sends it."""
+    if request.query.get("sendInitialEvents") != "true":
+        return b""
+    meta = {"resourceVersion": "1", "annotations": {"k8s.io/initial-events-end": "true"}}
+    kind = LIST_KINDS[request.path].removesuffix("List")
+    return (
+        json.dumps({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": "v1", "metadata": meta}}).encode()
+        + b"\n"
+    )
+
+
 def healthy(request: Request) -> Reply:
     if request.path == "/version":
         return json_reply(VERSION)
@@ -164,7 +177,7 @@ def healthy(request: Request) -> Reply:
     if request.path == METRICS:
         return Reply(body=HEALTHY_METRICS, content_type="text/plain; version=0.0.4; charset=utf-8")
     if request.path in LIST_KINDS and request.query.get("watch") == "true":  # nothing changes, then it ends
-        return Reply(watch=float(request.query.get("timeoutSeconds", "60")))
+        return Reply(watch=float(request.query.get("timeoutSeconds", "60")), body=initial_events(request))
     if request.path in LIST_KINDS:
         return json_reply(empty_list(request.path, resourceVersion="1"))
     return json_reply({"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}, status=404)

@@ -108,3 +108,19 @@ def test_garbage_is_a_malformed_event() -> None:
         decoder.decode(b"\x0a\x05ADDED\x12\x03abc", True)
     with pytest.raises(ListFailed, match="malformed watch event"):
         decoder.decode(b'{"type": "ADDED"', False)
+
+
+@pytest.mark.parametrize("name", ["initial.pb", "initial.jsonl"])
+def test_a_streaming_list_is_the_cache_at_its_end_bookmark(name: str) -> None:
+    stream = events(name)
+    assert [e.type for e in stream] == ["ADDED", "BOOKMARK"]
+    assert stream[-1].initial_end and not any(e.initial_end for e in events(name.replace("initial", "pods")))
+    informer = Informer(PODS, lambda: None, (1, 36))  # type: ignore[arg-type,return-value]
+    informer._staging = {}
+    informer._apply(stream[0])
+    assert informer.read()[0] == () and not informer.synced.is_set()  # not the cache before the end
+    assert informer._version == ""  # a cut stream resumes nothing: it is streamed again
+    informer._apply(stream[1])
+    objects, _ = informer.read()
+    assert [o.metadata.name for o in objects] == ["present"] and informer.synced.is_set()
+    assert informer._version == stream[1].version and informer.status().lists == 1

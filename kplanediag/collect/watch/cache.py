@@ -56,13 +56,13 @@ class Cache:
         bad: dict[ListCall, BadItems] = {}
         gaps: dict[ListCall, Gap] = {}
         for call, informer in self._informers.items():
-            if informer.forbidden:
-                continue  # listed by the check
             if not informer.synced.wait(max(0.0, min(remaining(), 3600.0))):  # no deadline: an hour
                 status = informer.status()
                 why = f": {status.error}" if status.error else ""
                 gaps[call] = Gap(source=call.label, reason=f"not complete before the run's deadline{why}")
                 continue
+            if informer.forbidden:
+                continue  # listed by the check
             if informer.usable():
                 objects[call], bad[call] = informer.read()
         return objects, bad, gaps

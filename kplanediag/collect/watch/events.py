@@ -14,6 +14,7 @@ from kplanediag.snapshot.kinds import Resource
 
 CHANGES = ("ADDED", "MODIFIED", "DELETED")
 GONE = 410  # the Status code of a resourceVersion too old to watch from: list again
+INITIAL_END = b"k8s.io/initial-events-end"  # the annotation of the bookmark that ends a streaming list
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Event:
     message: str = ""  # ERROR: the Status message
     who: str = ""
     bad: str = ""
+    initial_end: bool = False  # BOOKMARK: the last of a streaming list's initial events (k8s.io/initial-events-end)
 
 
 class Frames:
@@ -105,7 +107,8 @@ class EventDecoder:
         head = _JSON_OBJECT.decode(event.object)
         version = head.metadata.resourceVersion
         if event.type not in CHANGES:
-            return Event(event.type, version, code=head.code, message=head.message)
+            end = event.type == "BOOKMARK" and INITIAL_END in frame
+            return Event(event.type, version, code=head.code, message=head.message, initial_end=end)
         from kplanediag.snapshot.decode import BadItems  # noqa: PLC0415
 
         out: list[Resource] = []
@@ -133,8 +136,8 @@ class EventDecoder:
         meta = _field(inner, 1) if inner is not None else None  # metadata = 1
         stamp = _field(meta, 6) if meta is not None else None  # ObjectMeta: resourceVersion = 6
         version = bytes(stamp).decode() if stamp is not None else ""
-        if event_type not in CHANGES:
-            return Event(event_type, version)
+        if event_type not in CHANGES:  # a bookmark holds its version and, at most, this annotation
+            return Event(event_type, version, initial_end=event_type == "BOOKMARK" and INITIAL_END in frame)
         try:
             return Event(event_type, version, decode_object(self.kind, raw))
         except ProtobufError as exc:

@@ -35,12 +35,18 @@ WATCH_SECONDS = 60
 STALE_AFTER = 90.0
 BACKOFF = 1.0
 MAX_BACKOFF = 30.0
+STREAMING = (1, 32)  # WatchList (sendInitialEvents) is on by default from this version; tried, never trusted
+INITIAL_SECONDS = 300  # a streaming list's watch: its initial events must all come within it
 NOT_SERVED = 300.0  # an optional API the server does not serve (404) is looked for again after this
 CHUNK = 1 << 16
 
 
 class Gone(Exception):
     """The server no longer has the resourceVersion the watch resumes from: list again."""
+
+
+class NoStreaming(Exception):
+    """The streaming list did not work here: the paged list is used from now on."""
 
 
 class Forbidden(Exception):
@@ -67,11 +73,14 @@ class Informer:
         self._served = True
         self._contact: float | None = None
         self.synced = threading.Event()
-        self._events = self._lists = self._restarts = 0
+        self._events = self._lists = self._restarts = self._requests = 0
         self._error = ""
         self._failing = False  # the last request failed: until one succeeds, the cache is not current
         self.forbidden = False
         self._decoder = EventDecoder(call.kind)
+        self._streaming = server is not None and server >= STREAMING
+        self._staging: dict[str, Resource] | None = None  # a streaming list's objects, until its end bookmark
+        self._staging_bad = BadItems(call.resource)
 
     def run(self, stop: threading.Event) -> None:
         backoff = BACKOFF
@@ -79,7 +88,9 @@ class Informer:
         while not stop.is_set():
             try:
                 transport = transport or self._transport()
-                if not self._version:
+                if not self._version and self._streaming:
+                    self._stream(transport, stop)
+                elif not self._version:
                     self._list(transport)
                 if self._version:
                     self._watch(transport, stop)
@@ -90,10 +101,15 @@ class Informer:
             except Gone:
                 self._version = ""  # list again at once
                 continue
+            except NoStreaming as exc:
+                self._streaming = False
+                self._failed(f"the streaming list did not work: {exc}; lists are paged from now on")
+                continue
             except Forbidden:
                 with self._lock:
                     self.forbidden = True
                     self._error = "watch not granted (403 Forbidden): each check lists it"
+                self.synced.set()  # settled: nothing to wait for
                 return
             except AuthenticationError as exc:
                 transport = None  # credentials expire: made again from the kubeconfig
@@ -116,6 +132,7 @@ class Informer:
         while True:
             response = transport.get(call.path, page_fields(token, self._server, call), call.accept)
             pages += 1
+            self._requests += 1
             if response.status == 404 and call.optional and pages == 1:
                 served = False
                 break  # the API is not served: none of its objects exist; looked at again after a while
@@ -135,14 +152,37 @@ class Informer:
         self.synced.set()
 
     def _watch(self, transport: Transport, stop: threading.Event) -> None:
-        call = self.call
         fields = {
-            "watch": "true",
             "resourceVersion": self._version,
-            "allowWatchBookmarks": "true",
             "timeoutSeconds": str(int(WATCH_SECONDS * random.uniform(1.0, 1.1))),  # noqa: S311 (jitter)
-            **dict(call.query),
         }
+        self._open(transport, stop, fields)
+
+    def _stream(self, transport: Transport, stop: threading.Event) -> None:
+        """The streaming list: the current objects as ADDED events, then the bookmark that ends them
+        (synced there), then the changes, on one watch; the API server builds no list response."""
+        fields = {
+            "sendInitialEvents": "true",
+            "resourceVersion": "1",  # any state newer than revision 1: the watch cache's, now
+            "resourceVersionMatch": "NotOlderThan",
+            "timeoutSeconds": str(INITIAL_SECONDS),
+        }
+        self._staging, self._staging_bad = {}, BadItems(self.call.resource)
+        try:
+            self._open(transport, stop, fields)
+        except (Gone, Forbidden, AuthenticationError):
+            raise
+        except Exception as exc:  # refused (400, 422), malformed, cut short: the paged list from now on
+            raise NoStreaming(exc.reason if isinstance(exc, ListFailed) else f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            staged, self._staging = self._staging, None
+        if staged is not None and not stop.is_set():
+            raise NoStreaming("the watch ended before its initial events did")
+
+    def _open(self, transport: Transport, stop: threading.Event, fields: dict[str, str]) -> None:
+        call = self.call
+        fields = {"watch": "true", "allowWatchBookmarks": "true", **fields, **dict(call.query)}
+        self._requests += 1
         raw = transport.stream(call.path, fields, call.accept, STALE_AFTER)
         ended = False  # read to its end: the connection can be used again
         try:
@@ -181,17 +221,39 @@ class Informer:
         with self._lock:
             self._contact = time.monotonic()
             self._events += 1
+            if self._staging is not None:
+                self._stage(event)
+                return
             if event.version:
                 self._version = event.version
             if event.type == "BOOKMARK":
                 return
-            if event.obj is None:  # unreadable: its old state is dropped, never kept as if current
+            elif event.obj is None:  # unreadable: its old state is dropped, never kept as if current
                 self._bad.add(event.who or "an item", event.bad)
                 self._objects.pop(event.who, None)
             elif event.type == "DELETED":
                 self._objects.pop(key_of(event.obj), None)
             else:
                 self._objects[key_of(event.obj)] = event.obj
+
+    def _stage(self, event: Event) -> None:
+        """One event of a streaming list's initial state (under the lock); its end bookmark makes it
+        the cache's."""
+        assert self._staging is not None
+        if event.initial_end:  # its version is the state's: where the watch goes on from
+            self._objects, self._staging = self._staging, None
+            self._bad, self._version = self._staging_bad, event.version
+            self._lists += 1
+            self._error, self._failing = "", False
+            self.synced.set()
+        elif event.type == "BOOKMARK":
+            return
+        elif event.obj is None:
+            self._staging_bad.add(event.who or "an item", event.bad)
+        elif event.type == "DELETED":
+            self._staging.pop(key_of(event.obj), None)
+        else:
+            self._staging[key_of(event.obj)] = event.obj
 
     def read(self) -> tuple[tuple[Resource, ...], BadItems]:
         """The cached objects in the API's list order, and the items that could not be read."""
@@ -210,7 +272,7 @@ class Informer:
             silent = None if self._contact is None else now - self._contact
             return WatchStatus(
                 label=self.call.label,
-                synced=self.synced.is_set(),
+                synced=self._lists > 0,
                 stale=not self.forbidden
                 and (
                     not self.synced.is_set()
@@ -221,5 +283,6 @@ class Informer:
                 events=self._events,
                 lists=self._lists,
                 restarts=self._restarts,
+                requests=self._requests,
                 error=self._error,
             )

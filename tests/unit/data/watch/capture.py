@@ -3,11 +3,13 @@
     make cluster-up && .venv/bin/python -m tests.unit.data.watch.capture
 
 In its own namespace (kpd-watch-capture, deleted at the end) it watches pods as protobuf and as JSON
-from the namespace's current resourceVersion with bookmarks and ``timeoutSeconds=8``, while kubectl
+from the namespace's current resourceVersion with bookmarks and ``timeoutSeconds=15``, while kubectl
 creates a pod, labels it and deletes it; the bodies are saved exactly as the API server sent them
 (``pods.pb`` / ``pods.jsonl``, ending with the server's bookmark). Then a watch from
 ``resourceVersion=1`` of the node Leases (renewed every few seconds, so revision 1 has long left the
-watch cache's window) saves the server's 410 answer (``gone.pb``, ``gone.jsonl``).
+watch cache's window) saves the server's 410 answer (``gone.pb``, ``gone.jsonl``). First, with one pod
+there (``present``), a streaming list of the namespace's pods (``sendInitialEvents=true``: its
+ADDED events, then the bookmark that ends them) in both formats (``initial.pb``, ``initial.jsonl``).
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ POD = json.dumps(
 )
 
 
-def _watch(transport: Transport, version: str, accept: str, seconds: int, path: str = PATH) -> bytes:
-    fields = {"watch": "true", "resourceVersion": version, "allowWatchBookmarks": "true"}
+def _watch(transport: Transport, version: str, accept: str, seconds: int, path: str = PATH, **extra: str) -> bytes:
+    fields = {"watch": "true", "resourceVersion": version, "allowWatchBookmarks": "true", **extra}
     fields["timeoutSeconds"] = str(seconds)
     raw = transport.stream(path, fields, accept, 30.0)
     body: bytes = raw.read()
@@ -52,11 +54,18 @@ def main() -> None:
     subprocess.run([*kubectl, "create", "namespace", NS], check=True)
     try:
         transport = connect(str(kubeconfig), None, 10.0, None, Impersonation(None, (), None))
+        present = POD.replace('"watched"', '"present"')
+        subprocess.run([*kubectl, "create", "-f", "-"], input=present.encode(), check=True)
+        streaming = {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan"}
+        initial = {
+            "initial.pb": _watch(transport, "1", f"{PROTOBUF}, {JSON}", 2, **streaming),
+            "initial.jsonl": _watch(transport, "1", JSON, 2, **streaming),
+        }
         listed = transport.get(PATH, {"limit": "10"}, PROTOBUF)
         version = list_version(listed.body, listed.content_type)
-        bodies: dict[str, bytes] = {}
+        bodies: dict[str, bytes] = dict(initial)
         threads = [
-            threading.Thread(target=lambda a=accept, n=name: bodies.__setitem__(n, _watch(transport, version, a, 8)))
+            threading.Thread(target=lambda a=accept, n=name: bodies.__setitem__(n, _watch(transport, version, a, 15)))
             for name, accept in (("pods.pb", f"{PROTOBUF}, {JSON}"), ("pods.jsonl", JSON))
         ]
         for thread in threads:
