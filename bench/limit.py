@@ -50,7 +50,7 @@ from kplanediag.snapshot.kinds import Resource
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 JSON = "application/json"
-WORKERS = 4  # as kplanediag.collect.collector.WORKERS (not imported: it loads the official client)
+WORKERS = 4  # as kplanediag.collect.pages.WORKERS (not imported: it loads the official client)
 QUEUE_PAGES = 4  # as kplanediag: pages waiting to be decoded
 _JSON_CONTINUE = re.compile(rb'"continue":"([^"]*)"')
 

@@ -53,8 +53,8 @@ from bench.peers import OK, PREFIX, PeerError, parse_peer, peer_command
 from bench.serve import measure_serve
 from bench.serve import report as report_serve
 from kplanediag import __version__
-from kplanediag.collect.collector import WORKERS
 from kplanediag.collect.lists import PAGE_SIZE
+from kplanediag.collect.pages import WORKERS
 from lab import labctl, scale
 
 ROOT = Path(__file__).resolve().parent.parent

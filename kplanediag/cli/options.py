@@ -4,6 +4,7 @@ exit codes, and the one exception that ends a run with exit 3."""
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from kplanediag.cli.completers import complete_contexts
 from kplanediag.cli.errors import echo_error
 
 if TYPE_CHECKING:
-    from kplanediag.collect.watch.cache import Cache
     from kplanediag.snapshot import Snapshot
 
 # Everything else is imported where it is used: `--version` and `--help` load click alone, an
@@ -113,7 +113,7 @@ class Source:
     as_groups: tuple[str, ...] = ()
     as_uid: str | None = None
     max_input: int | None = None  # bytes; None: $KPLANEDIAG_MAX_INPUT or the default (limits.py)
-    cache: Cache | None = None  # lists kept by watches between checks (cli/watching.py), else listed
+    cache: Any = None  # a collect.watch Cache: lists kept by watches between checks (cli/watching.py)
 
     @property
     def fleet(self) -> bool:
@@ -154,8 +154,6 @@ class Source:
                 return snapshot, now
             except SnapshotError as exc:
                 raise CannotAssess(str(exc)) from exc
-        import time  # noqa: PLC0415
-
         from kplanediag.collect.errors import CollectError  # noqa: PLC0415
 
         deadline = time.monotonic() + self.deadline

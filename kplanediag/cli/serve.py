@@ -16,6 +16,10 @@ from kplanediag.cli.options import CannotAssess, Source, byte_size, duration, so
 from kplanediag.cli.poll import poll
 
 if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Callable
+
+    from kplanediag.serve.state import State
     from kplanediag.serve.token import TokenFile
 
 # 30s: shorter than the node Lease's 40s and the node-monitor grace period (40-50s), so a silent
@@ -35,6 +39,37 @@ def token_file_of(path: Path) -> TokenFile:
         raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="--token-file") from exc
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--token-file") from exc
+
+
+def tls_of(tls_cert: Path | None, tls_key: Path | None) -> ssl.SSLContext | None:
+    """The TLS context of --tls-cert and --tls-key (None: plain HTTP); exit 3 when they cannot be used."""
+    from kplanediag.serve.http import tls_context  # noqa: PLC0415
+
+    if tls_cert is None or tls_key is None:
+        return None
+    try:
+        return tls_context(tls_cert, tls_key)
+    except (OSError, ValueError) as exc:
+        raise CannotAssess(f"cannot use --tls-cert {tls_cert} / --tls-key {tls_key}: {exc}", "tls") from exc
+
+
+def recorder(state: State, stop: threading.Event) -> Callable[[Tick], bool]:
+    """The polling loop's ``done``: each check recorded in ``state`` and logged; True once stopped."""
+    from kplanediag.serve.http import log  # noqa: PLC0415
+
+    def done(tick: Tick) -> bool:
+        kind = state.record(tick)
+        if kind is None:
+            assert tick.report is not None
+            log(f"check {tick.number}: {tick.report.summary} ({tick.seconds:.1f}s)")
+        else:
+            view = state.view()
+            kept = "the last good report, marked stale" if view.report is not None else "no report yet"
+            message = (view.last_failure.message if view.last_failure else "").replace("\n", " ")
+            log(f"check {tick.number} failed ({kind}, {tick.seconds:.1f}s): {message}; serving {kept}")
+        return stop.is_set()
+
+    return done
 
 
 @click.command("serve", short_help="Check every --interval; serve metrics, a status page and the report.")
@@ -79,7 +114,7 @@ def serve_command(
 
     In a pod it uses the ServiceAccount; else the kubeconfig. A failed check keeps the last report,
     marked stale, and is counted by class. SIGTERM or Ctrl-C stop it at once (exit 0)."""
-    from kplanediag.serve.http import log, make_server, tls_context, url  # noqa: PLC0415
+    from kplanediag.serve.http import log, make_server, url  # noqa: PLC0415
     from kplanediag.serve.state import State  # noqa: PLC0415
 
     if source.fleet:
@@ -88,12 +123,7 @@ def serve_command(
         raise click.UsageError("--tls-cert and --tls-key go together")
     fit = read_fit(source, config_path, ignore)  # read once: a changed config needs a restart
     token = token_file_of(token_file) if token_file is not None else None
-    tls = None
-    if tls_cert is not None and tls_key is not None:
-        try:
-            tls = tls_context(tls_cert, tls_key)
-        except (OSError, ValueError) as exc:
-            raise CannotAssess(f"cannot use --tls-cert {tls_cert} / --tls-key {tls_key}: {exc}", "tls") from exc
+    tls = tls_of(tls_cert, tls_key)
     from kplanediag.cli.watching import watching  # noqa: PLC0415
 
     source = watching(source)  # the lists through watches kept between checks (docs/serve.md)
@@ -105,18 +135,7 @@ def serve_command(
     except OSError as exc:
         raise CannotAssess(f"cannot listen on {listen}: {exc.strerror or exc}", "listen") from exc
     stop = threading.Event()
-
-    def done(tick: Tick) -> bool:
-        kind = state.record(tick)
-        if kind is None:
-            assert tick.report is not None
-            log(f"check {tick.number}: {tick.report.summary} ({tick.seconds:.1f}s)")
-        else:
-            view = state.view()
-            kept = "the last good report, marked stale" if view.report is not None else "no report yet"
-            message = (view.last_failure.message if view.last_failure else "").replace("\n", " ")
-            log(f"check {tick.number} failed ({kind}, {tick.seconds:.1f}s): {message}; serving {kept}")
-        return stop.is_set()
+    done = recorder(state, stop)
 
     def loop() -> None:
         try:

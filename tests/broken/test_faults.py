@@ -211,6 +211,11 @@ def metrics_read_but_empty(outcome: Outcome) -> None:
     assert not any("etcd database" in o for o in outcome.run.json()["cluster"]["observations"])
 
 
+def metrics_read(outcome: Outcome) -> None:
+    assert outcome.run.gaps() == []
+    assert any("etcd database" in o for o in outcome.run.json()["cluster"]["observations"])
+
+
 def pods_fetched_twice(outcome: Outcome) -> None:
     assert outcome.server is not None
     assert outcome.server.counts()[PODS] == 2
@@ -609,6 +614,35 @@ CASES: list[Case] = [
             METRICS, Reply(body=bytes(RANDOM.randrange(256) for _ in range(300_000)), content_type="text/plain")
         ),
         check=metrics_read_but_empty,
+    ),
+    Case(  # /metrics is asked for gzipped (3.6 MB of text, 0.14 MB gzipped): inflated within --max-input only
+        "metrics-gzip-bomb",
+        1,
+        "larger than its limit of 2Mi",
+        gap="metrics",
+        route=only(METRICS, Reply(body=GZIP_BOMB, content_type="text/plain", headers={"Content-Encoding": "gzip"})),
+        memory=True,
+        check=within_twice(2 << 20),
+        extra=("--max-input", "2Mi"),
+    ),
+    Case(
+        "metrics-gzip-damaged",
+        1,
+        "the gzip answer is damaged",
+        gap="metrics",
+        route=only(
+            METRICS, Reply(body=GZIP_BOMB[:5000], content_type="text/plain", headers={"Content-Encoding": "gzip"})
+        ),
+    ),
+    Case(
+        "metrics-gzipped",
+        0,
+        "HEALTHY",
+        route=only(
+            METRICS,
+            Reply(body=gzip.compress(HEALTHY_METRICS), content_type="text/plain", headers={"Content-Encoding": "gzip"}),
+        ),
+        check=metrics_read,
     ),
     Case(
         "metrics-trickled-1-byte-per-0.5s",

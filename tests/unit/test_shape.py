@@ -21,7 +21,6 @@ MAX_MODULE = 300
 FUNCTIONS_OVER = {
     "kplanediag/cli/commands.py::run_report": 100,  # +1: the format registry's error_document, merged beside it
     "kplanediag/cli/commands.py::run_report.command": 97,
-    "kplanediag/cli/serve.py::serve_command": 96,
     "kplanediag/cli/timeline.py::timeline_command": 70,
     "kplanediag/cli/wait.py::wait_command": 61,
     "kplanediag/render/markdown.py::render_markdown": 63,
