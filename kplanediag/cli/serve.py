@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,6 +14,7 @@ from kplanediag.analysis.tick import Tick
 from kplanediag.cli.config import fit_options, read_fit
 from kplanediag.cli.options import CannotAssess, Source, byte_size, duration, source_options
 from kplanediag.cli.poll import poll
+from kplanediag.cli.watching import watching
 
 if TYPE_CHECKING:
     import ssl
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 # node shows within one grace period; about the scrape interval Prometheus is usually given; and after
 # the first check a check costs what changed (its lists are kept by watches), so 2 a minute cost little.
 DEFAULT_INTERVAL = "30s"
+F = TypeVar("F", bound="Callable[..., Any]")
 
 
 def token_file_of(path: Path) -> TokenFile:
@@ -72,29 +74,50 @@ def recorder(state: State, stop: threading.Event) -> Callable[[Tick], bool]:
     return done
 
 
+# serve's own options, in --help's order (the source and --config options follow)
+SERVE_OPTIONS = (
+    click.option(
+        "--interval",
+        callback=duration,
+        default=DEFAULT_INTERVAL,
+        show_default=True,
+        help="Time from the end of one check to the start of the next (docs/serve.md says why 30s).",
+    ),
+    click.option("--listen", default=":8080", show_default=True, metavar="HOST:PORT", help="Address to serve on."),
+    click.option(
+        "--tls-cert",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help="Serve HTTPS: PEM certificate (chain).",
+    ),
+    click.option(
+        "--tls-key",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help="The certificate's PEM private key.",
+    ),
+    click.option(
+        "--token-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Require 'Authorization: Bearer <the file's content>' on every path but /healthz and /readyz; "
+        "re-read when the file changes (a rotated Secret).",
+    ),
+    click.option(
+        "--etcd-quota",
+        callback=byte_size,
+        metavar="BYTES",
+        help="etcd's --quota-backend-bytes (e.g. 8Gi), as for check.",
+    ),
+)
+
+
+def serve_options(command: F) -> F:
+    """The decorators of SERVE_OPTIONS, applied in order."""
+    for option in reversed(SERVE_OPTIONS):
+        command = option(command)
+    return command
+
+
 @click.command("serve", short_help="Check every --interval; serve metrics, a status page and the report.")
-@click.option(
-    "--interval", callback=duration, default=DEFAULT_INTERVAL, show_default=True,
-    help="Time from the end of one check to the start of the next (docs/serve.md says why 30s).",
-)  # fmt: skip
-@click.option("--listen", default=":8080", show_default=True, metavar="HOST:PORT", help="Address to serve on.")
-@click.option(
-    "--tls-cert",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Serve HTTPS: PEM certificate (chain).",
-)
-@click.option(
-    "--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="The certificate's PEM private key."
-)
-@click.option(
-    "--token-file", type=click.Path(dir_okay=False, path_type=Path),
-    help="Require 'Authorization: Bearer <the file's content>' on every path but /healthz and /readyz; "
-    "re-read when the file changes (a rotated Secret).",
-)  # fmt: skip
-@click.option(
-    "--etcd-quota", callback=byte_size, metavar="BYTES",
-    help="etcd's --quota-backend-bytes (e.g. 8Gi), as for check.",
-)  # fmt: skip
+@serve_options
 @source_options
 @fit_options
 def serve_command(
@@ -124,8 +147,6 @@ def serve_command(
     fit = read_fit(source, config_path, ignore)  # read once: a changed config needs a restart
     token = token_file_of(token_file) if token_file is not None else None
     tls = tls_of(tls_cert, tls_key)
-    from kplanediag.cli.watching import watching  # noqa: PLC0415
-
     source = watching(source)  # the lists through watches kept between checks (docs/serve.md)
     state = State(interval, watch_status=source.cache.statuses if source.cache is not None else None)
     try:
@@ -135,11 +156,11 @@ def serve_command(
     except OSError as exc:
         raise CannotAssess(f"cannot listen on {listen}: {exc.strerror or exc}", "listen") from exc
     stop = threading.Event()
-    done = recorder(state, stop)
 
     def loop() -> None:
         try:
-            poll(source, interval, None, done, etcd_quota, sleep=stop.wait, survive=True, fit=fit, watch_from=1)
+            done = recorder(state, stop)
+            poll(source, interval, None, done, etcd_quota, sleep=stop.wait, survive=True, fit=fit)
         except BaseException as exc:  # the loop is the process's purpose: say why it ended
             log(f"the polling loop ended: {type(exc).__name__}: {exc}")
 

@@ -4,12 +4,13 @@ classified into the collect errors (errors.py)."""
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from kplanediag.collect.errors import AuthenticationError, CredentialError, TLSError, UnreachableError
+from kplanediag.collect.errors import AuthenticationError, CredentialError, TLSError, TooLarge, UnreachableError
 from kplanediag.snapshot.credentials import scrub
 from kplanediag.snapshot.model import THROTTLED
 
@@ -86,3 +87,13 @@ def server_date(date: str) -> datetime | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return when if str(when.year) in date and when.year >= 2000 else None
+
+
+def inflate(unzip: Any, data: bytes, room: int, where: str) -> bytes:
+    """``data`` of a gzip body decompressed: at most ``room`` bytes and one more, so that a body that
+    inflates past the input limit is refused by the caller, never held; a damaged stream is refused."""
+    try:
+        out: bytes = unzip.decompress(data, max(0, room) + 1)
+    except zlib.error as exc:
+        raise TooLarge(f"{where}: the gzip answer is damaged: {exc}") from exc
+    return out

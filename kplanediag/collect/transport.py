@@ -13,7 +13,7 @@ from typing import Any
 import urllib3
 
 from kplanediag.collect import client, exec_plugin, impersonation, kubeconfig, kubeconfig_files, proxy
-from kplanediag.collect.answers import JSON, Response, classify_ssl, server_date
+from kplanediag.collect.answers import JSON, Response, classify_ssl, inflate, server_date
 from kplanediag.collect.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -82,9 +82,8 @@ class Transport:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
 
     def get(self, path: str, fields: dict[str, str] | None = None, accept: str = JSON, gzip: bool = False) -> Response:
-        """One GET (retried only for 429/503 with a short Retry-After); raises UnreachableError
-        when no complete answer arrives within the timeout. ``gzip``: the answer may come compressed
-        (/metrics: 3.6 MB of text, 0.14 MB gzipped), decompressed within the input limit."""
+        """One GET (retried only for 429/503 with a short Retry-After); raises UnreachableError when no
+        complete answer arrives in time. ``gzip``: it may come gzipped, inflated within the input limit."""
         for attempt in range(RETRIES + 1):
             response = self._once(path, fields, accept, gzip)
             wait = response.retry_after
@@ -199,22 +198,12 @@ class Transport:
                 raise TooLarge(f"{self.server}{path}: the gzip answer is damaged: it ends early")
             if not data:
                 return b"".join(chunks)
-            chunk = data if unzip is None else _inflate(unzip, data, most - size, f"{self.server}{path}")
+            chunk = data if unzip is None else inflate(unzip, data, most - size, f"{self.server}{path}")
             size += len(chunk)
             if size > most:
                 raw.close()
                 raise TooLarge(too_large(f"{self.server}{path}: the answer", most))
             chunks.append(chunk)
-
-
-def _inflate(unzip: Any, data: bytes, room: int, where: str) -> bytes:
-    """``data`` of a gzip body decompressed: at most ``room`` bytes and one more, so that a body that
-    inflates past the input limit is refused by the caller, never held; a damaged stream is refused."""
-    try:
-        out: bytes = unzip.decompress(data, max(0, room) + 1)
-    except zlib.error as exc:
-        raise TooLarge(f"{where}: the gzip answer is damaged: {exc}") from exc
-    return out
 
 
 def _peer_certificate(raw: Any) -> bytes | None:

@@ -17,7 +17,7 @@ from tests.unit.factories import DATA
 
 def test_every_option_is_a_source_field() -> None:
     fields = {f.name for f in dataclasses.fields(Source)}
-    assert set(SOURCE_PARAMS) | {"contexts"} == fields
+    assert set(SOURCE_PARAMS) | {"contexts", "cache"} == fields  # cache: set by cli/watching.py, no option
     assert len(set(SOURCE_PARAMS)) == len(SOURCE_OPTIONS)
 
 
