@@ -4,6 +4,7 @@ the stream. The cache must say it is stale, list again, and never serve old obje
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -68,6 +69,7 @@ def test_a_silent_watch_is_stale_and_the_check_lists_afresh(
         assert lists(server) == 0  # the informer's streaming list; the check read the cache
         assert wait_until(lambda: pods(cache).stale)  # the others' watches are silent too: nothing changes
         assert pods(cache).synced
+        said_by_serve(cache)
         second = collector.collect(transport(), cache=cache)
         assert second.gaps == ()
         assert lists(server) >= 1  # the stale cache was not read: the check listed pods itself
@@ -75,6 +77,30 @@ def test_a_silent_watch_is_stale_and_the_check_lists_afresh(
         assert "TimeoutError" in pods(cache).error
     finally:
         cache.stop()
+
+
+def said_by_serve(cache: Cache) -> None:
+    """serve's /readyz names the stale cache (503) and its metrics say it."""
+    from kplanediag.render.metrics import exposition  # noqa: PLC0415
+    from kplanediag.serve.routes import readyz, run_stats  # noqa: PLC0415
+    from kplanediag.serve.state import State  # noqa: PLC0415
+
+    state = State(30.0, watch_status=cache.statuses)
+
+    class Server:
+        def __init__(self) -> None:
+            self.state = state
+
+        def rendered(self, path: str, view: object, render: Callable[[], bytes]) -> bytes:
+            return render()
+
+    status, _, body, _ = readyz(Server(), state.view())
+    assert status == 503 and b"stale watch caches (" in body and b"pods" in body
+    view = state.view()
+    assert view.watches == ()  # taken at each check: none recorded yet
+    stats = dataclasses.replace(run_stats(view, 30.0), watches=cache.statuses())
+    text = exposition(None, stats).decode()
+    assert 'kplanediag_watch_stale{list="pods"} 1.0' in text
 
 
 def test_gone_at_the_watch_start_lists_again(server: FakeAPIServer, write_kubeconfig: Callable[..., Path]) -> None:
