@@ -1,0 +1,62 @@
+"""bench/serve_cost.py's counting relay and kubeconfig rewrite, on a local socket and a kubeconfig of the
+lab's shape (the bench itself runs against a kwok cluster: make bench-serve)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+from bench.serve_cost import Relay, through
+
+
+def echo_server() -> tuple[socket.socket, int]:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            while data := conn.recv(4096):
+                conn.sendall(data * 3)  # the answer is bigger than the request, as an API server's
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, listener.getsockname()[1]
+
+
+def test_the_relay_counts_each_way() -> None:
+    listener, port = echo_server()
+    relay = Relay(("127.0.0.1", port))
+    with socket.create_connection(("127.0.0.1", relay.port)) as client:
+        client.sendall(b"x" * 1000)
+        got = b""
+        while len(got) < 3000:
+            got += client.recv(4096)
+    end = time.monotonic() + 5
+    while relay.total() < 4000 and time.monotonic() < end:
+        time.sleep(0.01)
+    assert (relay.up, relay.down, relay.connections) == (1000, 3000, 1)
+    listener.close()
+
+
+def test_through_points_the_kubeconfig_at_the_relay(tmp_path: Path) -> None:
+    original = tmp_path / "kubeconfig"
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "c", "cluster": {"server": "https://127.0.0.1:32764", "certificate-authority-data": "Q0E="}}
+        ],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }
+    original.write_text(yaml.safe_dump(doc))
+    assert through(original, 4242, tmp_path / "relayed") == ("127.0.0.1", 32764)
+    relayed = yaml.safe_load((tmp_path / "relayed").read_text())
+    assert relayed["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:4242"
+    assert (
+        relayed["users"] == doc["users"] and relayed["clusters"][0]["cluster"]["certificate-authority-data"] == "Q0E="
+    )
