@@ -14,7 +14,7 @@ import pytest
 from kplanediag.collect import collector
 from kplanediag.collect.impersonation import Impersonation
 from kplanediag.collect.transport import Transport, connect
-from kplanediag.collect.watch import informer as informer_module
+from kplanediag.collect.watch import window
 from kplanediag.collect.watch.cache import Cache
 from kplanediag.snapshot.server import WatchStatus
 from tests.broken.conftest import FakeAPIServer, Reply, Request, initial_events, json_reply
@@ -60,7 +60,7 @@ def wait_until(what: Callable[[], bool], timeout: float = 15) -> bool:
 def test_a_silent_watch_is_stale_and_the_check_lists_afresh(
     server: FakeAPIServer, write_kubeconfig: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(informer_module, "STALE_AFTER", 1.0)
+    monkeypatch.setattr(window, "STALE_AFTER", 1.0)
     server.route = lambda r: Reply(hang=True) if changes(r) else None
     cache, transport = cache_of(server, write_kubeconfig)
     try:

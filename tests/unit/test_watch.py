@@ -11,6 +11,7 @@ import pytest
 
 from kplanediag.collect.errors import ListFailed
 from kplanediag.collect.lists import JSON, PROTOBUF, ListCall
+from kplanediag.collect.watch import window
 from kplanediag.collect.watch.events import Event, EventDecoder, Frames
 from kplanediag.collect.watch.informer import Gone, Informer
 from kplanediag.snapshot.kinds import Pod
@@ -124,3 +125,13 @@ def test_a_streaming_list_is_the_cache_at_its_end_bookmark(name: str) -> None:
     objects, _ = informer.read()
     assert [o.metadata.name for o in objects] == ["present"] and informer.synced.is_set()
     assert informer._version == stream[1].version and informer.status().lists == 1
+
+
+def test_when_a_cache_is_stale_and_when_a_check_stops_reading_it() -> None:
+    assert window.stale(None, failing=False) and window.stale(1.0, failing=True)
+    assert not window.stale(window.STALE_AFTER, failing=False) and window.stale(window.STALE_AFTER + 1, False)
+    # the node Leases' watch hears every 0.1 s at 100 nodes: a 16 s silence is a stall, not read
+    assert window.readable(14.0, gap=0.1) and not window.readable(16.0, gap=0.1)
+    # a quiet kind hears only the minute's bookmark: read until STALE_AFTER
+    assert window.readable(70.0, gap=60.0) and not window.readable(window.STALE_AFTER + 1, gap=60.0)
+    assert not window.readable(None, gap=None)

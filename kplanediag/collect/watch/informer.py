@@ -17,6 +17,7 @@ from kplanediag.collect.lists import (
     list_version,
     page_fields,
 )
+from kplanediag.collect.watch import window
 from kplanediag.collect.watch.events import GONE, Event, EventDecoder, Frames
 from kplanediag.snapshot.decode import BadItems
 from kplanediag.snapshot.kinds import Resource
@@ -26,18 +27,6 @@ from kplanediag.snapshot.server import WatchStatus
 if TYPE_CHECKING:
     from kplanediag.collect.transport import Transport
 
-# Each watch asks the server to end it after WATCH_SECONDS (+0-10% so that they do not all end at
-# once); the server sends a bookmark just before, so a healthy watch brings word at least that
-# often, whatever changes. No word for STALE_AFTER: the watch is stalled, its cache marked stale
-# and the connection dropped and made again. A failed request is retried after BACKOFF seconds,
-# doubled each time up to MAX_BACKOFF.
-WATCH_SECONDS = 60
-STALE_AFTER = 90.0
-BACKOFF = 1.0
-MAX_BACKOFF = 30.0
-STREAMING = (1, 32)  # WatchList (sendInitialEvents) is on by default from this version; tried, never trusted
-INITIAL_SECONDS = 300  # a streaming list's watch: its initial events must all come within it
-NOT_SERVED = 300.0  # an optional API the server does not serve (404) is looked for again after this
 CHUNK = 1 << 16
 
 
@@ -72,18 +61,19 @@ class Informer:
         self._version = ""
         self._served = True
         self._contact: float | None = None
+        self._gap: float | None = None  # the usual seconds between two words from the server (moving average)
         self.synced = threading.Event()
         self._events = self._lists = self._restarts = self._requests = 0
         self._error = ""
         self._failing = False  # the last request failed: until one succeeds, the cache is not current
         self.forbidden = False
         self._decoder = EventDecoder(call.kind)
-        self._streaming = server is not None and server >= STREAMING
+        self._streaming = server is not None and server >= window.STREAMING
         self._staging: dict[str, Resource] | None = None  # a streaming list's objects, until its end bookmark
         self._staging_bad = BadItems(call.resource)
 
     def run(self, stop: threading.Event) -> None:
-        backoff = BACKOFF
+        backoff = window.BACKOFF
         transport: Transport | None = None
         while not stop.is_set():
             try:
@@ -95,8 +85,8 @@ class Informer:
                 if self._version:
                     self._watch(transport, stop)
                 else:  # not served (or a list without a version to watch from): listed again later
-                    stop.wait(NOT_SERVED)
-                backoff = BACKOFF
+                    stop.wait(window.NOT_SERVED)
+                backoff = window.BACKOFF
                 continue
             except Gone:
                 self._version = ""  # list again at once
@@ -117,7 +107,7 @@ class Informer:
             except (CollectError, Exception) as exc:  # the cache outlives every failure: said, then retried
                 self._failed(exc.reason if isinstance(exc, ListFailed) else f"{type(exc).__name__}: {exc}")
             stop.wait(backoff * random.uniform(0.8, 1.2))  # noqa: S311 (jitter)
-            backoff = min(MAX_BACKOFF, backoff * 2)
+            backoff = min(window.MAX_BACKOFF, backoff * 2)
 
     def _failed(self, reason: str) -> None:
         with self._lock:
@@ -154,7 +144,7 @@ class Informer:
     def _watch(self, transport: Transport, stop: threading.Event) -> None:
         fields = {
             "resourceVersion": self._version,
-            "timeoutSeconds": str(int(WATCH_SECONDS * random.uniform(1.0, 1.1))),  # noqa: S311 (jitter)
+            "timeoutSeconds": str(int(window.WATCH_SECONDS * random.uniform(1.0, 1.1))),  # noqa: S311 (jitter)
         }
         self._open(transport, stop, fields)
 
@@ -165,7 +155,7 @@ class Informer:
             "sendInitialEvents": "true",
             "resourceVersion": "1",  # any state newer than revision 1: the watch cache's, now
             "resourceVersionMatch": "NotOlderThan",
-            "timeoutSeconds": str(INITIAL_SECONDS),
+            "timeoutSeconds": str(window.INITIAL_SECONDS),
         }
         self._staging, self._staging_bad = {}, BadItems(self.call.resource)
         try:
@@ -183,7 +173,7 @@ class Informer:
         call = self.call
         fields = {"watch": "true", "allowWatchBookmarks": "true", **fields, **dict(call.query)}
         self._requests += 1
-        raw = transport.stream(call.path, fields, call.accept, STALE_AFTER)
+        raw = transport.stream(call.path, fields, call.accept, window.STALE_AFTER)
         ended = False  # read to its end: the connection can be used again
         try:
             if raw.status == GONE:
@@ -219,7 +209,11 @@ class Informer:
                 raise Gone()
             raise ListFailed(f"watch: {event.message or 'an error event'} ({event.code})")
         with self._lock:
-            self._contact = time.monotonic()
+            now = time.monotonic()
+            if self._contact is not None:
+                gap = now - self._contact
+                self._gap = gap if self._gap is None else 0.9 * self._gap + 0.1 * gap
+            self._contact = now
             self._events += 1
             if self._staging is not None:
                 self._stage(event)
@@ -262,9 +256,14 @@ class Informer:
             bad = self._bad
         return tuple(objects[key] for key in sorted(objects)), bad
 
-    def usable(self) -> bool:
-        """Its objects are current: listed, watched, and heard from within the window."""
-        return not self.forbidden and not self.status().stale
+    def usable(self, now: float | None = None) -> bool:
+        """Its objects are current: listed, watched, not stale, and heard from within its reading window
+        (window.readable)."""
+        now = time.monotonic() if now is None else now
+        status = self.status(now)
+        if self.forbidden or status.stale:
+            return False
+        return not self._served or window.readable(status.silent_for, self._gap)
 
     def status(self, now: float | None = None) -> WatchStatus:
         now = time.monotonic() if now is None else now
@@ -274,10 +273,7 @@ class Informer:
                 label=self.call.label,
                 synced=self._lists > 0,
                 stale=not self.forbidden
-                and (
-                    not self.synced.is_set()
-                    or (self._served and (self._failing or silent is None or silent > STALE_AFTER))
-                ),
+                and (not self.synced.is_set() or (self._served and window.stale(silent, self._failing))),
                 silent_for=silent,
                 objects=len(self._objects),
                 events=self._events,
