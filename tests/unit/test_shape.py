@@ -26,7 +26,6 @@ FUNCTIONS_OVER = {
     "kplanediag/render/markdown.py::render_markdown": 63,
 }
 MODULES_OVER = {
-    "kplanediag/cli/config.py": 342,
     "kplanediag/render/table.py": 337,
     "lab/kindha.py": 301,
 }
