@@ -18,11 +18,7 @@ MAX_FUNCTION = 60
 MAX_MODULE = 300
 
 # What is over today, with its size when the limit came in; each line goes once it is split.
-FUNCTIONS_OVER = {
-    "kplanediag/cli/timeline.py::timeline_command": 70,
-    "kplanediag/cli/wait.py::wait_command": 61,
-    "kplanediag/render/markdown.py::render_markdown": 63,
-}
+FUNCTIONS_OVER: dict[str, int] = {}
 MODULES_OVER = {
     "kplanediag/render/table.py": 337,
     "lab/kindha.py": 301,
