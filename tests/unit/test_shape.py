@@ -20,7 +20,6 @@ MAX_MODULE = 300
 # What is over today, with its size when the limit came in; each line goes once it is split.
 FUNCTIONS_OVER: dict[str, int] = {}
 MODULES_OVER = {
-    "kplanediag/render/table.py": 337,
     "lab/kindha.py": 301,
 }
 
