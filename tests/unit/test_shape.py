@@ -19,9 +19,7 @@ MAX_MODULE = 300
 
 # What is over today, with its size when the limit came in; each line goes once it is split.
 FUNCTIONS_OVER: dict[str, int] = {}
-MODULES_OVER = {
-    "lab/kindha.py": 301,
-}
+MODULES_OVER: dict[str, int] = {}
 
 
 def _modules() -> list[Path]:
