@@ -1,7 +1,5 @@
-"""API Priority and Fairness on the lab: a tiny priority level for one test ServiceAccount, and a
-burst of its requests that queues and is rejected there (429), while every other client, kplanediag
-included, is served at its own level. A context manager that removes everything on exit, as
-lab/faults.py's."""
+"""API Priority and Fairness on the lab: a burst of one test ServiceAccount's requests queued and
+rejected (429) at a tiny priority level of its own, while every other client is served."""
 
 from __future__ import annotations
 
@@ -100,6 +98,8 @@ class Squeeze:
         return result
 
 
+# kplanediag included, every other client is served at its own level. A context manager that removes
+# everything on exit, as lab/faults.py's.
 @contextmanager
 def squeeze(lab: Lab) -> Iterator[Squeeze]:
     """PriorityLevelConfiguration kpd-test-squeeze (1 share, no borrowing, 1 queue of 1) and

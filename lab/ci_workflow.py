@@ -1,16 +1,5 @@
 """Runs the GitHub Actions workflow of docs/ci.md, step by step, against a real cluster, so that the
-workflow the docs give is the one CI exercises (issue 24, item 11): `make ci-workflow` (kind).
-
-The workflow is read from docs/ci.md's yaml block, not copied: its `run:` steps run as written, in
-bash with `-eo pipefail` as Actions runs them, in a workspace of their own (`dist/` linked in), with
-`GITHUB_STEP_SUMMARY` and `KUBECONFIG` set; `if: always()` is honoured. Each action it `uses:` is
-played by what this machine has: checkout (the tree is here), kind-action (the kind cluster of `make
-kind-up`), setup-python (a fresh venv, first on PATH, so `pip` and `kplanediag` are its own) and the
-test reporter (the JUnit file must validate against the schema CI systems read). An action it does
-not know fails the run: the docs cannot drift from what is exercised.
-
-    python -m lab.ci_workflow --kubeconfig ~/.cache/kplanediag/kind/kubeconfig
-"""
+workflow the docs give is the one CI exercises: `make ci-workflow` (kind)."""
 
 from __future__ import annotations
 
@@ -26,6 +15,15 @@ from typing import Any
 
 import yaml
 
+# The workflow is read from docs/ci.md's yaml block, not copied: its `run:` steps run as written, in bash with
+# `-eo pipefail` as Actions runs them, in a workspace of their own (`dist/` linked in), with
+# `GITHUB_STEP_SUMMARY` and `KUBECONFIG` set; `if: always()` is honoured. Each action it `uses:` is played by
+# what this machine has: checkout (the tree is here), kind-action (the kind cluster of `make kind-up`),
+# setup-python (a fresh venv, first on PATH, so `pip` and `kplanediag` are its own) and the test reporter (the
+# JUnit file must validate against the schema CI systems read). An action it does not know fails the run: the
+# docs cannot drift from what is exercised.
+#
+# Usage: python -m lab.ci_workflow --kubeconfig ~/.cache/kplanediag/kind/kubeconfig
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "ci.md"
 SCHEMA = ROOT / "tests" / "unit" / "data" / "junit.xsd"

@@ -1,5 +1,5 @@
 """The kubeconfig and credential tests against the oldest and the newest official client that
-pyproject.toml allows, each in a venv of its own under build/ (issue 23, item 5): `make deps-range`."""
+pyproject.toml allows, each in a venv of its own under build/: `make deps-range`."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Data-plane faults on the kind cluster (make kind-up), injected for real inside its node
-containers: stop the kubelet or containerd, crash kube-proxy or the CNI agent, pause a whole node, kill a
-static control-plane pod's container, cut a node off from the API server, roll kube-proxy to an
-image that cannot be pulled. ``restore`` undoes them. Used by tests/e2e/test_kind_faults.py.
-"""
+"""Data-plane faults on the kind cluster (make kind-up), injected for real inside its node containers;
+``restore`` undoes them. Used by tests/e2e/test_kind_faults.py."""
 
 from __future__ import annotations
 
@@ -17,6 +14,9 @@ from pathlib import Path
 
 from lab.labctl import LabError, cache_root, log, wait_for
 
+# The faults: stop the kubelet or containerd, crash kube-proxy or the CNI agent, pause a whole node, kill a
+# static control-plane pod's container, cut a node off from the API server, roll kube-proxy to an image that
+# cannot be pulled.
 CNI_AGENTS = ("kindnetd", "flanneld")  # the official node image's CNI (kindnet), the offline one's (flannel)
 CRASHED = ("kube-proxy", *CNI_AGENTS)  # the processes crash_daemon kills as soon as they start
 API_PORT = "6443"  # the API server's port, which every node reaches at the control-plane container

@@ -1,11 +1,5 @@
 """A network namespace of the lab's own, joined to this machine by a veth pair on a /30 of a reserved
-test range: a non-loopback address the API accepts for an endpoint, without using the machine's own.
-
-``with netns("kpd-webhook", "kpdwh0", "kpdwh1", "198.18.41.0/30") as ns:`` removes what a killed run
-left under those names, makes the namespace and the pair (host side ``ns.host_address``, namespace
-side ``ns.address``), and removes both on exit; ``ns.exec_args(cmd...)`` runs a command inside.
-Needs root (CAP_NET_ADMIN) and iproute2's ``ip``.
-"""
+test range: a non-loopback address the API accepts for an endpoint, without using the machine's own."""
 
 from __future__ import annotations
 
@@ -65,6 +59,10 @@ def remove(name: str, host_if: str) -> None:
         ip("link", "delete", host_if, check=False)
 
 
+# ``with netns("kpd-webhook", "kpdwh0", "kpdwh1", "198.18.41.0/30") as ns:`` removes what a killed run left
+# under those names, makes the namespace and the pair (host side ``ns.host_address``, namespace side
+# ``ns.address``), and removes both on exit; ``ns.exec_args(cmd...)`` runs a command inside. Needs root
+# (CAP_NET_ADMIN) and iproute2's ``ip``.
 @contextmanager
 def netns(name: str, host_if: str, ns_if: str, network: str) -> Iterator[Netns]:
     """Namespace ``name`` and veth ``host_if``/``ns_if`` with the two addresses of ``network`` (a /30)."""

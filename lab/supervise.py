@@ -1,12 +1,4 @@
-"""Keeps the lab cluster's control-plane processes running, as the kubelet does for static pods.
-
-kwokctl's binary runtime starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
-kwok-controller once and never restarts them, but the controller-manager and the scheduler exit
-about 10 s after they lose the API server or etcd. This daemon adopts the processes through
-kwokctl's pid files and restarts any that died, unless the component is *held*: a file
-``held/<component>`` in the cluster directory (written by labctl's fault helpers) means "stopped on
-purpose", like a static-pod manifest removed from /etc/kubernetes/manifests.
-"""
+"""Keeps the lab cluster's control-plane processes running, as the kubelet does for static pods."""
 
 from __future__ import annotations
 
@@ -48,6 +40,12 @@ def read_pid(path: Path) -> int | None:
         return None
 
 
+# kwokctl's binary runtime starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+# kwok-controller once and never restarts them, but the controller-manager and the scheduler exit about 10 s
+# after they lose the API server or etcd. This daemon adopts the processes through kwokctl's pid files and
+# restarts any that died, unless the component is *held*: a file ``held/<component>`` in the cluster directory
+# (written by labctl's fault helpers) means "stopped on purpose", like a static-pod manifest removed from
+# /etc/kubernetes/manifests.
 class Supervisor:
     def __init__(self, cluster_dir: Path) -> None:
         self.dir = cluster_dir

@@ -1,17 +1,5 @@
-"""A throwaway control plane: etcd and kube-apiserver only (no nodes, scheduler or controller-manager),
-run as local processes from the lab's pinned binaries (``~/.cache/kplanediag/lab/bin-dir``), for the
-faults that must never touch the shared lab cluster:
-
-* etcd with a small ``--quota-backend-bytes`` that ``fill_until_alarm`` fills with ConfigMaps until
-  etcd raises its NOSPACE alarm ("etcdserver: mvcc: database space exceeded" on every write);
-* an API server with its own PKI (built with the ``openssl`` CLI) whose serving certificate
-  expires after ``serving_days`` (the CA lives ten years), so a TLS client sees a short notAfter.
-
-``with throwaway("name", quota_bytes=24 << 20, serving_days=5) as t:`` starts it (state under
-``~/.cache/kplanediag/throwaway/<name>``, free loopback ports), waits for /readyz, and always kills
-both processes and removes the directory on exit. ``python -m lab.throwaway up|down|fill|env NAME``
-does the same by hand (``up`` leaves it running; ``down`` stops it by the pids in ``state.json``).
-"""
+"""A throwaway control plane (etcd and kube-apiserver only, local processes from the lab's pinned
+binaries) for the faults that must never touch the shared lab cluster: etcd full, a certificate expiring."""
 
 from __future__ import annotations
 
@@ -37,6 +25,17 @@ import yaml
 from lab.labctl import RBAC, READER, READER_NAMESPACE, LabError, cache_root, token_kubeconfig, wait_for
 from lab.throwaway_pki import make_pki
 
+# Run from ``~/.cache/kplanediag/lab/bin-dir``, with no nodes, scheduler or controller-manager:
+#
+# * etcd with a small ``--quota-backend-bytes`` that ``fill_until_alarm`` fills with ConfigMaps until
+#   etcd raises its NOSPACE alarm ("etcdserver: mvcc: database space exceeded" on every write);
+# * an API server with its own PKI (built with the ``openssl`` CLI) whose serving certificate
+#   expires after ``serving_days`` (the CA lives ten years), so a TLS client sees a short notAfter.
+#
+# ``with throwaway("name", quota_bytes=24 << 20, serving_days=5) as t:`` starts it (state under
+# ``~/.cache/kplanediag/throwaway/<name>``, free loopback ports), waits for /readyz, and always kills both
+# processes and removes the directory on exit. ``python -m lab.throwaway up|down|fill|env NAME`` does the same
+# by hand (``up`` leaves it running; ``down`` stops it by the pids in ``state.json``).
 NOSPACE = "database space exceeded"
 FILL_BYTES = 900 * 1024  # one ConfigMap's data; etcd's --max-request-bytes is 1.5 MiB
 

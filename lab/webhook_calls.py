@@ -1,15 +1,5 @@
 """Lab faults of admission webhooks whose Service has a ready endpoint, served by a real HTTPS server
-that fails the calls (lab/faults.py has the webhook without any endpoint): a certificate that names
-another host (every call fails the TLS check), an answer later than timeoutSeconds (every call times
-out), or an answer slower than the latency SLO but in time (calls succeed, slowly).
-
-The lab's API server calls a webhook at its Service's endpoints (--enable-aggregator-routing), and
-the API refuses a loopback endpoint address, so the server (lab/webhook_server.py) runs inside a
-network namespace of its own (lab/netns.py: ``kpd-webhook``, veth kpdwh0/kpdwh1 on NETWORK, a /30 of
-198.18.0.0/15, reserved for benchmark tests by RFC 2544 and routed nowhere), and the EndpointSlice
-points at its namespace-side address: the calls never leave this machine, nor touch its own address.
-The webhook matches only its own namespace; the server, the namespace and the veth go on exit.
-"""
+that fails the calls: a certificate for another host, an answer too late, or slow but in time."""
 
 from __future__ import annotations
 
@@ -35,6 +25,16 @@ from lab.netns import Netns, netns
 from lab.throwaway_pki import openssl
 
 NAMESPACE, CONFIGURATION, SERVICE, VICTIM = "kpd-webhook-calls", "kpd-test-calls", "kpd-webhook", "kpd-victim"
+# lab/faults.py has the webhook without any endpoint. Here: a certificate that names another host (every call
+# fails the TLS check), an answer later than timeoutSeconds (every call times out), or an answer slower than
+# the latency SLO but in time (calls succeed, slowly).
+#
+# The lab's API server calls a webhook at its Service's endpoints (--enable-aggregator-routing), and the API
+# refuses a loopback endpoint address, so the server (lab/webhook_server.py) runs inside a network namespace
+# of its own (lab/netns.py: ``kpd-webhook``, veth kpdwh0/kpdwh1 on NETWORK, a /30 of 198.18.0.0/15, reserved
+# for benchmark tests by RFC 2544 and routed nowhere), and the EndpointSlice points at its namespace-side
+# address: the calls never leave this machine, nor touch its own address. The webhook matches only its own
+# namespace; the server, the namespace and the veth go on exit.
 WRONG_NAME = "wrong-name.kpd-test.example.com"  # the certificate's only name (mode wrong-name)
 RIGHT_NAME = f"{SERVICE}.{NAMESPACE}.svc"  # the name the API server checks
 TIMEOUT = 2  # the webhook's timeoutSeconds

@@ -1,10 +1,5 @@
 """A real admission webhook over HTTPS that admits everything after ``--delay`` seconds, run by
-lab/webhook_calls.py inside its network namespace (``ip netns exec``); standard library only.
-
-``python lab/webhook_server.py --mode wrong-name --cert serving.crt --key serving.key --address
-198.18.41.2 --port 8443 --delay 0`` prints ``serving ADDRESS PORT`` once it listens, and exits when
-its standard input closes (its parent is gone) or on SIGTERM.
-"""
+lab/webhook_calls.py inside its network namespace (``ip netns exec``); standard library only."""
 
 from __future__ import annotations
 
@@ -51,6 +46,9 @@ def _exit_when_stdin_closes() -> None:
     os._exit(0)
 
 
+# ``python lab/webhook_server.py --mode wrong-name --cert serving.crt --key serving.key --address 198.18.41.2
+# --port 8443 --delay 0`` prints ``serving ADDRESS PORT`` once it listens, and exits when its standard input
+# closes (its parent is gone) or on SIGTERM.
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--mode", required=True, choices=("wrong-name", "timeout", "slow"))

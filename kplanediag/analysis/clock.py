@@ -1,7 +1,4 @@
-"""Which clock a report is judged by. A live check reads the API server's Date and this machine's
-clock at the same moment; when they disagree past the policy's ``clock_skew``, the freshest Lease
-renewals (written by kubelets and controllers, each by its own clock) say which one is right, and
-the report is judged by it, saying so (KPD-105). A file is judged at its capture time or --at."""
+"""Which clock a report is judged by: the API server's, this machine's, --at or the capture time."""
 
 from __future__ import annotations
 
@@ -40,6 +37,10 @@ def freshest_renewal(snapshot: Snapshot) -> datetime | None:
     return max(times, default=None)
 
 
+# A live check reads the API server's Date and this machine's clock at the same moment; when they disagree
+# past the policy's ``clock_skew``, the freshest Lease renewals (written by kubelets and controllers, each by
+# its own clock) say which one is right, and the report is judged by it, saying so (KPD-105). A file is judged
+# at its capture time or --at.
 def judge_clock(snapshot: Snapshot, at: datetime | None) -> Clock:
     if at is not None:
         return Clock(at, AT)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 class Unassessed(Protocol):
-    """Why a check gave no report: the CLI's exit-3 error (cli/options.py CannotAssess)."""
+    """Why a check gave no report: the CLI's exit-3 error (cli/options/exits.py CannotAssess)."""
 
     kind: str  # the failure class, as -o json says it
 

@@ -1,7 +1,5 @@
-"""The timeline behind the current state, oldest first: node condition transitions, heartbeat and
-leader Leases (last renewal, leader changes), pods turning not ready or unschedulable, and the
-Events read (Warnings everywhere, every event of default and kube-system; bounded by collect).
-Each entry is dated from the object itself; ``since`` gives a finding the transition behind it."""
+"""The timeline behind the current state, oldest first, each entry dated from the object itself;
+``since`` gives a finding the transition behind it."""
 
 from __future__ import annotations
 
@@ -94,6 +92,9 @@ def _events(idx: ClusterIndex) -> list[Entry]:
     return out
 
 
+# Node condition transitions, heartbeat and leader Leases (last renewal, leader changes), pods turning not
+# ready or unschedulable, and the Events read (Warnings everywhere, every event of default and kube-system;
+# bounded by collect).
 def timeline(idx: ClusterIndex) -> list[Entry]:
     entries = [*_nodes(idx), *_leases(idx), *_pods(idx), *_events(idx)]
     entries = [e for e in entries if e.when <= idx.now]

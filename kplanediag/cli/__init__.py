@@ -1,9 +1,5 @@
 """Command line: ``kplanediag check | components | health | blast-radius | timeline | wait | watch |
-serve | diff | explain | snapshot save | options | completion``.
-
-Exit codes follow the Nagios plugin convention: 0 healthy, 1 warning, 2 critical, 3 could not
-assess (bad kubeconfig, authentication failure, unreadable input, usage error).
-"""
+serve | diff | explain | snapshot save | options | completion``."""
 
 from __future__ import annotations
 
@@ -22,6 +18,8 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM ends the run like Ctrl-C: at once, exit 3
 
 
+# Exit codes follow the Nagios plugin convention: 0 healthy, 1 warning, 2 critical, 3 could not assess (bad
+# kubeconfig, authentication failure, unreadable input, usage error).
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI with Nagios exit codes: click's usage errors become 3 instead of 2; Ctrl-C and
     SIGTERM end it at once with 3; an unexpected error is one line and 3 (its traceback with -v)."""

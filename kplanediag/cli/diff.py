@@ -1,7 +1,5 @@
 """``kplanediag diff OLD NEW``: what changed between two snapshots of a cluster (saved snapshots or
-kubectl Lists): status, findings, components, blast radius, nodes and workloads. Each is judged at
-its own capture time. Exits as diff(1) does: 0 nothing changed, 1 something did, 3 could not read
-an input (NEW's own status is in what it prints)."""
+kubectl Lists), each judged at its own capture time."""
 
 from __future__ import annotations
 
@@ -40,6 +38,8 @@ def unrelated(before: object, after: object) -> str | None:
     return f"{said}no node in common: {len(old_nodes)} and {len(new_nodes)} nodes"
 
 
+# Status, findings, components, blast radius, nodes and workloads are compared. Exits as diff(1) does: 0
+# nothing changed, 1 something did, 3 could not read an input (NEW's own status is in what it prints).
 @click.command("diff", short_help="What changed between two snapshots.")
 @click.argument("old", type=click.Path(path_type=Path))  # any --from input: a snapshot, a List, a bundle
 @click.argument("new", type=click.Path(path_type=Path))

@@ -1,7 +1,5 @@
-"""Several clusters in one run (``--context A --context B``, ``--all-contexts``): each checked
-concurrently with a client of its own and nothing shared, then one report per cluster and a
-summary table (JSON and YAML: a list of reports). The exit code is the worst one. A cluster that
-cannot be assessed is reported as such (exit 3 for that cluster) and never hides the others."""
+"""Several clusters in one run (``--context A --context B``, ``--all-contexts``), checked concurrently:
+one report per cluster and a summary; the exit code is the worst one."""
 
 from __future__ import annotations
 
@@ -18,6 +16,8 @@ from kplanediag.cli.poll import check_once
 if TYPE_CHECKING:
     from kplanediag.analysis.results import Report
 
+# Each cluster is checked with a client of its own and nothing shared; JSON and YAML give a list of reports. A
+# cluster that cannot be assessed is reported as such (exit 3 for that cluster) and never hides the others.
 MAX_AT_ONCE = 8
 
 

@@ -20,13 +20,13 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit()
 
 
-REPORTS = "kplanediag.cli.commands"
+REPORTS = "kplanediag.cli.commands.reports"
 COMMANDS = {  # command: "module:attr" of its click command, imported on first use
     "check": f"{REPORTS}:check",
     "components": f"{REPORTS}:components",
     "health": f"{REPORTS}:health",
     "blast-radius": f"{REPORTS}:blast_radius",
-    "snapshot": f"{REPORTS}:snapshot",
+    "snapshot": "kplanediag.cli.commands.snapshot:snapshot",
     "timeline": "kplanediag.cli.timeline:timeline_command",
     "wait": "kplanediag.cli.wait:wait_command",
     "watch": "kplanediag.cli.watch:watch_command",

@@ -1,8 +1,5 @@
-"""The last known state on disk: every successful live check keeps its snapshot, one file per
-cluster (server URL and context), in the user's cache directory (``$XDG_CACHE_HOME/kplanediag/
-last-known``, mode 0600 in a 0700 directory), at most MAX_FILES files and MAX_BYTES each. When the
-API server is unreachable, the report's last-known section is read from there (or --baseline).
-Opt out with --no-last-known or KPLANEDIAG_NO_LAST_KNOWN=1."""
+"""The last known state on disk: each successful live check's snapshot, one file per cluster, read
+when the API server is unreachable (or --baseline); off with --no-last-known."""
 
 from __future__ import annotations
 
@@ -15,6 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from kplanediag.snapshot import Snapshot
 
+# One file per cluster (server URL and context) in the user's cache directory
+# (``$XDG_CACHE_HOME/kplanediag/last-known``, mode 0600 in a 0700 directory), at most MAX_FILES files and
+# MAX_BYTES each. Opt out with --no-last-known or KPLANEDIAG_NO_LAST_KNOWN=1.
 MAX_FILES = 20  # clusters remembered; the oldest is dropped beyond
 MAX_BYTES = 256 * 2**20  # a bigger snapshot is not kept (30,000 pods are about 30 MB)
 ENV = "KPLANEDIAG_NO_LAST_KNOWN"

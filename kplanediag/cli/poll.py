@@ -1,7 +1,4 @@
-"""The one polling loop of every command that checks again and again (``wait``, ``watch``,
-``serve``): collect, analyse, hand each result to the caller, sleep the interval, until the caller
-is satisfied or the timeout passes. Each check is a whole run with its own deadline; a check that
-cannot assess the cluster (exit 3) is a result like any other, not the end of the loop."""
+"""The one polling loop of every command that checks again and again (``wait``, ``watch``, ``serve``)."""
 
 from __future__ import annotations
 
@@ -63,6 +60,9 @@ def guarded(
         return Outcome(None, CannotAssess(f"internal error: {type(exc).__name__}: {exc}", "internal"))
 
 
+# Collect, analyse, hand each result to the caller, sleep the interval, until the caller is satisfied or the
+# timeout passes. Each check is a whole run with its own deadline; a check that cannot assess the cluster
+# (exit 3) is a result like any other, not the end of the loop.
 def poll(
     source: Source,
     interval: float,

@@ -3,12 +3,15 @@ and relative times (node conditions, Leases and leader changes, pods turning not
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kplanediag.cli.options import THRESHOLDS, CannotAssess, Source, duration, source_options
 from kplanediag.render.escape import one_line
+
+if TYPE_CHECKING:
+    from kplanediag.analysis.results import Report
 
 KINDS = ("node", "lease", "leader", "pod", "event")
 FIRST = ("node", "lease", "leader")  # the state of machines and components: said before pods and events
@@ -42,11 +45,7 @@ def timeline_command(source: Source, output: str, fail_on: str, since_text: str 
     default and kube-system; at most 1,000 of each, read once), oldest first. The table says nodes,
     Leases and leaders first, then pods and events, with 3 or more alike (one kind, one text) as
     one line: how many, first and last time, one example. Exits with the check's code."""
-    import json  # noqa: PLC0415 (not on the --version path)
-
     from kplanediag.analysis.report import analyze  # noqa: PLC0415
-    from kplanediag.analysis.timeline import ago  # noqa: PLC0415
-    from kplanediag.snapshot import format_time  # noqa: PLC0415
 
     if source.fleet:
         raise click.UsageError("timeline is of one cluster: give one --context")
@@ -65,38 +64,53 @@ def timeline_command(source: Source, output: str, fail_on: str, since_text: str 
         if (not kinds or e.kind in kinds) and (since is None or (at - e.when).total_seconds() <= since)
     ]
     if output == "json":
-        entries = [
-            {
-                "time": format_time(e.when),
-                "secondsAgo": round((at - e.when).total_seconds()),
-                "kind": e.kind,
-                "subject": e.subject,
-                "text": e.text,
-            }
-            for e in timeline
-        ]
-        doc = {"schemaVersion": 1, "evaluatedAt": format_time(at), "summary": report.summary, "entries": entries}
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json_text(report, timeline))
     else:
-        click.echo(one_line(report.summary))
-        first = [e for e in timeline if e.kind in FIRST]
-        rest = [e for e in timeline if e.kind not in FIRST]
-        for title, part in (("nodes, Leases and leaders", first), ("pods and events", rest)):
-            if not part:
-                continue
-            click.echo(f"-- {title} --")
-            for last, members in grouped(part):
-                stamp = last.when.strftime("%Y-%m-%d %H:%M:%SZ")
-                when = f"{stamp} ({ago((at - last.when).total_seconds()):>7})"
-                if len(members) == 1:
-                    click.echo(one_line(f"{when}  {last.kind:<6} {last.subject}: {last.text}"))
-                else:
-                    since_first = members[0].when.strftime("%Y-%m-%d %H:%M:%SZ")
-                    who = f"{len(members)} {last.kind}s since {since_first}, e.g. {last.subject}"
-                    click.echo(one_line(f"{when}  {last.kind:<6} {who}: {last.text}"))
-        if not timeline:
-            click.echo(
-                "(nothing dated in what was read"
-                + (", in that window or of those kinds)" if since_text or kinds else ")")
-            )
+        echo_table(report, timeline, filtered=bool(since_text or kinds))
     return THRESHOLDS[fail_on].get(report.status, 0)
+
+
+def json_text(report: Report, timeline: list[Any]) -> str:
+    """-o json: the entries, oldest first, with the time they are judged at."""
+    import json  # noqa: PLC0415 (not on the --version path)
+
+    from kplanediag.snapshot import format_time  # noqa: PLC0415
+
+    at = report.cluster.evaluated_at
+    entries = [
+        {
+            "time": format_time(e.when),
+            "secondsAgo": round((at - e.when).total_seconds()),
+            "kind": e.kind,
+            "subject": e.subject,
+            "text": e.text,
+        }
+        for e in timeline
+    ]
+    doc = {"schemaVersion": 1, "evaluatedAt": format_time(at), "summary": report.summary, "entries": entries}
+    return json.dumps(doc, indent=2)
+
+
+def echo_table(report: Report, timeline: list[Any], filtered: bool) -> None:
+    """The table: nodes, Leases and leaders first, then pods and events; alike entries as one line."""
+    from kplanediag.analysis.timeline import ago  # noqa: PLC0415
+
+    at = report.cluster.evaluated_at
+    click.echo(one_line(report.summary))
+    first = [e for e in timeline if e.kind in FIRST]
+    rest = [e for e in timeline if e.kind not in FIRST]
+    for title, part in (("nodes, Leases and leaders", first), ("pods and events", rest)):
+        if not part:
+            continue
+        click.echo(f"-- {title} --")
+        for last, members in grouped(part):
+            stamp = last.when.strftime("%Y-%m-%d %H:%M:%SZ")
+            when = f"{stamp} ({ago((at - last.when).total_seconds()):>7})"
+            if len(members) == 1:
+                click.echo(one_line(f"{when}  {last.kind:<6} {last.subject}: {last.text}"))
+            else:
+                since_first = members[0].when.strftime("%Y-%m-%d %H:%M:%SZ")
+                who = f"{len(members)} {last.kind}s since {since_first}, e.g. {last.subject}"
+                click.echo(one_line(f"{when}  {last.kind:<6} {who}: {last.text}"))
+    if not timeline:
+        click.echo("(nothing dated in what was read" + (", in that window or of those kinds)" if filtered else ")"))

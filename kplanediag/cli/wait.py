@@ -5,6 +5,7 @@ prints the last report and exits with its code (0 once the condition holds)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,9 @@ from kplanediag.cli.options import (
 from kplanediag.cli.poll import poll
 from kplanediag.render import SECTIONS
 from kplanediag.render.escape import one_line
+
+if TYPE_CHECKING:
+    from kplanediag.analysis.results import Report
 
 CONDITIONS = ("healthy", "no-critical")
 PLANES = {"control": "control-plane", "data": "data-plane", "all": None}
@@ -93,15 +97,20 @@ def wait_command(
     if last.report is None:
         assert isinstance(last.error, CannotAssess)  # the loop's checks fail with nothing else
         raise last.error
+    echo_report(last.report, output, colour, no_colour)
+    if satisfied(status, condition):
+        return 0
+    click.echo(f"kplanediag wait: {where} not {condition} after {last.elapsed:.0f}s", err=True)
+    return {"warning": 1, "critical": 2}.get(status, 3)
+
+
+def echo_report(report: Report, output: str, colour: str, no_colour: bool) -> None:
+    """The last check's report, as check prints it."""
     from kplanediag.render.formats import render  # noqa: PLC0415
 
     coloured = use_colour(colour, no_colour)
     from kplanediag.render.table import columns  # noqa: PLC0415
 
     with columns(terminal_width()):
-        text = render(last.report, output, SECTIONS, coloured)
+        text = render(report, output, SECTIONS, coloured)
     click.echo(text, nl=False, color=coloured)
-    if satisfied(status, condition):
-        return 0
-    click.echo(f"kplanediag wait: {where} not {condition} after {last.elapsed:.0f}s", err=True)
-    return {"warning": 1, "critical": 2}.get(status, 3)

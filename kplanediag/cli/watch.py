@@ -1,7 +1,5 @@
 """``kplanediag watch``: re-checks every --interval until interrupted and prints only what changed,
-timestamped (a finding appeared, cleared or got worse; a component changed status; a failure's
-blast radius appeared, grew, shrank or cleared), with a one-line status heartbeat per check. Plain
-lines, for a terminal or a pipe. Ctrl-C (or SIGTERM) exits at once with the last status's code."""
+timestamped, with a one-line status heartbeat per check."""
 
 from __future__ import annotations
 
@@ -21,6 +19,9 @@ def stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# What changed: a finding appeared, cleared or got worse; a component changed status; a failure's blast radius
+# appeared, grew, shrank or cleared. Plain lines, for a terminal or a pipe. Ctrl-C (or SIGTERM) exits at once
+# with the last status's code.
 @click.command("watch", short_help="Re-check until interrupted; print what changes.")
 @click.option("--interval", callback=duration, default="10s", show_default=True, help="Time between checks.")
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many checks (default: until Ctrl-C).")

@@ -1,7 +1,5 @@
 """``kplanediag what-if HYPOTHESIS...`` (and ``--all nodes|zones``): the blast radius of a failure
-that has not happened, from the state read once, in every output format; marked hypothetical in the
-headline, the JSON (``whatIf.hypothetical``) and the JUnit suite names. Its exit code is the worst
-severity of what the hypothesis adds, by --fail-on, never the cluster's current state."""
+that has not happened, from the state read once."""
 
 from __future__ import annotations
 
@@ -35,6 +33,9 @@ breaks, 1 a warning such as a blocked drain, 2 a critical failure such as a node
 lost quorum; 3 could not assess), never the cluster's current state. docs/whatif.md."""
 
 
+# In every output format; marked hypothetical in the headline, the JSON (``whatIf.hypothetical``) and the
+# JUnit suite names. Its exit code is the worst severity of what the hypothesis adds, by --fail-on, never the
+# cluster's current state.
 def run(
     hypotheses: tuple[str, ...],
     rank_by: str | None,

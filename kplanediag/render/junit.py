@@ -1,9 +1,5 @@
 """JUnit XML (the Ant/Jenkins format CI systems read): one testsuite per plane, one testcase per
-component instance and one per finding. A finding at or above ``--fail-on`` fails its own testcase
-(code, component, node, message), whether or not its component is otherwise fine, so that nothing
-that sets the exit code passes silently; one below passes with its message as output. A component
-fails when down or degraded by a failing finding; an unknown one is skipped (not observed is not a
-failure). The document fails (failures > 0) exactly when the exit code does."""
+component instance and one per finding; the document fails exactly when the exit code does."""
 
 from __future__ import annotations
 
@@ -26,6 +22,10 @@ def _belongs(f: Finding, c: Component) -> bool:
     return f.component == c.name and (c.node is None or f.subject in (c.node, c.name) or c.node in f.subject)
 
 
+# A finding at or above ``--fail-on`` fails its own testcase (code, component, node, message), whether or not
+# its component is otherwise fine, so that nothing that sets the exit code passes silently; one below passes
+# with its message as output. A component fails when down or degraded by a failing finding; an unknown one is
+# skipped (not observed is not a failure).
 FAILING = {"warning": (Severity.WARNING, Severity.CRITICAL), "critical": (Severity.CRITICAL,), "never": ()}
 """The severities that fail, by --fail-on (the exit code's THRESHOLDS, as severities)."""
 

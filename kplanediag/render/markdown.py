@@ -36,7 +36,7 @@ def _components(components: list[Component]) -> list[str]:
 
 
 def url_text(url: str) -> str:
-    """A configured URL (http(s), no whitespace: cli/config.py) safe inside Markdown's <...> and (...)."""
+    """A configured URL (http(s), no whitespace: cli/config/file.py) safe inside Markdown's <...> and (...)."""
     return url.replace("<", "%3C").replace(">", "%3E").replace("(", "%28").replace(")", "%29").replace("|", "%7C")
 
 
@@ -46,11 +46,11 @@ def code_link(report: Report, code: str) -> str:
     return f"[{code}]({url_text(links.runbook_for(code))})" if links is not None and links.runbook else code
 
 
-def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
-    wanted = set(sections)
+def _header(report: Report) -> list[str]:
+    """The status line, the summary and the cluster's facts."""
     c = report.cluster
     title = "what-if (hypothetical)" if report.what_if is not None else "kplanediag"
-    out = [
+    return [
         f"## {title}: {report.status.upper()}",
         "",
         f"**{cell(report.summary)}**",
@@ -66,6 +66,25 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         *([f"- {cell(c.clock_note)}"] if c.clock_note else []),
         *(f"- {cell(o)}" for o in c.observations),
     ]
+
+
+def _blast(report: Report) -> list[str]:
+    """Each failure's blast radius as a numbered list."""
+    out = ["", "### Blast radius", ""]
+    if not report.blast_radius:
+        out.append("No current failure.")
+    for i, b in enumerate(report.blast_radius, 1):
+        cause = f", cause {b.cause.code} {cell(b.cause.subject)}" if b.cause else ""
+        out += [f"{i}. **{cell(b.summary)}** ({b.severity.value}, {b.plane.value}, scope {cell(b.scope)}{cause})"]
+        out += [f"   - because of it: {cell(x)}" for x in b.effects]
+        out += [f"   - breaks: {cell(x)}" for x in b.breaks]
+        out += [f"   - still works: {cell(x)}" for x in b.still_works]
+    return out
+
+
+def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
+    wanted = set(sections)
+    out = _header(report)
     if report.what_if is not None:
         from kplanediag.render.whatif import whatif_lines  # noqa: PLC0415
 
@@ -91,15 +110,7 @@ def render_markdown(report: Report, sections: Iterable[str] = SECTIONS) -> str:
         else:
             out.append("No findings.")
     if "blastRadius" in wanted:
-        out += ["", "### Blast radius", ""]
-        if not report.blast_radius:
-            out.append("No current failure.")
-        for i, b in enumerate(report.blast_radius, 1):
-            cause = f", cause {b.cause.code} {cell(b.cause.subject)}" if b.cause else ""
-            out += [f"{i}. **{cell(b.summary)}** ({b.severity.value}, {b.plane.value}, scope {cell(b.scope)}{cause})"]
-            out += [f"   - because of it: {cell(x)}" for x in b.effects]
-            out += [f"   - breaks: {cell(x)}" for x in b.breaks]
-            out += [f"   - still works: {cell(x)}" for x in b.still_works]
+        out += _blast(report)
     if report.last_known is not None:
         out += ["", "### Last known state (not current)", "", *(f"- {cell(x)}" for x in report.last_known.lines())]
     if report.gaps:

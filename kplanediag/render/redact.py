@@ -1,7 +1,5 @@
 """The redactor of ``--redact``: cluster-identifying strings to stable short tokens (``node-3f2a1c``),
-keyed by a random per-run salt, and the text rule that applies them to any string (names as DNS
-words, IPv4/IPv6 addresses, URLs, providerIDs). Pure: what is kept is in redact_policy.py, where the
-names come from and what is walked is in redact_apply.py."""
+and the text rule that applies them to any string."""
 
 from __future__ import annotations
 
@@ -19,6 +17,9 @@ from kplanediag.render.redact_policy import (
     kept_namespace,
 )
 
+# Tokens are keyed by a random per-run salt; the text rule covers names as DNS words, IPv4/IPv6 addresses,
+# URLs, providerIDs. Pure: what is kept is in redact_policy.py, where the names come from and what is walked
+# is in redact_apply.py.
 TOKEN_HEX = 6  # 16.7 million tokens; a collision within a run gets a longer token instead
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _EMAIL = rf"(?P<email>(?<![\w.%+-])[A-Za-z0-9._%+-]+@{_LABEL}(?:\.{_LABEL})+)"

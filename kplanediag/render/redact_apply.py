@@ -1,7 +1,5 @@
-"""``--redact`` applied: the names a Snapshot holds, learned into a Redactor in dependency order
-(nodes and namespaces, then owners, then what is named after them), and the walk that rewrites
-every string of a Report (before any format renders it, so every format, present and future, is
-covered) or of a Snapshot (``snapshot save --redact``: still loads and analyses the same)."""
+"""``--redact`` applied: the names a Snapshot holds learned into a Redactor, and the walk that
+rewrites every string of a Report or of a Snapshot (``snapshot save --redact``)."""
 
 from __future__ import annotations
 
@@ -21,6 +19,9 @@ from kplanediag.snapshot.api_kinds import Webhook
 from kplanediag.snapshot.kinds import ObjectMeta, ObjectReference, Resource
 from kplanediag.snapshot.registry import KIND_SPECS
 
+# Names are learned in dependency order (nodes and namespaces, then owners, then what is named after them). A
+# Report is rewritten before any format renders it, so every format, present and future, is covered; a
+# redacted Snapshot still loads and analyses the same.
 HOST_ADDRESSES = ("Hostname", "InternalDNS", "ExternalDNS")
 # owners and their children by the kind an ownerReference names (CronJob, Job: no list of their own)
 OWNER_CATEGORY = {"Deployment": "deploy", "DaemonSet": "ds", "StatefulSet": "sts", "CronJob": "cronjob"}

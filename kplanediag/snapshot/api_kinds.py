@@ -1,8 +1,5 @@
-"""Kinds read as JSON (lists.py says why): about the API itself, for failures that cross the
-planes (admission webhooks and policies, aggregated APIServices, CertificateSigningRequests of
-nodes renewing their certificates), and Events, for the timeline, read bounded. Same conventions
-as kinds.py; no protobuf declaration follows them.
-"""
+"""Kinds read as JSON (lists.py says why): about the API itself, and Events for the timeline; same
+conventions as kinds.py, no protobuf declaration follows them."""
 
 from __future__ import annotations
 
@@ -13,6 +10,8 @@ import msgspec
 from kplanediag.snapshot.kinds import Base, Condition, LabelSelector, ObjectReference, Resource, Time
 
 
+# For failures that cross the planes: admission webhooks and policies, aggregated APIServices,
+# CertificateSigningRequests of nodes renewing their certificates; and Events, for the timeline, read bounded.
 class ServiceReference(Base, frozen=True):
     """A webhook's or APIService's in-cluster Service; ``port`` None means the API's default 443."""
 

@@ -1,7 +1,5 @@
-"""Credentials kept out of everything shown or saved: a URL's userinfo (``https://user:pw@host``)
-and what a server or proxy echoes back of a request (an ``Authorization`` header in an error page).
-Collect applies both where a URL or a server's text enters a snapshot or a message; loading a file
-applies them again, so an older snapshot or a bundle cannot carry one in either."""
+"""Credentials kept out of everything shown or saved: a URL's userinfo and what a server or proxy
+echoes back of a request (an ``Authorization`` header in an error page)."""
 
 from __future__ import annotations
 
@@ -9,6 +7,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
+# Collect applies both where a URL or a server's text enters a snapshot or a message; loading a file applies
+# them again, so an older snapshot or a bundle cannot carry one in either.
 REDACTED = "[redacted]"
 MIN_SECRET = 8  # a sent header value shorter than this is no credential ("gzip", "true")
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@?#]*@")

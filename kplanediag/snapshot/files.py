@@ -1,9 +1,5 @@
 """Snapshots on disk: ``snapshot save`` writes snapshotVersion 2 (the typed fields only, JSON);
-``--from`` reads it, version-1 snapshots (whole objects) and ``kubectl get ... -o json|yaml`` Lists.
-
-Files are decoded with msgspec: the envelope first with every item left undecoded, then item by
-item into the typed kinds, so one malformed object is a gap and not an unreadable file.
-"""
+``--from`` reads it, version-1 snapshots (whole objects) and ``kubectl get ... -o json|yaml`` Lists."""
 
 from __future__ import annotations
 
@@ -42,6 +38,8 @@ SNIFF_BYTES = 64 * 1024
 _TIMESTAMP = re.compile(rb'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"')
 
 
+# Files are decoded with msgspec: the envelope first with every item left undecoded, then item by item into
+# the typed kinds, so one malformed object is a gap and not an unreadable file.
 class _Head(msgspec.Struct):
     kind: object = None
     schemaVersion: object = None

@@ -1,11 +1,4 @@
-"""The Kubernetes objects kplanediag reads, as typed msgspec Structs holding only the fields used.
-
-One Struct per kind, shaped like the API's JSON (``rename="camel"``: ``node_name`` is ``nodeName``),
-so the JSON decoder fills them straight from the wire and skips every other field in C; the
-protobuf decoder (collect/protobuf) fills the same Structs. Everything is frozen: analysis only
-reads, and decoders may share equal sub-objects (tolerations, conditions, label sets) between pods.
-Adding a field here is the one place a new read starts; the protobuf declaration follows it.
-"""
+"""The Kubernetes objects kplanediag reads, as typed msgspec Structs holding only the fields used."""
 
 from __future__ import annotations
 
@@ -38,6 +31,11 @@ from kplanediag.snapshot.pod_scheduling import (
     Volume,
 )
 
+# One Struct per kind, shaped like the API's JSON (``rename="camel"``: ``node_name`` is ``nodeName``), so the
+# JSON decoder fills them straight from the wire and skips every other field in C; the protobuf decoder
+# (collect/protobuf) fills the same Structs. Everything is frozen: analysis only reads, and decoders may share
+# equal sub-objects (tolerations, conditions, label sets) between pods. Adding a field here is the one place a
+# new read starts; the protobuf declaration follows it.
 # Re-exported: the kinds' parts that live in meta.py and pod_scheduling.py, read as kinds.X everywhere.
 __all__ = [
     "Affinity",

@@ -1,14 +1,14 @@
-"""How much of any one input is read before it is decoded (``--max-input``, KPLANEDIAG_MAX_INPUT):
-one API answer (as sent and as decoded), one file given to ``--from``, one member of a bundle; a
-whole bundle may hold BUNDLE_SHARE times that, one YAML document 1/YAML_SHARE of it (PyYAML builds
-several bytes of objects per byte of text). Past a limit nothing is decoded: a list becomes a
-named gap, a file or a /version answer exit 3, each naming the limit and how to raise it."""
+"""How much of any one input is read before it is decoded (``--max-input``, KPLANEDIAG_MAX_INPUT);
+past a limit nothing is decoded: a list becomes a named gap, a file or a /version answer exit 3."""
 
 from __future__ import annotations
 
 import os
 import re
 
+# The limit holds for one API answer (as sent and as decoded), one file given to ``--from``, one member of a
+# bundle; a whole bundle may hold BUNDLE_SHARE times that, one YAML document 1/YAML_SHARE of it (PyYAML builds
+# several bytes of objects per byte of text). Each refusal names the limit and how to raise it.
 DEFAULT = 1 << 30  # 1 GiB: a 150,000-pod JSON List with managedFields is about this
 MINIMUM = 1 << 20
 ENV = "KPLANEDIAG_MAX_INPUT"

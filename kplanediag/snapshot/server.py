@@ -1,7 +1,5 @@
-"""What a run learns about the API server beyond its objects: the serving certificate seen in the
-TLS handshake, the parts of /metrics kplanediag judges (etcd storage, API Priority and Fairness,
-admission webhook calls),
-and how long the server took to answer kplanediag's own requests."""
+"""What a run learns about the API server beyond its objects: its serving certificate, the parts of
+/metrics kplanediag judges (etcd storage, APF, webhook calls), and how long it took to answer."""
 
 from __future__ import annotations
 

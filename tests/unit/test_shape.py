@@ -1,10 +1,14 @@
 """Size limits on kplanediag/ and lab/ (issue 23, item 7): no function over MAX_FUNCTION lines, no
-module over MAX_MODULE, but for the allow-list below, which may only shrink.
+module over MAX_MODULE, no module docstring over MAX_DOCSTRING, but for the allow-lists below, which may
+only shrink.
 
 A function's size is its whole definition, decorators and docstring included (``def`` line to last
 line); a module's is its line count. Generated protobuf modules (``*_pb2.py``) are not measured. An
 allow-listed entry fails the test when it grows past the size written beside it, and when it is back
-within the limit (or gone): then its line is to be removed, so the list only ever gets shorter.
+within the limit (or gone): then its line is to be removed, so the list only ever gets shorter. A module
+docstring says the module's role in one or two lines; its size counts the lines of the string literal,
+closing quotes included (so a two-line docstring may close on a third line). The rest (design, history)
+goes to docs/*.md, a comment beside the code it explains, or CHANGELOG.md.
 """
 
 from __future__ import annotations
@@ -16,20 +20,23 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("kplanediag", "lab")
 MAX_FUNCTION = 60
 MAX_MODULE = 300
+MAX_DOCSTRING = 3
 
 # What is over today, with its size when the limit came in; each line goes once it is split.
-FUNCTIONS_OVER = {
-    "kplanediag/cli/commands.py::run_report": 100,  # +1: the format registry's error_document, merged beside it
-    "kplanediag/cli/commands.py::run_report.command": 97,
-    "kplanediag/cli/timeline.py::timeline_command": 70,
-    "kplanediag/cli/wait.py::wait_command": 61,
-    "kplanediag/render/markdown.py::render_markdown": 63,
-}
-MODULES_OVER = {
-    "kplanediag/cli/config.py": 342,
-    "kplanediag/cli/options.py": 435,  # +1: the format registry, merged beside it
-    "kplanediag/render/table.py": 337,
-    "lab/kindha.py": 301,
+FUNCTIONS_OVER: dict[str, int] = {}
+MODULES_OVER: dict[str, int] = {}
+# Module docstrings still longer (collect/ is being rewritten in another branch).
+DOCSTRINGS_OVER = {
+    "kplanediag/collect/__init__.py": 6,
+    "kplanediag/collect/errors.py": 13,
+    "kplanediag/collect/exec_plugin.py": 13,
+    "kplanediag/collect/impersonation.py": 8,
+    "kplanediag/collect/kubeconfig.py": 11,
+    "kplanediag/collect/kubeconfig_files.py": 9,
+    "kplanediag/collect/lists.py": 28,
+    "kplanediag/collect/protobuf/__init__.py": 6,
+    "kplanediag/collect/protobuf/convert.py": 10,
+    "kplanediag/collect/proxy.py": 8,
 }
 
 
@@ -68,13 +75,24 @@ def module_sizes() -> dict[str, int]:
     return {_name(path): len(path.read_text(encoding="utf-8").splitlines()) for path in _modules()}
 
 
-def _check(sizes: dict[str, int], allowed: dict[str, int], limit: int, what: str) -> list[str]:
+def docstring_sizes() -> dict[str, int]:
+    """Lines of each module docstring's string literal (modules without one are left out)."""
+    sizes: dict[str, int] = {}
+    for path in _modules():
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+        first = body[0] if body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            sizes[_name(path)] = (first.end_lineno or first.lineno) - first.lineno + 1
+    return sizes
+
+
+def _check(sizes: dict[str, int], allowed: dict[str, int], limit: int, what: str, fix: str = "split it") -> list[str]:
     errors = []
     for name, lines in sorted(sizes.items()):
         if lines > limit and name not in allowed:
-            errors.append(f"{name}: {what} of {lines} lines, over {limit}: split it")
+            errors.append(f"{name}: {what} of {lines} lines, over {limit}: {fix}")
         elif name in allowed and lines > allowed[name]:
-            errors.append(f"{name}: {what} grew to {lines} lines (allowed {allowed[name]}, limit {limit}): split it")
+            errors.append(f"{name}: {what} grew to {lines} lines (allowed {allowed[name]}, limit {limit}): {fix}")
     for name, was in sorted(allowed.items()):
         if sizes.get(name, 0) <= limit:
             now = f"{sizes[name]} lines now" if name in sizes else "gone"
@@ -92,6 +110,11 @@ def test_no_module_over_the_limit() -> None:
     assert not errors, "\n".join(errors)
 
 
+def test_no_module_docstring_over_the_limit() -> None:
+    errors = _check(docstring_sizes(), DOCSTRINGS_OVER, MAX_DOCSTRING, "module docstring", "cut it to its role")
+    assert not errors, "\n".join(errors)
+
+
 def test_the_measure_sees_what_it_should() -> None:
     """The walk finds methods and nested functions, and counts decorators and docstrings."""
     tree = ast.parse(
@@ -100,3 +123,4 @@ def test_the_measure_sees_what_it_should() -> None:
     )
     assert dict(_functions(tree)) == {"outer": 5, "outer.inner": 2, "Kind.method": 2}
     assert "kplanediag/analysis/report.py" in module_sizes()
+    assert docstring_sizes()["kplanediag/analysis/report.py"] <= MAX_DOCSTRING

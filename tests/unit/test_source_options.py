@@ -1,4 +1,4 @@
-"""The one spec of the source options (cli/options.py's SOURCE_OPTIONS): every command that reads a
+"""The one spec of the source options (cli/options/source_flags.py's SOURCE_OPTIONS): every command that reads a
 cluster and the group itself offer exactly its options, and each becomes a field of Source, read
 from a lab capture (tests/unit/data/lab-healthy.json)."""
 

@@ -1,10 +1,5 @@
-"""The linking pass: after every component is judged, each finding that another explains is linked to
-its root cause, and each root cause gathers the effects it explains (instances it hides, replicas it
-takes, pods it keeps Pending). Nothing judged before is changed: links are added beside verdicts.
-
-Rules by subject: nodes.py (a silent kubelet, a runtime or network plugin that is not ready), and
-control.py (the API server or etcd failing: leader Leases and effects go stale with it), objects.py
-(taints and cordons that leave no node: the pods Pending on them)."""
+"""The linking pass: each finding another explains is linked to its root cause, which gathers the
+effects it explains (instances it hides, replicas it takes, pods it keeps Pending)."""
 
 from __future__ import annotations
 
@@ -32,6 +27,10 @@ class Causes:
     pending: PendingPods = field(default_factory=PendingPods)
 
 
+# Nothing judged before is changed: links are added beside verdicts. Rules by subject: nodes.py (a silent
+# kubelet, a runtime or network plugin that is not ready), control.py (the API server or etcd failing: leader
+# Leases and effects go stale with it), objects.py (taints and cordons that leave no node: the pods Pending on
+# them).
 def link(
     idx: ClusterIndex,
     components: tuple[Component, ...],

@@ -1,7 +1,5 @@
-"""Node causes and what they explain. A silent kubelet hides what runs on its node (control-plane
-instances, per-node add-ons) and takes its replicas away; a node NotReady for its runtime or network
-plugin keeps its kubelet (what it reports is current) but takes the not-ready taint, which keeps new
-pods Pending. Each becomes the root of the findings it explains."""
+"""Node causes and what they explain: a silent kubelet, or a runtime or network plugin not ready,
+becomes the root of the findings it explains."""
 
 from __future__ import annotations
 
@@ -133,6 +131,9 @@ def _dns(idx: ClusterIndex, cause: NodeCause, findings: tuple[Finding, ...], lin
         links.add(cause.root, f"CoreDNS {'down' if down else 'degraded'}: {' and '.join(parts)}", dns)
 
 
+# A silent kubelet hides what runs on its node (control-plane instances, per-node add-ons) and takes its
+# replicas away; a node NotReady for its runtime or network plugin keeps its kubelet (what it reports is
+# current) but takes the not-ready taint, which keeps new pods Pending.
 def link_nodes(
     idx: ClusterIndex,
     components: tuple[Component, ...],

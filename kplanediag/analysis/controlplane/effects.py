@@ -1,7 +1,5 @@
-"""Liveness read from effects, where no leader Lease can be read (leader election off on k3s, old
-Endpoints/ConfigMap locks, OpenShift): pods scheduled moments ago show a working scheduler, pods
-waiting with no scheduling attempt show none; pods created by controllers moments ago show a working
-controller-manager, Deployment generations nobody observed show none."""
+"""Scheduler and controller-manager liveness read from their effects, where no leader Lease can be
+read (leader election off on k3s, old Endpoints/ConfigMap locks, OpenShift)."""
 
 from __future__ import annotations
 
@@ -34,6 +32,9 @@ def never_tried(pod: Pod) -> bool:
     )
 
 
+# Pods scheduled moments ago show a working scheduler, pods waiting with no scheduling attempt show none; pods
+# created by controllers moments ago show a working controller-manager, Deployment generations nobody observed
+# show none.
 def scheduler_effect(idx: ClusterIndex) -> Effect:
     if not idx.has("pods"):
         return Effect(Status.UNKNOWN, "pods not observed")

@@ -1,7 +1,5 @@
 """etcd's storage: the database size the API server samples (/metrics) against the quota etcd
-enforces, after which its NOSPACE alarm makes every write fail (KPD-420 at 80%, KPD-421 at 95%).
-etcd does not tell the API server its quota: it comes from --etcd-quota, else from the profile
-(etcd's default 2 GiB where kubeadm, kind or RKE2 leave it); without one the size is only reported."""
+enforces (KPD-420 at 80%, KPD-421 at 95%)."""
 
 from __future__ import annotations
 
@@ -52,6 +50,9 @@ def human(n: float) -> str:
     return f"{n:.0f} B"
 
 
+# Past the quota etcd's NOSPACE alarm makes every write fail. etcd does not tell the API server its quota: it
+# comes from --etcd-quota, else from the profile (etcd's default 2 GiB where kubeadm, kind or RKE2 leave it);
+# without one the size is only reported.
 def storage_states(idx: ClusterIndex, profile: Profile, quota: int | None) -> list[Storage]:
     metrics = idx.snapshot.metrics
     if metrics is None:

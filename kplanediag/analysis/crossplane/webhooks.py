@@ -1,7 +1,5 @@
-"""Admission webhooks: configured in the control plane, served by pods in the data plane. Each
-webhook is judged by its Service's ready endpoints; with failurePolicy Fail and none serving, the
-writes it intercepts fail (KPD-400), with Ignore its policy is silently skipped (KPD-401). Webhooks
-called by URL cannot be verified from inside the API (KPD-402)."""
+"""Admission webhooks (configured in the control plane, served by pods in the data plane), each
+judged by its Service's ready endpoints."""
 
 from __future__ import annotations
 
@@ -117,6 +115,8 @@ def webhook_states(idx: ClusterIndex, nodes: dict[str, NodeState]) -> list[Webho
     return states
 
 
+# With failurePolicy Fail and none serving, the writes it intercepts fail (KPD-400), with Ignore its policy is
+# silently skipped (KPD-401). Webhooks called by URL cannot be verified from inside the API (KPD-402).
 def assess_webhooks(states: list[WebhookState]) -> tuple[list[Component], list[Finding]]:
     components: list[Component] = []
     findings: list[Finding] = []

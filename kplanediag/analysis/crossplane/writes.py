@@ -1,11 +1,5 @@
-"""Writes failing cluster-wide while reads work: what etcd's NOSPACE alarm ("mvcc: database space
-exceeded") looks like from the API, where /readyz and /livez stay green (measured on v1.36.2).
-
-The API server renews its own identity Lease every 10 s while it can write; the kubelets, the
-scheduler and the controller-manager renew theirs every few seconds. When none of these Leases was
-renewed for the policy's ``writes_stalled`` seconds while the API server that holds one of them is
-answering, its writes are failing: Lease staleness is then a consequence, not a dead scheduler or
-a silent node, and is reported as such (KPD-422)."""
+"""Writes failing cluster-wide while reads work (etcd's NOSPACE alarm, "mvcc: database space exceeded",
+as seen from the API, where /readyz and /livez stay green: measured on v1.36.2), KPD-422."""
 
 from __future__ import annotations
 
@@ -40,6 +34,11 @@ class WritesStalled:
 WRITES = ("create", "update", "delete", "GuaranteedUpdate", "patch")
 
 
+# The API server renews its own identity Lease every 10 s while it can write; the kubelets, the scheduler and
+# the controller-manager renew theirs every few seconds. When none of these Leases was renewed for the
+# policy's ``writes_stalled`` seconds while the API server that holds one of them is answering, its writes are
+# failing: Lease staleness is then a consequence, not a dead scheduler or a silent node, and is reported as
+# such (KPD-422).
 def writes_stalled(idx: ClusterIndex) -> WritesStalled | None:
     snap = idx.snapshot
     if not snap.reachable or not idx.leases_seen("kube-system"):

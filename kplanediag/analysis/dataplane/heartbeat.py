@@ -1,7 +1,5 @@
-"""A node's heartbeat judged as the node lifecycle controller judges it: the Lease's own duration, the
-controller's grace period, and whether that controller works; a kubelet whose clock is skewed
-(renewTime far behind or ahead of the API server's clock while the node stays Ready, or a renewTime
-that moved since the previous live read) is alive."""
+"""A node's heartbeat judged as the node lifecycle controller judges it: the Lease's own duration,
+the controller's grace period, and whether that controller works."""
 
 from __future__ import annotations
 
@@ -49,6 +47,8 @@ def lifecycle_controller_works(idx: ClusterIndex, dist: Distribution | None) -> 
     return dist is not None and dist.mode == "managed" and idx.leases_seen("kube-system")
 
 
+# A kubelet whose clock is skewed (renewTime far behind or ahead of the API server's clock while the node
+# stays Ready, or a renewTime that moved since the previous live read) is alive.
 def heartbeat(idx: ClusterIndex, node: Node, ready: str, dist: Distribution | None = None) -> Heartbeat:
     name = node.metadata.name
     if not idx.leases_seen(NODE_LEASES):

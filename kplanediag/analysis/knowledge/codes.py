@@ -1,8 +1,5 @@
-"""Every finding code kplanediag emits, with its default severity and meaning: the one table,
-kept as data in codes.table next to this module.
-
-docs/codes.md is generated from this table (``make docs``) and a unit test keeps the two equal.
-"""
+"""Every finding code kplanediag emits, with its default severity and meaning: the one table, kept
+as data in codes.table next to this module (docs/codes.md is generated from it: ``make docs``)."""
 
 from __future__ import annotations
 

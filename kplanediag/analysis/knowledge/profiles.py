@@ -1,7 +1,5 @@
 """Distribution profiles, as data: how each distribution is recognised, where its components live,
-how their health is observed and which ones are expected to be absent or invisible. The first
-profile whose signals match wins; "unknown" is the cautious default. docs/profiles.md is generated
-from this table (``make docs``) and a unit test keeps the two equal."""
+how their health is observed, which are expected absent (docs/profiles.md is generated from it)."""
 
 from __future__ import annotations
 
@@ -45,6 +43,8 @@ class PodRule:
         return f"{self.namespace} pods {','.join(f'{k}={v}' for k, v in self.labels)}"
 
 
+# The first profile whose signals match wins; "unknown" is the cautious default. A unit test keeps
+# docs/profiles.md (``make docs``) equal to this table.
 @dataclass(frozen=True)
 class Profile:
     name: str

@@ -1,8 +1,5 @@
-"""Faults that live between objects, about scheduling and eviction: pods Pending Unschedulable and
-what keeps them so (KPD-233), drains a PodDisruptionBudget blocks (KPD-230), NoExecute taints that
-evict pods with nowhere else to go (KPD-231), and cordons and taints that leave no node for new pods
-(KPD-232). Each finding comes with its blast-radius entry (cause = the finding). Pure: reads a
-ClusterIndex, never raises on missing data; without pods or nodes it says nothing."""
+"""Faults between objects, about scheduling and eviction: Pending pods (KPD-233), blocked drains
+(KPD-230), NoExecute evictions with nowhere to go (KPD-231), no node open for new pods (KPD-232)."""
 
 from __future__ import annotations
 
@@ -30,6 +27,10 @@ class Scheduling:
     pending: tuple[PendingGroup, ...]
 
 
+# Pods Pending Unschedulable and what keeps them so (KPD-233), drains a PodDisruptionBudget blocks (KPD-230),
+# NoExecute taints that evict pods with nowhere else to go (KPD-231), cordons and taints that leave no node
+# for new pods (KPD-232). Each finding comes with its blast-radius entry (cause = the finding). Pure: reads a
+# ClusterIndex, never raises on missing data; without pods or nodes it says nothing.
 def assess_scheduling(idx: ClusterIndex, now: datetime | None = None) -> Scheduling:
     if not (idx.has("pods") and idx.has("nodes")):
         return Scheduling((), (), ())

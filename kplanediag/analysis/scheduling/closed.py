@@ -1,7 +1,4 @@
-"""Cordons and taints that leave no node for new workload pods (KPD-232): every node is cordoned or
-carries a NoSchedule/NoExecute taint the cluster's Deployment/ReplicaSet pods do not tolerate. The
-node lifecycle controller's not-ready/unreachable taints are left out (a node failure is the cause),
-so are control-plane taints while other nodes are open: that is the design, not a fault."""
+"""Cordons and taints that leave no node for new workload pods (KPD-232)."""
 
 from __future__ import annotations
 
@@ -43,6 +40,9 @@ def ordinary_tolerations(idx: ClusterIndex) -> dict[WorkloadKey, set[tuple[Toler
     return out
 
 
+# Every node is cordoned or carries a NoSchedule/NoExecute taint the cluster's Deployment/ReplicaSet pods do
+# not tolerate. The node lifecycle controller's not-ready/unreachable taints are left out (a node failure is
+# the cause), so are control-plane taints while other nodes are open: that is the design, not a fault.
 def no_room(idx: ClusterIndex) -> NoRoom | None:
     if not (idx.has("pods") and idx.has("nodes")) or not idx.nodes:
         return None

@@ -1,8 +1,4 @@
-"""NoExecute taints evicting pods that have nowhere else to go (KPD-231). The node lifecycle
-controller's not-ready/unreachable taints are left out: the node failure is their cause. "Another node
-accepts it" means Ready, not cordoned, every NoSchedule/NoExecute taint tolerated, nodeSelector and
-required node affinity matched (anti-affinity and requests are not judged here: an upper bound).
-Pods already evicted (gone, or being deleted) are not counted: their replacements show as KPD-233."""
+"""NoExecute taints evicting pods that have nowhere else to go (KPD-231)."""
 
 from __future__ import annotations
 
@@ -49,6 +45,10 @@ class TaintEviction:
         return any(s.ready_elsewhere == 0 for s in self.stranded)
 
 
+# The node lifecycle controller's not-ready/unreachable taints are left out: the node failure is their cause.
+# "Another node accepts it" means Ready, not cordoned, every NoSchedule/NoExecute taint tolerated,
+# nodeSelector and required node affinity matched (anti-affinity and requests are not judged here: an upper
+# bound). Pods already evicted (gone, or being deleted) are not counted: their replacements show as KPD-233.
 def taint_evictions(idx: ClusterIndex) -> list[TaintEviction]:
     if not (idx.has("pods") and idx.has("nodes")):
         return []

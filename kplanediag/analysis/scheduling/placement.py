@@ -1,7 +1,5 @@
-"""Which node would take a pod, judged as the scheduler's filters judge it from the snapshot: Ready and
-not cordoned, taints tolerated, nodeSelector, required node affinity and pod anti-affinity, and the
-pod's requests against what the pods already bound leave of each node's allocatable cpu, memory, pods.
-"""
+"""Which node would take a pod, judged as the scheduler's filters judge it from the snapshot: Ready, not
+cordoned, taints tolerated, node selection and anti-affinity matched, requests fitting what is left."""
 
 from __future__ import annotations
 
@@ -18,6 +16,9 @@ from kplanediag.analysis.scheduling.tolerations import closing_taints, cordoned,
 from kplanediag.snapshot.kinds import Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodAffinityTerm
 from kplanediag.snapshot.quantity import parse_quantity
 
+# The filters: Ready and not cordoned, taints tolerated, nodeSelector, required node affinity and pod
+# anti-affinity, and the pod's requests against what the pods already bound leave of each node's allocatable
+# cpu, memory, pods.
 RESOURCES = ("cpu", "memory")
 TERMINAL = ("Succeeded", "Failed")
 

@@ -1,7 +1,5 @@
-"""A hypothesis made real in a copy of the snapshot, as the cluster would show it: a failed node's
-Ready condition Unknown and its heartbeat stale, a failed instance's pod not Ready (its endpoints
-with it), a failed leader's Lease stale, a cordoned node unschedulable. The same analysis then judges
-the copy, so a hypothetical failure's effects follow the same rules as a real one's."""
+"""A hypothesis made real in a copy of the snapshot, as the cluster would show it, so the same
+analysis judges a hypothetical failure by the same rules as a real one."""
 
 from __future__ import annotations
 
@@ -23,6 +21,8 @@ from kplanediag.snapshot.kinds import (
 )
 
 replace = msgspec.structs.replace
+# A failed node's Ready condition Unknown and its heartbeat stale, a failed instance's pod not Ready (its
+# endpoints with it), a failed leader's Lease stale, a cordoned node unschedulable.
 SILENT = "Kubelet stopped posting node status (what-if: hypothetical)"
 NODE_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 

@@ -1,7 +1,5 @@
-"""What-if hypotheses as typed values: ``node/NAME``, ``drain/NAME``, ``cordon/NAME``, ``zone/ZONE``,
-``webhook/NAME``, ``COMPONENT@NODE`` (one control-plane instance), a component cluster-wide
-(``kube-scheduler``, ``coredns``, ``cni``, ``kube-proxy``, ...) and ``control-plane`` as a whole;
-each resolved against the cluster, naming what exists when it names what does not."""
+"""What-if hypotheses as typed values, each resolved against the cluster (naming what exists when it
+names what does not)."""
 
 from __future__ import annotations
 
@@ -11,6 +9,9 @@ from kplanediag.analysis.distribution import Distribution
 from kplanediag.analysis.index import ClusterIndex
 from kplanediag.analysis.words import some
 
+# The forms: ``node/NAME``, ``drain/NAME``, ``cordon/NAME``, ``zone/ZONE``, ``webhook/NAME``,
+# ``COMPONENT@NODE`` (one control-plane instance), a component cluster-wide (``kube-scheduler``, ``coredns``,
+# ``cni``, ``kube-proxy``, ...) and ``control-plane`` as a whole.
 ZONE_LABEL = "topology.kubernetes.io/zone"
 OLD_ZONE_LABEL = "failure-domain.beta.kubernetes.io/zone"
 CONTROL = ("etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "cloud-controller-manager")

@@ -1,7 +1,4 @@
-"""`what-if --all nodes|zones`: every node (or zone) lost alone, ranked by the damage: control-plane
-quorum or instances lost, workloads with every ready replica there (outage), Services with every
-ready endpoint there, pods. One pass over the pods and endpoints, not one analysis per node: the
-5,000-node bench snapshot costs about a check (make bench)."""
+"""`what-if --all nodes|zones`: every node (or zone) lost alone, ranked by the damage."""
 
 from __future__ import annotations
 
@@ -116,6 +113,9 @@ def _rows(idx: ClusterIndex, dist: Distribution, groups: dict[str, list[str]]) -
     return rows
 
 
+# Ranked by control-plane quorum or instances lost, workloads with every ready replica there (outage),
+# Services with every ready endpoint there, pods. One pass over the pods and endpoints, not one analysis per
+# node: the 5,000-node bench snapshot costs about a check (make bench).
 def rank(
     snapshot: Snapshot, by: str, now: datetime | None = None, etcd_quota: int | None = None, fit: Fit | None = None
 ) -> Report:

@@ -1,12 +1,13 @@
-"""``kubectl cluster-info dump --output-directory DIR``: ``nodes.json`` and ``<ns>/<resource>.json``
-(typed Lists whose items carry no kind), and ``<ns>/<pod>/logs.txt`` (not read). The dump holds no
-capture time and no /version: the reader takes the newest timestamp in the objects. The same
-Lists printed to stdout, one after another with the logs between them, are read by stream.py."""
+"""``kubectl cluster-info dump --output-directory DIR``: its layout (docs/input.md); the same Lists
+printed to stdout are read by stream.py."""
 
 from __future__ import annotations
 
 from kplanediag.snapshot.bundles.layout import Layout, Route
 
+# ``nodes.json`` and ``<ns>/<resource>.json`` (typed Lists whose items carry no kind), and
+# ``<ns>/<pod>/logs.txt`` (not read). The dump holds no capture time and no /version: the reader takes the
+# newest timestamp in the objects.
 FILES = {
     "pods.json": "pods",
     "services.json": "services",

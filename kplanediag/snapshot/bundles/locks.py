@@ -1,8 +1,5 @@
-"""Leader locks kept as an Endpoints annotation (``control-plane.alpha.kubernetes.io/leader``, the
-default lock of the scheduler and controller-manager before Kubernetes 1.20), read from bundles as
-the Lease they stand for: the annotation holds the same leader-election record a Lease's spec does
-(holderIdentity, leaseDurationSeconds, acquireTime, renewTime, leaderTransitions). The Lease is
-labelled with where it came from; a real Lease of the same name wins."""
+"""Leader locks kept as an Endpoints annotation (before Kubernetes 1.20), read from bundles as the
+Lease they stand for (docs/input.md); a real Lease of the same name wins."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""OpenShift/OKD must-gather (``oc adm must-gather``): YAML per list or object, under
-``namespaces/<ns>/<group>/<resource>.yaml`` (``core`` for the core group: ``core/pods.yaml``) and
-``cluster-scoped-resources/<group>/<resource>/<name>.yaml`` (or ``<resource>.yaml``). The per-pod
-directories (``namespaces/<ns>/pods/<pod>/``: logs, and a copy of the pod) are not read.
-Capture time: the ``timestamp`` files (Go time lines, start and end of each gather step): the
-newest, the end of the gather, when every file was written."""
+"""OpenShift/OKD must-gather (``oc adm must-gather``): its layout and capture time (docs/input.md)."""
 
 from __future__ import annotations
 
@@ -25,6 +20,10 @@ def _list(group: str, file: str, namespace: str = "") -> Route | None:
     return Route(resource=resource, api_version="v1" if group == "core" else group, namespace=namespace)
 
 
+# YAML per list or object, under ``namespaces/<ns>/<group>/<resource>.yaml`` (``core`` for the core group:
+# ``core/pods.yaml``) and ``cluster-scoped-resources/<group>/<resource>/<name>.yaml`` (or
+# ``<resource>.yaml``). The per-pod directories (``namespaces/<ns>/pods/<pod>/``: logs, and a copy of the pod)
+# are not read.
 def route(parts: tuple[str, ...]) -> Route | None:
     if parts[-1] == "timestamp" and len(parts) <= 3:
         return Route(role=TIME)
@@ -50,6 +49,8 @@ def _go_times(data: bytes) -> list[datetime]:
     return times
 
 
+# Capture time: the ``timestamp`` files (Go time lines, start and end of each gather step): the newest, the
+# end of the gather, when every file was written.
 def capture_time(meta: Meta) -> CaptureTime | None:
     times = [t for path, data in meta.items() if path.endswith("timestamp") for t in _go_times(data)]
     return (max(times), "the must-gather's timestamp files (the end of the gather)") if times else None

@@ -1,8 +1,4 @@
-"""sonobuoy results (``sonobuoy retrieve``): ``resources/cluster/<file>.json`` and
-``resources/ns/<ns>/<file>.json``, each a JSON array of objects; the file is named
-``<group>_<version>_<resource>.json`` (``core_v1_pods.json``) or, up to sonobuoy 0.10, ``Pods.json``.
-Capture time: the last entry of the aggregator's log ``meta/run.log`` (``meta/query-time.json`` holds
-durations only, unless a version stores a time there); /version: ``serverversion.json``."""
+"""sonobuoy results (``sonobuoy retrieve``): their layout and capture time (docs/input.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +15,9 @@ from kplanediag.snapshot.bundles.layout import (
 )
 
 
+# ``resources/cluster/<file>.json`` and ``resources/ns/<ns>/<file>.json``, each a JSON array of objects; the
+# file is named ``<group>_<version>_<resource>.json`` (``core_v1_pods.json``) or, up to sonobuoy 0.10,
+# ``Pods.json``. /version: ``serverversion.json``.
 def _from_file_name(name: str) -> Route | None:
     stem = name.removesuffix(".json")
     if stem == name:
@@ -46,6 +45,8 @@ def route(parts: tuple[str, ...]) -> Route | None:
     return None
 
 
+# Capture time: the last entry of the aggregator's log ``meta/run.log`` (``meta/query-time.json`` holds
+# durations only, unless a version stores a time there).
 def capture_time(meta: Meta) -> CaptureTime | None:
     return newest_in(meta, "meta/query-time.json", "sonobuoy's meta/query-time.json") or newest_in(
         meta, "meta/run.log", "the last entry of sonobuoy's meta/run.log (the end of its resource queries)"

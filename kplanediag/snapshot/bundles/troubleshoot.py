@@ -1,9 +1,5 @@
-"""troubleshoot.sh support bundles (``kubectl support-bundle``, kURL, Replicated): under
-``cluster-resources/``, ``<resource>.json`` for cluster-scoped lists (``nodes.json``) and
-``<resource>/<ns>.json`` for namespaced ones (``pods/kube-system.json``), each a typed List;
-``<resource>-errors.json`` records what could not be collected. /version:
-``cluster-info/cluster_version.json``. Capture time: a timestamp in ``version.yaml`` where the
-troubleshoot version writes one; else none (the reader falls back to the objects)."""
+"""troubleshoot.sh support bundles (``kubectl support-bundle``, kURL, Replicated): their layout and
+capture time (docs/input.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +16,10 @@ from kplanediag.snapshot.bundles.layout import (
     version_file,
 )
 
+# Under ``cluster-resources/``, ``<resource>.json`` for cluster-scoped lists (``nodes.json``) and
+# ``<resource>/<ns>.json`` for namespaced ones (``pods/kube-system.json``), each a typed List;
+# ``<resource>-errors.json`` records what could not be collected. /version:
+# ``cluster-info/cluster_version.json``.
 ANCHOR = "cluster-resources"
 
 
@@ -39,6 +39,8 @@ def route(parts: tuple[str, ...]) -> Route | None:
     return Route(resource=resource, api_version="v1" if resource == "events" else "") if resource else None
 
 
+# Capture time: a timestamp in ``version.yaml`` where the troubleshoot version writes one; else none (the
+# reader falls back to the objects).
 def capture_time(meta: Meta) -> CaptureTime | None:
     return newest_in(meta, "version.yaml", "the support bundle's version.yaml")
 

@@ -1,21 +1,19 @@
-"""The report commands (``check``, ``components``, ``health``, ``blast-radius``) and ``snapshot save``."""
+"""The report commands (``check``, ``components``, ``health``, ``blast-radius``): their run and options."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from kplanediag.cli.config import fit_options, read_fit
+from kplanediag.cli.commands.run import last_known, load_or_explain, refuse_combinations, run_fleet, write_junit
+from kplanediag.cli.config import fit_options
 from kplanediag.cli.options import (
-    EXIT_CRITICAL,
     EXIT_OK,
     THRESHOLDS,
-    CannotAssess,
     Source,
     duration,
     redact_option,
@@ -25,9 +23,6 @@ from kplanediag.cli.options import (
     use_colour,
 )
 from kplanediag.render import SECTIONS
-
-if TYPE_CHECKING:
-    from kplanediag.snapshot import Snapshot
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,56 +54,16 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
             return what_if(
                 hypotheses, None, source, output, fail_on, etcd_quota, colour, no_colour, config_path, ignore
             )
-        if refresh is not None and not FORMATS[output].refreshes:
-            pages = " or ".join(f"-o {f.name}" for f in FORMATS.values() if f.refreshes)
-            raise click.UsageError(f"--refresh reloads an HTML page: it needs {pages}, not -o {output}")
-
-        if source.fleet and FORMATS[output].fleet is None:
-            raise click.UsageError(f"-o {output} draws one cluster: give one --context")
-        if source.fleet and redact:
-            raise click.UsageError("--redact reports one cluster: give one --context")
+        refuse_combinations(source, output, redact, refresh)
         if source.fleet:
-            from kplanediag.cli.fleet import check_fleet, render_fleet  # noqa: PLC0415
-
-            members = check_fleet(source, etcd_quota, config_path, ignore)
-            coloured = use_colour(colour, no_colour)
-            from kplanediag.render.table import columns  # noqa: PLC0415
-
-            with columns(terminal_width()):
-                text = render_fleet(members, output, sections, fail_on, coloured)
-            click.echo(text, nl=False, color=coloured)
-            if junit_file is not None:
-                write_junit(junit_file, render_fleet(members, "junit", sections, fail_on, False))
-            return max(m.code(fail_on) for m in members)
-
-        try:
-            fit = read_fit(source, config_path, ignore)
-            snapshot, now = source.load()
-        except CannotAssess as exc:
-            if junit_file is not None:
-                from kplanediag.render.junit import render_junit_fleet  # noqa: PLC0415
-
-                write_junit(junit_file, render_junit_fleet([(source.context or "cluster", None, str(exc))]))
-            if FORMATS[output].error_document:
-                document = exc.document()
-                if redact:
-                    from kplanediag.render.redact import Redactor  # noqa: PLC0415
-
-                    document = Redactor().net(document)  # the server's URL and address in the message
-                click.echo(document, nl=False)
-            raise
+            return run_fleet(
+                source, sections, output, fail_on, etcd_quota, colour, no_colour, config_path, ignore, junit_file
+            )
+        fit, snapshot, now = load_or_explain(source, output, config_path, ignore, redact, junit_file)
         from kplanediag.cli import memory  # noqa: PLC0415
 
         keep = memory.enabled(no_last_known)
-        earlier = None
-        if not snapshot.reachable:
-            earlier = (
-                load_baseline(baseline)
-                if baseline
-                else memory.recall(snapshot.server, source.context)
-                if keep
-                else None
-            )
+        earlier = last_known(snapshot, source, baseline, keep)
         report = analyze(snapshot, now, etcd_quota=etcd_quota, baseline=earlier, fit=fit)
         finish: Callable[[str], str] = str
         if redact:
@@ -132,23 +87,6 @@ def run_report(sections: tuple[str, ...]) -> Callable[..., int]:
         return THRESHOLDS[fail_on].get(report.status, EXIT_OK)
 
     return command
-
-
-def write_junit(path: Path, document: str) -> None:
-    """--junit FILE: the same report's JUnit document; a file that cannot be written is exit 3."""
-    try:
-        path.write_text(document, encoding="utf-8")
-    except OSError as exc:
-        raise CannotAssess(f"--junit: cannot write {path}: {exc.strerror}") from exc
-
-
-def load_baseline(path: Path) -> tuple[Snapshot, str]:
-    from kplanediag.snapshot import SnapshotError, load_snapshot  # noqa: PLC0415
-
-    try:
-        return load_snapshot(path), f"baseline {path}"
-    except SnapshotError as exc:
-        raise CannotAssess(f"--baseline: {exc}") from exc
 
 
 def memory_options(func: F) -> F:
@@ -228,44 +166,3 @@ blast_radius = report_command(
     "What each failure breaks.",
     "One entry per current failure: what breaks, what still works.",
 )
-
-
-@click.group()
-def snapshot() -> None:
-    """Save what kplanediag collects, to analyse later with --from."""
-
-
-@snapshot.command("save")
-@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-@source_options
-@redact_option
-def snapshot_save(file: Path, source: Source, redact: bool) -> int:
-    """Collect the cluster (or read --from) and write the snapshot to FILE (--redact: tokens for
-    names, addresses and URLs; it still loads with --from and analyses the same)."""
-    from kplanediag.snapshot import save_snapshot  # noqa: PLC0415
-
-    if source.fleet:
-        raise click.UsageError("snapshot save writes one cluster: give one --context")
-    snap, _ = source.load()
-    from kplanediag.snapshot.errors import AT_ONLY  # noqa: PLC0415
-
-    if source.at is not None and snap.collected_at_from != AT_ONLY:
-        raise click.UsageError(
-            f"--at stands only for the capture time of an input that holds none; this one was captured at "
-            f"{snap.collected_at.astimezone(UTC).isoformat()} (give --at when analysing the saved snapshot)"
-        )
-    if redact:
-        from kplanediag.render.redact_apply import redact_snapshot, redactor_for  # noqa: PLC0415
-
-        snap = redact_snapshot(snap, redactor_for([snap]))
-    try:
-        save_snapshot(snap, file)
-    except OSError as exc:
-        raise CannotAssess(f"cannot write {file}: {exc.strerror}") from exc
-    counts = ", ".join(f"{n} {k}" for k, n in snap.counts().items())
-    click.echo(
-        f"saved {file} ({counts or 'no lists'}; {len(snap.gaps)} gap(s)) at "
-        f"{snap.collected_at.astimezone(UTC).isoformat()}",
-        err=True,
-    )
-    return EXIT_OK if snap.reachable else EXIT_CRITICAL

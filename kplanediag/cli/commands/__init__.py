@@ -1,0 +1,1 @@
+"""The report commands (``check``, ``components``, ``health``, ``blast-radius``) and ``snapshot save``."""
