@@ -22,6 +22,17 @@ NAMESPACE = "bench"
 PER_DEPLOYMENT = 10
 CLIENT_QPS = "500"  # controller-manager and scheduler (default 20 and 50)
 CLIENT_BURST = "1000"
+# kwok's options: a KwokConfiguration given to kwokctl reaches kwok undefaulted, so every default is
+# written out; only the pod and Lease workers are raised (default 4 each), for pods made Running in
+# bulk (bench/fill.py creates thousands a second) and 5,000 node Leases (kwok's client has no QPS limit)
+KWOK_OPTIONS = {
+    "cidr": "10.0.0.0/24",
+    "podPlayStageParallelism": 16,
+    "nodePlayStageParallelism": 4,
+    "nodeLeaseParallelism": 16,
+    "podsOnNodeSyncParallelism": 1,
+    "enablePodsOnNodeSyncListPager": True,
+}
 
 # kwokctl scale templates: per 10 pods (``per_deployment``) one Deployment, one Service and one PDB in
 # namespace ``bench``; the real controller-manager and scheduler make and bind the pods, kwok runs them.
@@ -172,7 +183,8 @@ def kwokctl_config(cluster: ScaleCluster, audit_policy: Path | None) -> str:
             {"name": "kwok-controller", "extraArgs": args(("v", "WARN"))},
         ],
     }
-    return yaml.safe_dump(doc, sort_keys=False)
+    kwok = {"kind": "KwokConfiguration", "apiVersion": "config.kwok.x-k8s.io/v1alpha1", "options": KWOK_OPTIONS}
+    return yaml.safe_dump_all([doc, kwok], sort_keys=False)  # kwokctl hands the second to kwok
 
 
 def kwokctl(cluster: ScaleCluster, *args: str, timeout: float = 600) -> str:
