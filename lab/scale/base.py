@@ -31,7 +31,7 @@ KWOK_OPTIONS = {
     "podPlayStageParallelism": 64,
     "nodePlayStageParallelism": 4,
     "nodeLeaseParallelism": 48,
-    "podsOnNodeSyncParallelism": 1,
+    "podsOnNodeSyncParallelism": 32,
     "enablePodsOnNodeSyncListPager": True,
 }
 
