@@ -22,6 +22,12 @@ NAMESPACE = "bench"
 PER_DEPLOYMENT = 10
 CLIENT_QPS = "500"  # controller-manager and scheduler (default 20 and 50)
 CLIENT_BURST = "1000"
+# workers of the controllers that write after a bulk fill (bench/fill.py; default 5 each): with writes
+# waiting ~1 s on a loaded machine, 5 workers updated 5 ReplicaSet statuses and made 2 EndpointSlices a
+# second, 20 minutes for 3,000 workloads
+SYNCS = tuple(
+    (f"concurrent-{name}-syncs", "50") for name in ("replicaset", "deployment", "endpoint", "service-endpoint")
+)
 # kwok's options: a KwokConfiguration given to kwokctl reaches kwok undefaulted, so every default is
 # written out; only the pod and Lease workers are raised (default 4 each; kwok's client has no QPS
 # limit): on a loaded 2-core machine each write waited ~1 s, so 16 workers made 13 pods Running and
@@ -174,7 +180,7 @@ def kwokctl_config(cluster: ScaleCluster, audit_policy: Path | None) -> str:
             },
             {
                 "name": "kube-controller-manager",
-                "extraArgs": args(("kube-api-qps", CLIENT_QPS), ("kube-api-burst", CLIENT_BURST)),
+                "extraArgs": args(("kube-api-qps", CLIENT_QPS), ("kube-api-burst", CLIENT_BURST), *SYNCS),
             },
             {
                 "name": "kube-scheduler",
