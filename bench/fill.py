@@ -148,7 +148,7 @@ def fill(cluster: ScaleCluster, pods: int, per: int = PER_DEPLOYMENT) -> dict[st
         start_component(cluster, KCM)
     created = time.monotonic() - t0
     log(f"{cluster.name}: {(target - have) * per} pods created directly in {created:.1f} s ({requests} requests)")
-    wait_ready(cluster, target, pods, 300 + pods / 200)
+    wait_ready(cluster, target, pods, 600 + pods / 20)  # the controller-manager's catch-up took 7+ min at 30k
     ready = time.monotonic() - t0
     log(f"{cluster.name}: {pods} pods Running, Ready and in endpoints after {ready:.1f} s")
     return {"createdSeconds": round(created, 1), "readySeconds": round(ready, 1), "requests": requests}
