@@ -28,6 +28,9 @@ CLIENT_BURST = "1000"
 SYNCS = tuple(
     (f"concurrent-{name}-syncs", "50") for name in ("replicaset", "deployment", "endpoint", "service-endpoint")
 )
+# and its leader Lease: renewals waited past the 10 s deadline while it listed 30,000 pods on that
+# machine, so it exited and relisted everything, twice in five minutes; 120 s and 100 s
+LEADER = (("leader-elect-lease-duration", "120s"), ("leader-elect-renew-deadline", "100s"))
 # kwok's options: a KwokConfiguration given to kwokctl reaches kwok undefaulted, so every default is
 # written out; only the pod and Lease workers are raised (default 4 each; kwok's client has no QPS
 # limit): on a loaded 2-core machine each write waited ~1 s, so 16 workers made 13 pods Running and
@@ -180,7 +183,7 @@ def kwokctl_config(cluster: ScaleCluster, audit_policy: Path | None) -> str:
             },
             {
                 "name": "kube-controller-manager",
-                "extraArgs": args(("kube-api-qps", CLIENT_QPS), ("kube-api-burst", CLIENT_BURST), *SYNCS),
+                "extraArgs": args(("kube-api-qps", CLIENT_QPS), ("kube-api-burst", CLIENT_BURST), *SYNCS, *LEADER),
             },
             {
                 "name": "kube-scheduler",
