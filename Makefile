@@ -26,7 +26,7 @@ E2E_PREREQ :=
 E2E_PYTEST := $(PY) -m pytest
 endif
 
-.PHONY: help venv lab-build cluster-up cluster-down demo test test-unit test-e2e lint docs proto bench bench-serve \
+.PHONY: help venv lab-build cluster-up cluster-down demo test test-unit test-e2e lint docs proto bench bench-serve bench-scale \
         kind-image kind-up kind-down e2e-kind ci-workflow kind-ha-up kind-ha-down e2e-kind-ha \
         k3s-lab-up k3s-lab-down e2e-k3s dist install-check deps-range krew screenshots serve-image serve-image-load clean
 
@@ -92,6 +92,9 @@ bench: lab-build ## offline analysis benchmark, then live on a 1,000-node kwok c
 
 bench-serve: lab-build ## serve's API-server bytes per interval on watches against a re-list (its own kwok cluster)
 	$(PY) -m bench.serve_cost --json bench/results/serve_cost.json $(ARGS)
+
+bench-scale: lab-build ## live check at 3k, 30k, 150k pods on 5,000 kwok nodes, pods created directly (ARGS='--keep')
+	$(PY) -m bench.scale $(ARGS)
 
 kind-image: lab-build ## build the offline kind node image (Docker engine started by hand if none runs)
 	eval "$$(lab/kind/docker.sh up)" && lab/kind/build-extras.sh && lab/kind/build-image.sh

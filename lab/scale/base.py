@@ -22,6 +22,27 @@ NAMESPACE = "bench"
 PER_DEPLOYMENT = 10
 CLIENT_QPS = "500"  # controller-manager and scheduler (default 20 and 50)
 CLIENT_BURST = "1000"
+# workers of the controllers that write after a bulk fill (bench/fill.py; default 5 each): with writes
+# waiting ~1 s on a loaded machine, 5 workers updated 5 ReplicaSet statuses and made 2 EndpointSlices a
+# second, 20 minutes for 3,000 workloads
+SYNCS = tuple(
+    (f"concurrent-{name}-syncs", "50") for name in ("replicaset", "deployment", "endpoint", "service-endpoint")
+)
+# and its leader Lease: renewals waited past the 10 s deadline while it listed 30,000 pods on that
+# machine, so it exited and relisted everything, twice in five minutes; 120 s and 100 s
+LEADER = (("leader-elect-lease-duration", "120s"), ("leader-elect-renew-deadline", "100s"))
+# kwok's options: a KwokConfiguration given to kwokctl reaches kwok undefaulted, so every default is
+# written out; only the pod and Lease workers are raised (default 4 each; kwok's client has no QPS
+# limit): on a loaded 2-core machine each write waited ~1 s, so 16 workers made 13 pods Running and
+# renewed 13 Leases a second, where 5,000 nodes need 100 (a 200 s Lease renewed every 50 s)
+KWOK_OPTIONS = {
+    "cidr": "10.0.0.0/24",
+    "podPlayStageParallelism": 64,
+    "nodePlayStageParallelism": 4,
+    "nodeLeaseParallelism": 48,
+    "podsOnNodeSyncParallelism": 32,
+    "enablePodsOnNodeSyncListPager": True,
+}
 
 # kwokctl scale templates: per 10 pods (``per_deployment``) one Deployment, one Service and one PDB in
 # namespace ``bench``; the real controller-manager and scheduler make and bind the pods, kwok runs them.
@@ -162,7 +183,7 @@ def kwokctl_config(cluster: ScaleCluster, audit_policy: Path | None) -> str:
             },
             {
                 "name": "kube-controller-manager",
-                "extraArgs": args(("kube-api-qps", CLIENT_QPS), ("kube-api-burst", CLIENT_BURST)),
+                "extraArgs": args(("kube-api-qps", CLIENT_QPS), ("kube-api-burst", CLIENT_BURST), *SYNCS, *LEADER),
             },
             {
                 "name": "kube-scheduler",
@@ -172,7 +193,8 @@ def kwokctl_config(cluster: ScaleCluster, audit_policy: Path | None) -> str:
             {"name": "kwok-controller", "extraArgs": args(("v", "WARN"))},
         ],
     }
-    return yaml.safe_dump(doc, sort_keys=False)
+    kwok = {"kind": "KwokConfiguration", "apiVersion": "config.kwok.x-k8s.io/v1alpha1", "options": KWOK_OPTIONS}
+    return yaml.safe_dump_all([doc, kwok], sort_keys=False)  # kwokctl hands the second to kwok
 
 
 def kwokctl(cluster: ScaleCluster, *args: str, timeout: float = 600) -> str:

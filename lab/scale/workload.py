@@ -22,7 +22,8 @@ def ready_nodes(cluster: ScaleCluster) -> tuple[int, int]:
 def scale_nodes(cluster: ScaleCluster, nodes: int, timeout: float | None = None) -> float:
     """``kwokctl scale node --replicas N``, then wait until N nodes are Ready with a Lease."""
     t0 = time.monotonic()
-    kwokctl(cluster, "scale", "node", "--replicas", str(nodes))
+    # one node at a time: 5,000 took 567 s on a loaded 2-core machine, near kwokctl()'s 600 s default
+    kwokctl(cluster, "scale", "node", "--replicas", str(nodes), timeout=max(600, nodes / 4))
     wait_for(
         f"{nodes} Ready nodes with Leases",
         lambda: ready_nodes(cluster) == (nodes, nodes),
