@@ -153,7 +153,7 @@ install-check: dist ## install the wheel (not editable) into a fresh build/venv-
 $(WHEEL_VENV)/.installed:
 	$(MAKE) install-check
 
-deps-range: venv ## kubeconfig and credential tests with the oldest and the newest dependencies pyproject allows (build/venv-deps-*)
+deps-range: venv ## the tests of each runtime dependency with the oldest and the newest versions pyproject allows (build/venv-deps-*)
 	$(PY) -m lab.deps_range
 
 krew: dist ## the kubectl krew plugin archives (dist/krew/*.tar.gz) and their manifest with the sha256s (KREW_URL: where published)

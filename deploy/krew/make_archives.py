@@ -7,7 +7,7 @@ One ``kplanediag-<os>-<arch>.tar.gz`` per platform of the manifest: the launcher
 ``kubectl-planediag`` (a Python script run by the machine's python3), and under ``lib/`` the wheel
 with every dependency unpacked, resolved by pip for that platform: ``lib/common`` what every
 supported CPython shares, ``lib/cpXY`` what one CPython needs (compiled extensions: msgspec, PyYAML,
-...), less the official client's asyncio half (PRUNE_*). The tarballs are deterministic for the
+...). The tarballs are deterministic for the
 same inputs (sorted, fixed times and owners). The manifest is written to ``--out`` with each
 platform's sha256, uri and the wheel's version.
 """
@@ -36,20 +36,6 @@ PLATFORM_TAGS = {  # pip --platform values; pip adds the older manylinux / macOS
     "darwin-amd64": ("macosx_12_0_x86_64",),
     "darwin-arm64": ("macosx_12_0_arm64",),
 }
-# The official client's asyncio half (kubernetes.aio, 42 MB, and the aiohttp stack only it imports):
-# kplanediag uses the synchronous client, so the archive leaves them out (the unit test runs a live
-# check's imports from the archive).
-PRUNE_DISTS = (
-    "aiohttp",
-    "aiohttp_retry",
-    "aiohappyeyeballs",
-    "aiosignal",
-    "frozenlist",
-    "multidict",
-    "propcache",
-    "yarl",
-)
-PRUNE_PATHS = ("kubernetes/aio/",)
 MTIME = 315532800  # 1980-01-01: a fixed time for every member (reproducible archives)
 LAUNCHER = Path(__file__).with_name("kubectl-planediag")
 
@@ -71,7 +57,7 @@ def unpack(wheel: Path, into: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         for member in archive.infolist():
             name = member.filename
-            if name.endswith("/") or ".." in Path(name).parts or name.startswith(("/", *PRUNE_PATHS)):
+            if name.endswith("/") or ".." in Path(name).parts or name.startswith("/"):
                 continue
             parts = Path(name).parts
             if len(parts) > 2 and parts[0].endswith(".data") and parts[1] in ("purelib", "platlib"):
@@ -93,8 +79,6 @@ def tree(platform: str, wheels: dict[str, set[Path]], root: Path) -> None:
     for python, found in names.items():
         tag = "cp" + python.replace(".", "")
         for name, wheel in sorted(found.items()):
-            if name.split("-")[0].lower() in PRUNE_DISTS:
-                continue
             if name in common:
                 if name not in done:
                     unpack(wheel, root / "lib" / "common")

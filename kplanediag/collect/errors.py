@@ -9,7 +9,7 @@ and the class decides the exit code and the message (``EXIT`` below; the CLI onl
 - ListFailed: one list or probe could not be read (forbidden, throttled, malformed): a named gap;
   what depends on it is reported unknown.
 
-Imported without the official client, so that the CLI can name them without loading it.
+Imported without urllib3, so that the CLI can name them without loading the connection.
 """
 
 from __future__ import annotations

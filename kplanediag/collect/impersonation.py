@@ -1,7 +1,7 @@
 """Impersonation as kubectl does it: ``--as``, ``--as-group``, ``--as-uid`` over the kubeconfig
 user's ``as``, ``as-groups``, ``as-uid``, ``as-user-extra``, sent as Impersonate-* headers.
 
-The official client ignores these fields. kubectl's rules (client-go clientcmd): a flag given
+The official Python client ignores these fields. kubectl's rules (client-go clientcmd): a flag given
 replaces the user's field (``--as-group`` replaces the whole ``as-groups`` list); groups, a uid or
 extras without a user to impersonate are an invalid configuration; every group is its own
 ``Impersonate-Group`` header (the API server reads the repeated header, not a comma list).

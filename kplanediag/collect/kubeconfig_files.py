@@ -4,8 +4,7 @@ kubectl's rules (client-go ``clientcmd.ClientConfigLoadingRules.Load``): a clust
 comes from the first file that names it; ``current-context`` from the first file that sets it;
 files of the list that do not exist are skipped (an explicit ``--kubeconfig`` must exist); empty
 files are empty configs; each entry's relative paths are resolved from its own file's directory.
-The official client's merger takes ``current-context`` from the *last* file that sets it and fails
-on an empty file, so kplanediag merges here and hands the result to the client's loader.
+(The official client's merger took ``current-context`` from the *last* file and failed on an empty one.)
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ class Merged:
 
     def context(self, name: str | None) -> dict[str, Any]:
         """The context entry of ``name`` or else of the current context; empty when there is none
-        (the official client's loader then says which name it did not find)."""
+        (kubeconfig_load.py then says which name it did not find)."""
         chosen = name or self.current_context
         entry = self.entry("contexts", chosen) if chosen else None
         context = (entry or {}).get("context") or {}
@@ -55,18 +54,6 @@ class Merged:
     def context_names(self) -> list[str]:
         return list(self.entries["contexts"])
 
-    def as_config_node(self, node_class: Any) -> Any:
-        """The merged config as the official client's ConfigNode tree (each entry keeps its file)."""
-        value: dict[str, Any] = {
-            section: [
-                node_class(f"{path}/{name}", entry, path) for name, (entry, path) in self.entries[section].items()
-            ]
-            for section in SECTIONS
-        }
-        if self.current_context:
-            value["current-context"] = self.current_context
-        return node_class(self.files[0] if self.files else "kubeconfig", value, self.files[0] if self.files else None)
-
 
 def split(paths: str) -> list[str]:
     """A $KUBECONFIG value: its files in order, empty entries and repeats dropped (as kubectl)."""
@@ -77,7 +64,7 @@ def read(paths: str, explicit: bool = False) -> Merged:
     """Merge the files of ``paths`` (one file, or a list joined with ``os.pathsep``).
 
     ``explicit``: a single file named on the command line, which must exist."""
-    import yaml  # noqa: PLC0415 (the official client's dependency)
+    import yaml  # noqa: PLC0415 (only a live collection reads a kubeconfig)
 
     files = split(paths)
     entries: dict[str, dict[str, tuple[dict[str, Any], str]]] = {section: {} for section in SECTIONS}

@@ -1,8 +1,9 @@
-"""Connection to the API server: kubeconfig and auth from the official client, GETs through its
-configured urllib3 pool (no model classes), each bounded as a whole, every failure classified (errors.py)."""
+"""Connection to the API server: Settings from the kubeconfig (kubeconfig_load.py), GETs through a
+urllib3 pool built from them (pool.py), each bounded as a whole, every failure classified (errors.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import warnings
@@ -12,7 +13,7 @@ from typing import Any
 
 import urllib3
 
-from kplanediag.collect import client, exec_plugin, impersonation, kubeconfig, kubeconfig_files, proxy
+from kplanediag.collect import kubeconfig_files, kubeconfig_load
 from kplanediag.collect.answers import JSON, Response, classify_ssl, inflate, server_date
 from kplanediag.collect.errors import (
     AuthenticationError,
@@ -25,7 +26,8 @@ from kplanediag.collect.errors import (
     UnreachableError,
 )
 from kplanediag.collect.impersonation import Impersonation
-from kplanediag.collect.proxy import Proxy
+from kplanediag.collect.pool import pool_manager
+from kplanediag.collect.settings import Settings
 from kplanediag.snapshot.credentials import public_url, scrub
 from kplanediag.snapshot.limits import max_input, too_large
 
@@ -40,20 +42,13 @@ class Transport:
     ``--request-timeout`` from connect to the body's last byte (a trickling body is cut off, not waited
     for) and by the run's deadline; only 429 and 503 with ``Retry-After`` are retried, at most twice."""
 
-    def __init__(
-        self,
-        configuration: Any,
-        pool: Any,
-        timeout: float,
-        deadline: float | None = None,
-        headers: tuple[tuple[str, str], ...] = (),
-        via: Proxy | None = None,
-    ) -> None:
-        self._config = configuration
+    def __init__(self, settings: Settings, pool: Any, timeout: float, deadline: float | None = None) -> None:
+        self.settings = settings
         self._pool = pool
-        self._extra_headers = headers  # Impersonate-*: on every request (lists, probes, /metrics, /version)
-        self.via = via  # the proxy every request goes through, if any
-        self._url: str = str(self._config.host).rstrip("/")  # as configured: may hold userinfo
+        # Impersonate-*: on every request (lists, probes, /metrics, /version)
+        self._extra_headers = tuple(settings.impersonation.headers())
+        self.via = settings.proxy  # the proxy every request goes through, if any
+        self._url: str = settings.server.rstrip("/")  # as configured: may hold userinfo
         self.server: str = public_url(self._url)  # what is shown and saved
         self.timeout = timeout
         self.deadline = deadline  # time.monotonic() by which the whole run must end; None: no limit
@@ -61,9 +56,9 @@ class Transport:
 
     def _headers(self, accept: str, encoding: str = "identity") -> urllib3.HTTPHeaderDict:
         headers = urllib3.HTTPHeaderDict({"Accept": accept, "Accept-Encoding": encoding, "User-Agent": "kplanediag"})
-        for auth in self._config.auth_settings().values():
-            if auth.get("in") == "header" and auth.get("value"):
-                headers[auth["key"]] = auth["value"]
+        authorization = self.settings.auth.header()
+        if authorization:
+            headers["Authorization"] = authorization
         for name, value in self._extra_headers:
             headers.add(name, value)  # a repeated name (Impersonate-Group) stays a repeated header
         return headers
@@ -120,7 +115,7 @@ class Transport:
             finally:
                 raw.release_conn()
         except urllib3.exceptions.SSLError as exc:
-            raise classify_ssl(self.server, exc, self._config.tls_server_name) from exc
+            raise classify_ssl(self.server, exc, self.settings.tls.server_name) from exc
         except urllib3.exceptions.LocationParseError as exc:
             raise ConfigurationError(f"the kubeconfig's server {self.server!r} is not a valid URL: {exc}") from exc
         except urllib3.exceptions.TimeoutError as exc:
@@ -165,7 +160,7 @@ class Transport:
                 preload_content=False,
             )
         except urllib3.exceptions.SSLError as exc:
-            raise classify_ssl(self.server, exc, self._config.tls_server_name) from exc
+            raise classify_ssl(self.server, exc, self.settings.tls.server_name) from exc
         except urllib3.exceptions.HTTPError as exc:
             raise UnreachableError(f"{self.server}: {type(exc).__name__}: {self._scrub(exc)}") from exc
 
@@ -219,14 +214,14 @@ def _peer_certificate(raw: Any) -> bytes | None:
     return der if isinstance(der, bytes) and der else None
 
 
-def _in_cluster(kubeconfig_path: str | None, context: str | None, default_location: str) -> bool:
-    """In a pod, with no kubeconfig named nor found: the client's in-cluster configuration."""
+def _in_cluster(kubeconfig_path: str | None, context: str | None) -> bool:
+    """In a pod, with no kubeconfig named nor found: the pod's service account."""
     return (
         kubeconfig_path is None
         and context is None
         and "KUBERNETES_SERVICE_HOST" in os.environ
         and not os.environ.get("KUBECONFIG")
-        and not os.path.exists(os.path.expanduser(default_location))
+        and not os.path.exists(os.path.expanduser(kubeconfig_load.DEFAULT_LOCATION))
     )
 
 
@@ -240,60 +235,29 @@ def connect(
     """A Transport for the kubeconfig (or $KUBECONFIG's files merged as kubectl merges them,
     ~/.kube/config, in-cluster) and context, impersonating as ``impersonate`` (--as, over the user's
     ``as`` fields), through the proxy kubectl would use (proxy.py)."""
-    import yaml  # noqa: PLC0415 (the client's own dependency; only its error class is needed)
-
-    configuration_class, k8s_config, kube_config = client.load()
-    kube_config.ExecProvider = exec_plugin.ExecPlugin  # interactiveMode and provideClusterInfo as kubectl
-    config_exception = kube_config.ConfigException
-    configuration = configuration_class()
-    configuration.host = ""  # the client's default is http://localhost: a missing server must show
-    paths = kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
+    paths = kubeconfig_path or os.environ.get("KUBECONFIG") or kubeconfig_load.DEFAULT_LOCATION
     where = "kubeconfig " + paths + (f" (context {context!r})" if context else "")
-    in_cluster = _in_cluster(kubeconfig_path, context, k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)
-    cluster: dict[str, Any] = {}
-    identity = Impersonation()
-    try:
-        if in_cluster:
-            where = "the in-cluster service account"
-            k8s_config.load_incluster_config(client_configuration=configuration)
-        else:
-            merged = kubeconfig_files.read(paths)
-            cluster = merged.cluster_of(context)
-            user = merged.user_of(context)
-            kubeconfig.check_auth_provider(user, where)
-            identity = impersonation.from_user(user, where)
-            tree = merged.as_config_node(kube_config.ConfigNode)
-            kubeconfig.load(
-                lambda: k8s_config.load_kube_config_from_dict(
-                    config_dict=tree, context=context, client_configuration=configuration, persist_config=False
-                ),
-                kube_config,
-                where,
-                None if deadline is None else max(0.1, deadline - time.monotonic()),
-            )
-    except ConfigurationError:
-        raise
-    except (config_exception, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"cannot use {where}: {exc}") from exc
-    kubeconfig.check_server(str(configuration.host), where)
-    identity = (impersonate or Impersonation()).over(identity)
+    if _in_cluster(kubeconfig_path, context):
+        where = "the in-cluster service account"
+        settings = kubeconfig_load.in_cluster(os.environ)
+    else:
+        settings = kubeconfig_load.load(paths, context, where, deadline)
+    identity = (impersonate or Impersonation()).over(settings.impersonation)
     identity.check(where)
-    route = proxy.choose(str(configuration.host), cluster.get("proxy-url"), os.environ)
-    configuration.retries = False
-    if not configuration.verify_ssl:
+    settings = dataclasses.replace(settings, impersonation=identity)
+    if settings.tls.insecure:
         warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     try:
-        pool = client.pool_manager(configuration, route)
+        pool = pool_manager(settings)
     except (OSError, ValueError) as exc:
         raise CredentialError(f"cannot use the credentials of {where}: {exc}") from exc
-    return Transport(configuration, pool, timeout, deadline, tuple(identity.headers()), route)
+    return Transport(settings, pool, timeout, deadline)
 
 
 def context_names(kubeconfig_path: str | None) -> list[str]:
     """Every context of the kubeconfig (or of $KUBECONFIG's files, merged as kubectl merges them:
     the first file that names a context wins), for ``--all-contexts``."""
-    _, k8s_config, _ = client.load()
-    where = kubeconfig_path or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
+    where = kubeconfig_path or os.environ.get("KUBECONFIG") or kubeconfig_load.DEFAULT_LOCATION
     names = kubeconfig_files.read(where).context_names()
     if not names:
         raise ConfigurationError(f"kubeconfig {where} has no context")

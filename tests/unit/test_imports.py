@@ -1,5 +1,6 @@
-"""Lazy imports: `--version`, `--help` and `--from` analysis load neither the official client nor
-the protobuf runtime (only a live collection does), so they start about as fast as click alone."""
+"""Lazy imports: `--version`, `--help` and `--from` analysis load neither urllib3 nor the protobuf
+runtime (only a live collection does), so they start about as fast as click alone; nothing loads the
+official client (kubeconfig loading is kplanediag's own: collect/kubeconfig_load.py)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ def test_only_html_loads_jinja2() -> None:
     assert loaded_after("check", "-o", "html", "--from", str(DATA / "lab-worker-silenced.json")) == ["jinja2"]
 
 
-def test_a_live_check_loads_the_client() -> None:
-    # an unusable kubeconfig still goes through the live path, which must load the client
-    assert "kubernetes" in loaded_after("check", "--kubeconfig", "/nonexistent/kubeconfig")
+def test_a_live_check_loads_the_transport_and_not_the_official_client() -> None:
+    # an unusable kubeconfig still goes through the live path: the probe sees what it loads
+    loaded = loaded_after("check", "--kubeconfig", "/nonexistent/kubeconfig")
+    assert "kplanediag.collect.transport" in loaded and "urllib3" in loaded
+    assert "kubernetes" not in loaded

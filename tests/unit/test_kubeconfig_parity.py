@@ -19,7 +19,7 @@ import pytest
 import urllib3
 import yaml
 
-from kplanediag.collect import client, kubeconfig_files, proxy
+from kplanediag.collect import kubeconfig_files, proxy
 from kplanediag.collect.errors import ConfigurationError, CredentialError
 from kplanediag.collect.exec_plugin import cluster_info
 from kplanediag.collect.impersonation import Impersonation
@@ -114,8 +114,7 @@ def test_relative_paths_resolve_from_the_file_that_holds_the_entry(tmp_path: Pat
     )
     merged = kubeconfig_files.read(f"{one}{os.pathsep}{two}")
     assert merged.entries["clusters"]["c"][1] == str(two)
-    node_class = client.load()[2].ConfigNode
-    info = cluster_info(node_class("c", merged.cluster_of("x"), str(two)))
+    info = cluster_info(merged.cluster_of("x"), str(two))
     assert base64.b64decode(info["certificate-authority-data"]).decode() == CA  # read from b/ca.crt
 
 

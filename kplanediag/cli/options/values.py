@@ -14,7 +14,7 @@ def duration(ctx: click.Context | None, param: click.Parameter | None, value: st
     try:
         seconds = float(text)  # a bare number: seconds, as kubectl's --request-timeout takes it
     except ValueError:
-        import durationpy  # noqa: PLC0415 (arrives with the official client)
+        import durationpy  # noqa: PLC0415 (only where a duration is given)
 
         try:
             seconds = durationpy.from_str(text).total_seconds()
