@@ -429,3 +429,21 @@ def test_only_a_429_answer_is_throttling_not_a_name_holding_429() -> None:
     refused = msgspec.structs.replace(base, gaps=(Gap(source="events", reason=THROTTLED),))
     (f,) = [f for f in analyze(refused).findings if f.code == "KPD-441"]
     assert "events" in f.message
+
+
+def test_a_burst_of_a_few_queued_requests_is_no_warning() -> None:
+    """The lab's squeezed level (tests/unit/data APF capture) with its rejections taken away: one waiting
+    request at one instant is a burst (seen on a freshly made HA kind cluster), five are saturation."""
+    base = webhook_case("ignore-mutating")
+    metrics = parse_metrics((APF / "metrics-burst.txt").read_bytes())
+
+    def squeezed(waiting: int) -> Snapshot:
+        levels = tuple(
+            msgspec.structs.replace(p, waiting=waiting, rejected={}) if p.name == "kpd-test-squeeze" else p
+            for p in metrics.priority_levels
+        )
+        return msgspec.structs.replace(base, metrics=msgspec.structs.replace(metrics, priority_levels=levels))
+
+    assert "KPD-441" not in codes(analyze(squeezed(1)))
+    (f,) = [f for f in analyze(squeezed(5)).findings if f.code == "KPD-441"]
+    assert "kpd-test-squeeze: 5 request(s) waiting in queue" in f.message

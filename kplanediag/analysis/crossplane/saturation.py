@@ -49,9 +49,10 @@ def _queued(levels: tuple[PriorityLevel, ...]) -> list[str]:
     for level in levels:
         if level.name == EXEMPT:
             continue
-        if level.waiting > 0:  # requests queue only when every seat of the level is busy
+        rejected = sum(level.rejected.values())
+        # requests queue only when every seat of the level is busy; a few at one instant are a burst
+        if level.waiting > 0 and (rejected or level.waiting >= policy("apf_queued_requests")):
             seats = f", {level.executing_seats:g} of {level.limit_seats:g} seats busy" if level.limit_seats else ""
-            rejected = sum(level.rejected.values())
             since = f", {rejected} rejected since the API server started" if rejected else ""
             out.append(f"priority level {level.name}: {level.waiting} request(s) waiting in queue{seats}{since}")
     return out

@@ -177,6 +177,14 @@ POLICY: dict[str, Threshold] = {
             "own single GETs (/version, /livez, /readyz) above it means a slow API server.",
         ),
         Threshold(
+            "apf_queued_requests",
+            5,
+            "requests",
+            "Requests waiting in one API Priority and Fairness level at the moment /metrics is read: fewer, "
+            "with none of that level's requests ever rejected, are a burst, not saturation (one scrape is one "
+            "instant: a freshly started HA control plane queues a request or two now and then).",
+        ),
+        Threshold(
             "slo_namespaced_list_seconds",
             5.0,
             "s",
