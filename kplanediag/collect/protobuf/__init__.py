@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from google.protobuf.message import DecodeError, Message
 
-from kplanediag.collect.protobuf import convert
+from kplanediag.collect.protobuf import convert, generic
 from kplanediag.collect.protobuf import k8s_pb2 as pb
 from kplanediag.collect.protobuf.memo import Memo, text
 from kplanediag.snapshot import kinds as k
@@ -32,12 +32,22 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
-# The registry's protobuf kinds: each its k8s.proto message (k8s_pb2) and its converter, found by name
-# (tests/unit/test_registry.py names a kind that lacks either).
+def _converter(kind: type[k.Resource], message: type[Message]) -> Callable[[Any, Memo], Any]:
+    """convert.py's function for the kind (the high-volume kinds, sharing through the Memo), else the
+    one generic.py plans from the Struct and the message (tests check both against JSON on real lists)."""
+    fast: Callable[[Any, Memo], Any] | None = getattr(convert, _snake(kind.__name__), None)
+    if fast is not None:
+        return fast
+    plain = generic.converter(kind, message.DESCRIPTOR)
+    return lambda m, _memo: plain(m)
+
+
+# The registry's protobuf kinds: each its k8s.proto message (k8s_pb2) and its converter
+# (tests/unit/test_registry.py names a kind without a message, or one generic.py cannot fill).
 _KINDS: dict[type[k.Resource], tuple[type[Message], Callable[[Any, Memo], Any]]] = {
-    spec.kind: (getattr(pb, spec.name), getattr(convert, _snake(spec.name)))
+    spec.kind: (getattr(pb, spec.name), _converter(spec.kind, getattr(pb, spec.name)))
     for spec in KIND_SPECS
-    if spec.wire == "protobuf" and hasattr(pb, spec.name) and hasattr(convert, _snake(spec.name))
+    if spec.wire == "protobuf" and hasattr(pb, spec.name)
 }
 _SHARED = Memo()  # the default: shared between calls and threads (single dict operations), bounded
 _ITEM_ERRORS = (DecodeError, ValueError, OverflowError, TypeError)  # damaged bytes, dates out of range

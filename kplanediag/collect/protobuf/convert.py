@@ -1,4 +1,5 @@
-"""Parsed protobuf messages (k8s_pb2) into the kinds.py Structs, one hand-written converter per kind.
+"""Parsed protobuf messages (k8s_pb2) into the kinds.py Structs, by hand for the high-volume kinds
+(the others: generic.py). Tests hold both to what JSON gives on real lists.
 
 Each converter builds exactly what msgspec's JSON decoder builds from the same object's JSON: the
 Struct default where the JSON omits a field (``HasField`` for Go pointer fields, whose absence the
@@ -20,7 +21,7 @@ from kplanediag.collect.protobuf.memo import ConditionsKey, Memo, text
 from kplanediag.collect.protobuf.memo import selector as _selector
 from kplanediag.snapshot import kinds as k
 
-W = TypeVar("W", k.Deployment, k.StatefulSet, k.ReplicaSet)
+W = TypeVar("W", k.Deployment, k.ReplicaSet)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ZERO_SECONDS = -62135596800  # Go's zero time.Time, 0001-01-01T00:00:00Z, which JSON writes as null
 _NO_STATE = k.ContainerState()
@@ -174,7 +175,7 @@ def pod(m: pb.Pod, memo: Memo) -> k.Pod:
     return k.Pod(metadata=_meta(m.metadata, memo), spec=_pod_spec(m.spec, memo), status=_pod_status(m.status, memo))
 
 
-def _workload(cls: type[W], m: pb.Deployment | pb.StatefulSet | pb.ReplicaSet, memo: Memo) -> W:
+def _workload(cls: type[W], m: pb.Deployment | pb.ReplicaSet, memo: Memo) -> W:
     spec, status = m.spec, m.status
     return cls(
         metadata=_meta(m.metadata, memo),
@@ -192,26 +193,8 @@ def deployment(m: pb.Deployment, memo: Memo) -> k.Deployment:
     return _workload(k.Deployment, m, memo)
 
 
-def stateful_set(m: pb.StatefulSet, memo: Memo) -> k.StatefulSet:
-    return _workload(k.StatefulSet, m, memo)
-
-
 def replica_set(m: pb.ReplicaSet, memo: Memo) -> k.ReplicaSet:
     return _workload(k.ReplicaSet, m, memo)
-
-
-def daemon_set(m: pb.DaemonSet, memo: Memo) -> k.DaemonSet:
-    spec, status = m.spec, m.status
-    return k.DaemonSet(
-        metadata=_meta(m.metadata, memo),
-        spec=k.DaemonSetSpec(selector=_selector(spec.selector, memo) if spec.HasField("selector") else None),
-        status=k.DaemonSetStatus(
-            desired_number_scheduled=status.desiredNumberScheduled,
-            current_number_scheduled=status.currentNumberScheduled,
-            number_ready=status.numberReady,
-            observed_generation=status.observedGeneration,
-        ),
-    )
 
 
 def pod_disruption_budget(m: pb.PodDisruptionBudget, memo: Memo) -> k.PodDisruptionBudget:
