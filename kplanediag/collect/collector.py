@@ -86,7 +86,7 @@ def collect(transport: Transport, verbose: bool = False, cache: Cache | None = N
         version=version,
         livez=livez,
         readyz=readyz,
-        resources=Resources(**lists),  # type: ignore[arg-type]  # each list holds its field's kind
+        resources=Resources(**lists),
         gaps=tuple(gaps),
         serving_certificate=certificate,
         metrics=metrics,

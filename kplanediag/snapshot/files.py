@@ -109,7 +109,7 @@ def _typed(items: Mapping[str, list[msgspec.Raw]]) -> tuple[Resources, list[Gap]
         lists[resource] = tuple(out)
         if gap := bad.gap():
             gaps.append(gap)
-    return Resources(**lists), gaps  # type: ignore[arg-type]  # each list holds its field's kind
+    return Resources(**lists), gaps
 
 
 def _from_body(data: bytes) -> Snapshot:

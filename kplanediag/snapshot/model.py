@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import msgspec
 
@@ -25,16 +26,19 @@ from kplanediag.snapshot.kinds import (
     Pod,
     PodDisruptionBudget,
     ReplicaSet,
+    Resource,
     Service,
     StatefulSet,
 )
 from kplanediag.snapshot.registry import KIND_OF_RESOURCE as KIND_OF_RESOURCE  # noqa: PLC0414 (re-exported)
+from kplanediag.snapshot.registry import KIND_SPECS
 from kplanediag.snapshot.registry import RESOURCE_OF_KIND as RESOURCE_OF_KIND  # noqa: PLC0414 (re-exported)
 from kplanediag.snapshot.server import Certificate, Record, RequestTime, ServerMetrics
 
 PROBES = ("version", "livez", "readyz")
 THROTTLED = "throttled (HTTP 429)"  # the reason of a gap the API server's rate limits caused (KPD-441)
 INPUT_LIMIT = "not in "  # the reason of a gap that only says what a file's format holds: "not in a kubectl List"
+R = TypeVar("R", bound=Resource)
 _CHECK_LINE = re.compile(r"^\[(?P<mark>[+-])\](?P<name>[^ ]+)\s*(?P<rest>.*)$")
 
 
@@ -98,30 +102,39 @@ class VersionInfo(Record, frozen=True):
     platform: str = ""
 
 
-class Resources(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class _Lists(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """The lists read; None means not collected (a gap says why), an empty tuple means none exist.
-    One field per kind of registry.py, in the saved files' order (tests/unit/test_registry.py checks)."""
+    ``Resources`` adds one field per kind of registry.py, named by its ``resource``, in its order."""
 
-    nodes: tuple[Node, ...] | None = None
-    pods: tuple[Pod, ...] | None = None
-    leases: tuple[Lease, ...] | None = None
-    daemonsets: tuple[DaemonSet, ...] | None = None
-    deployments: tuple[Deployment, ...] | None = None
-    statefulsets: tuple[StatefulSet, ...] | None = None
-    replicasets: tuple[ReplicaSet, ...] | None = None
-    services: tuple[Service, ...] | None = None
-    endpointslices: tuple[EndpointSlice, ...] | None = None
-    poddisruptionbudgets: tuple[PodDisruptionBudget, ...] | None = None
-    validatingwebhookconfigurations: tuple[ValidatingWebhookConfiguration, ...] | None = None
-    mutatingwebhookconfigurations: tuple[MutatingWebhookConfiguration, ...] | None = None
-    validatingadmissionpolicies: tuple[ValidatingAdmissionPolicy, ...] | None = None
-    apiservices: tuple[APIService, ...] | None = None
-    certificatesigningrequests: tuple[CertificateSigningRequest, ...] | None = None
-    events: tuple[Event, ...] | None = None
+    def of(self, kind: type[R]) -> tuple[R, ...] | None:
+        """The items of ``kind``, None if the list was not collected."""
+        items: tuple[R, ...] | None = getattr(self, RESOURCE_OF_KIND[kind.__name__])
+        return items
 
 
-RESOURCES: tuple[str, ...] = tuple(Resources.__struct_fields__)
-assert set(RESOURCES) == set(KIND_OF_RESOURCE), "Resources has one field per kind of the registry"
+if TYPE_CHECKING:  # mypy reads every list through the typed ``of``
+    Resources = _Lists
+else:
+    Resources = msgspec.defstruct(
+        "Resources",
+        [(spec.resource, tuple[spec.kind, ...] | None, None) for spec in KIND_SPECS],
+        bases=(_Lists,),
+        module=__name__,
+        frozen=True,
+        kw_only=True,
+        omit_defaults=True,
+    )
+RESOURCES: tuple[str, ...] = tuple(spec.resource for spec in KIND_SPECS)
+
+
+class Items(Generic[R]):
+    """``Snapshot.pods``: a typed shortcut to one kind's items, empty when not collected (see ``has``)."""
+
+    def __init__(self, kind: type[R]) -> None:
+        self.kind = kind
+
+    def __get__(self, snapshot: Snapshot, owner: object = None) -> tuple[R, ...]:
+        return snapshot.resources.of(self.kind) or ()
 
 
 class Snapshot(Record, frozen=True):
@@ -152,70 +165,27 @@ class Snapshot(Record, frozen=True):
         """Items per collected list."""
         return {r: len(items) for r in RESOURCES if (items := getattr(self.resources, r)) is not None}
 
-    # Typed shortcuts: the items of each list, empty when it was not collected (see ``has``).
-    @property
-    def nodes(self) -> tuple[Node, ...]:
-        return self.resources.nodes or ()
+    def items(self, kind: type[R]) -> tuple[R, ...]:
+        """The items of ``kind``, empty when the list was not collected (see ``has``)."""
+        return self.resources.of(kind) or ()
 
-    @property
-    def pods(self) -> tuple[Pod, ...]:
-        return self.resources.pods or ()
-
-    @property
-    def leases(self) -> tuple[Lease, ...]:
-        return self.resources.leases or ()
-
-    @property
-    def daemonsets(self) -> tuple[DaemonSet, ...]:
-        return self.resources.daemonsets or ()
-
-    @property
-    def deployments(self) -> tuple[Deployment, ...]:
-        return self.resources.deployments or ()
-
-    @property
-    def statefulsets(self) -> tuple[StatefulSet, ...]:
-        return self.resources.statefulsets or ()
-
-    @property
-    def replicasets(self) -> tuple[ReplicaSet, ...]:
-        return self.resources.replicasets or ()
-
-    @property
-    def services(self) -> tuple[Service, ...]:
-        return self.resources.services or ()
-
-    @property
-    def endpointslices(self) -> tuple[EndpointSlice, ...]:
-        return self.resources.endpointslices or ()
-
-    @property
-    def poddisruptionbudgets(self) -> tuple[PodDisruptionBudget, ...]:
-        return self.resources.poddisruptionbudgets or ()
-
-    @property
-    def validating_webhooks(self) -> tuple[ValidatingWebhookConfiguration, ...]:
-        return self.resources.validatingwebhookconfigurations or ()
-
-    @property
-    def mutating_webhooks(self) -> tuple[MutatingWebhookConfiguration, ...]:
-        return self.resources.mutatingwebhookconfigurations or ()
-
-    @property
-    def admission_policies(self) -> tuple[ValidatingAdmissionPolicy, ...]:
-        return self.resources.validatingadmissionpolicies or ()
-
-    @property
-    def apiservices(self) -> tuple[APIService, ...]:
-        return self.resources.apiservices or ()
-
-    @property
-    def csrs(self) -> tuple[CertificateSigningRequest, ...]:
-        return self.resources.certificatesigningrequests or ()
-
-    @property
-    def events(self) -> tuple[Event, ...]:
-        return self.resources.events or ()
+    # Shortcuts for the kinds analysis reads most (any kind: ``items``).
+    nodes = Items(Node)
+    pods = Items(Pod)
+    leases = Items(Lease)
+    daemonsets = Items(DaemonSet)
+    deployments = Items(Deployment)
+    statefulsets = Items(StatefulSet)
+    replicasets = Items(ReplicaSet)
+    services = Items(Service)
+    endpointslices = Items(EndpointSlice)
+    poddisruptionbudgets = Items(PodDisruptionBudget)
+    validating_webhooks = Items(ValidatingWebhookConfiguration)
+    mutating_webhooks = Items(MutatingWebhookConfiguration)
+    admission_policies = Items(ValidatingAdmissionPolicy)
+    apiservices = Items(APIService)
+    csrs = Items(CertificateSigningRequest)
+    events = Items(Event)
 
 
 def parse_health_body(body: str) -> tuple[HealthCheck, ...]:

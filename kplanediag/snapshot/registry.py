@@ -85,7 +85,7 @@ class KindSpec:
 EVENT_PAGE, EVENT_PAGES = 500, 2  # per events request: the timeline needs the recent ones, not a million
 LEASE_NAMESPACES = ("kube-system", "kube-node-lease")  # leader election and API servers; node heartbeats
 
-# In the order the lists are requested.
+# In the order the lists are requested, and the saved files' order (snapshot.Resources' fields).
 KIND_SPECS: tuple[KindSpec, ...] = (
     KindSpec(Node, "nodes", "", "v1", "node"),
     KindSpec(Pod, "pods", "", "v1", "pod"),
@@ -123,6 +123,15 @@ KIND_SPECS: tuple[KindSpec, ...] = (
         optional=True,
     ),
     KindSpec(APIService, "apiservices", "apiregistration.k8s.io", "v1", "apiservice", wire="json"),
+    KindSpec(
+        CertificateSigningRequest,
+        "certificatesigningrequests",
+        "certificates.k8s.io",
+        "v1",
+        "csr",
+        wire="json",
+        optional=True,
+    ),
     # for the timeline, bounded: Warnings everywhere, and every event of the namespaces where node and
     # control-plane events are recorded
     KindSpec(
@@ -135,15 +144,6 @@ KIND_SPECS: tuple[KindSpec, ...] = (
         reads=(Read(query=(("fieldSelector", "type=Warning"),)), Read("default"), Read("kube-system")),
         page_size=EVENT_PAGE,
         max_pages=EVENT_PAGES,
-    ),
-    KindSpec(
-        CertificateSigningRequest,
-        "certificatesigningrequests",
-        "certificates.k8s.io",
-        "v1",
-        "csr",
-        wire="json",
-        optional=True,
     ),
 )
 

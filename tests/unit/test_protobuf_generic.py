@@ -81,9 +81,7 @@ def _claim_message() -> Any:
         entry.field.add(name="key", number=1, type=types.TYPE_STRING, label=types.LABEL_OPTIONAL)
         value_type = ".kplanediag.k8s.Quantity" if value == types.TYPE_MESSAGE else None
         entry.field.add(name="value", number=2, type=value, type_name=value_type, label=types.LABEL_OPTIONAL)
-        claim.field.add(
-            name=name, number=number, type=types.TYPE_MESSAGE, type_name=f".t.Claim.{entry.name}", label=3
-        )
+        claim.field.add(name=name, number=number, type=types.TYPE_MESSAGE, type_name=f".t.Claim.{entry.name}", label=3)
     claim.field.add(name="boundAt", number=3, type=types.TYPE_MESSAGE, type_name=".kplanediag.k8s.Time", label=1)
     claim.field.add(name="ready", number=4, type=types.TYPE_BOOL, label=types.LABEL_OPTIONAL)
     pool = descriptor_pool.DescriptorPool()
@@ -98,7 +96,12 @@ def test_map_fields_and_presence() -> None:
     full = message(labels={"app": "db"}, ready=False)
     full.capacity["storage"].string = "1Gi"
     full.boundAt.seconds = 1700000000
-    as_json = {"labels": {"app": "db"}, "capacity": {"storage": "1Gi"}, "boundAt": "2023-11-14T22:13:20Z", "ready": False}
+    as_json = {
+        "labels": {"app": "db"},
+        "capacity": {"storage": "1Gi"},
+        "boundAt": "2023-11-14T22:13:20Z",
+        "ready": False,
+    }
     assert repr(generic.converter(Claim, message.DESCRIPTOR)(full)) == repr(
         msgspec.json.decode(json.dumps(as_json), type=Claim)
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import typing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from kplanediag.collect.protobuf import k8s_pb2 as pb
 from kplanediag.render.redact_apply import CATEGORY, CHILD_CATEGORY, OWNER_CATEGORY
 from kplanediag.snapshot import Resources, Snapshot
 from kplanediag.snapshot.kinds import KINDS
+from kplanediag.snapshot.meta import ObjectMeta
+from kplanediag.snapshot.model import Items
 from kplanediag.snapshot.registry import KIND_SPECS, KindSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,15 +57,17 @@ def test_no_resources_field_without_an_entry() -> None:
     assert set(Resources.__struct_fields__) == {s.resource for s in KIND_SPECS}
 
 
-@by_name(KIND_SPECS)
-def test_a_snapshot_accessor(spec: KindSpec) -> None:
-    """A typed shortcut on Snapshot returns the kind's items (its name may be shorter: ``csrs``)."""
-    returns = {
-        name: typing.get_type_hints(prop.fget).get("return")
-        for name, prop in vars(Snapshot).items()
-        if isinstance(prop, property) and prop.fget is not None
-    }
-    assert spec.kind in map(items_of, returns.values()), f"{spec.name}: no Snapshot property in snapshot/model.py"
+def test_every_kind_is_read_through_the_snapshot() -> None:
+    """``Snapshot.items(kind)`` for any kind, and the shortcuts (``snap.csrs``) for theirs."""
+    lists = {s.resource: (s.kind(metadata=ObjectMeta(name=s.resource)),) for s in KIND_SPECS}
+    snap = Snapshot(collected_at=datetime.now(UTC), source="test", resources=Resources(**lists))
+    shortcuts = {name: d.kind for name, d in vars(Snapshot).items() if isinstance(d, Items)}
+    assert len(shortcuts) >= 16
+    for spec in KIND_SPECS:
+        assert snap.items(spec.kind) == lists[spec.resource] == snap.resources.of(spec.kind), spec.name
+        assert Snapshot(collected_at=snap.collected_at, source="test").items(spec.kind) == ()
+    for name, kind in shortcuts.items():
+        assert getattr(snap, name) == snap.items(kind), name
 
 
 @by_name(PROTOBUF_SPECS)

@@ -79,9 +79,9 @@ def fail_nodes(snap: Snapshot, names: set[str], now: datetime) -> Snapshot:
 
     return _resources(
         snap,
-        nodes=_map(snap.resources.nodes, node),
-        leases=_map(snap.resources.leases, lease),
-        endpointslices=_map(snap.resources.endpointslices, api_endpoints),
+        nodes=_map(snap.resources.of(Node), node),
+        leases=_map(snap.resources.of(Lease), lease),
+        endpointslices=_map(snap.resources.of(EndpointSlice), api_endpoints),
     )
 
 
@@ -90,7 +90,7 @@ def cordon(snap: Snapshot, name: str) -> Snapshot:
         assert isinstance(n, Node)
         return replace(n, spec=replace(n.spec, unschedulable=True)) if n.metadata.name == name else n
 
-    return _resources(snap, nodes=_map(snap.resources.nodes, node))
+    return _resources(snap, nodes=_map(snap.resources.of(Node), node))
 
 
 def fail_pods(snap: Snapshot, keys: set[str], reason: str = "CrashLoopBackOff") -> Snapshot:
@@ -125,7 +125,7 @@ def fail_pods(snap: Snapshot, keys: set[str], reason: str = "CrashLoopBackOff") 
         return replace(es, endpoints=changed) if changed != listed else es
 
     return _resources(
-        snap, pods=_map(snap.resources.pods, pod), endpointslices=_map(snap.resources.endpointslices, endpoints)
+        snap, pods=_map(snap.resources.of(Pod), pod), endpointslices=_map(snap.resources.of(EndpointSlice), endpoints)
     )
 
 
@@ -136,4 +136,4 @@ def stale_leases(snap: Snapshot, keys: set[tuple[str, str]], now: datetime) -> S
         assert isinstance(item, Lease)
         return stale_by(item, now) if (item.metadata.namespace, item.metadata.name) in keys else item
 
-    return _resources(snap, leases=_map(snap.resources.leases, lease))
+    return _resources(snap, leases=_map(snap.resources.of(Lease), lease))

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from kplanediag.collect.protobuf import k8s_pb2 as pb
@@ -17,6 +16,8 @@ from kplanediag.collect.protobuf.memo import text
 
 Read = Callable[[Any], Any]  # a field's value on the message -> the Struct's value
 Step = tuple[str, tuple[str, ...], str, Read, bool]  # field, inline parents, attribute, read, by presence
+Descriptor = Any  # google.protobuf's Descriptor (its upb twin is typed apart)
+FieldDescriptor = Any
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ZERO_SECONDS = -62135596800  # Go's zero time.Time, which JSON writes as null
 

@@ -223,6 +223,6 @@ class Found:
             collected_at_from=told[1],
             source=self.layout.source,
             version=version,
-            resources=Resources(**lists),  # type: ignore[arg-type]  # each list holds its field's kind
+            resources=Resources(**lists),
             gaps=tuple(gaps),
         )
