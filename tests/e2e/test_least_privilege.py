@@ -36,6 +36,8 @@ from typing import Any
 import pytest
 import yaml
 
+from kplanediag.collect.lists import LISTS
+from kplanediag.snapshot.registry import KIND_SPECS, KindSpec
 from lab import labctl
 from tests.e2e.conftest import Cluster
 
@@ -72,41 +74,32 @@ def metrics_rule(rule: Rule) -> bool:
     return rule.get("nonResourceURLs") == ["/metrics"]
 
 
-LEASES = ("list", "leases.coordination.k8s.io", "-n")
-CASES = (
-    Case(
+def lists_case(id_: str, group: str, namespace: str | None = None, **effects: Any) -> Case:
+    """The case of one list rule: the ClusterRole's rule of ``group``, or the Role in ``namespace``.
+    What it grants and which gaps its removal must name come from the registry (docs/lists.md)."""
+
+    def in_scope(s: KindSpec) -> bool:
+        return s.namespaces is None if namespace is None else namespace in (s.namespaces or ())
+
+    specs = [s for s in KIND_SPECS if s.group == group and in_scope(s)]
+    where = ("-n", namespace) if namespace else ()
+    probes = tuple(("list", f"{s.resource}.{group}" if group else s.resource, *where) for s in specs)
+    calls = [c for c in LISTS if c.kind in {s.kind for s in specs}]
+    gaps = frozenset(f"{c.label}: forbidden" for c in calls if not namespace or f"/namespaces/{namespace}/" in c.path)
+    role = ("Role", namespace) if namespace else ("ClusterRole", None)
+    return Case(id_, role, (lambda rule: True) if namespace else api_group(group), probes, gaps, **effects)
+
+
+WITH_EFFECTS = (  # the rules whose removal changes answers (every other rule's removal only adds its gaps)
+    lists_case(
         "core",
-        ("ClusterRole", None),
-        api_group(""),
-        (("list", "nodes"), ("list", "pods"), ("list", "services")),
-        frozenset({"nodes: forbidden", "pods: forbidden", "services: forbidden"}),
+        "",
         may_change=EVERYTHING - CONTROL_PLANE,  # the control plane keeps its status (nodes: unknown)
         must_lose=frozenset({"kubelet", "container-runtime", "kube-proxy", "cni"}),
     ),
-    Case(
-        "apps",
-        ("ClusterRole", None),
-        api_group("apps"),
-        tuple(("list", f"{r}.apps") for r in ("daemonsets", "deployments", "statefulsets", "replicasets")),
-        frozenset(f"{r}: forbidden" for r in ("daemonsets", "deployments", "statefulsets", "replicasets")),
-        # kube-proxy and the CNI are still found from their pods' owner references (issue 12)
-        may_change=frozenset({"kube-proxy", "cni", "coredns"}),
-    ),
-    Case(
-        "endpointslices",
-        ("ClusterRole", None),
-        api_group("discovery.k8s.io"),
-        (("list", "endpointslices.discovery.k8s.io"),),
-        frozenset({"endpointslices: forbidden"}),
-        may_change=frozenset({"coredns"}),
-    ),
-    Case(
-        "poddisruptionbudgets",
-        ("ClusterRole", None),
-        api_group("policy"),
-        (("list", "poddisruptionbudgets.policy"),),
-        frozenset({"poddisruptionbudgets: forbidden"}),
-    ),
+    # kube-proxy and the CNI are still found from their pods' owner references (issue 12)
+    lists_case("apps", "apps", may_change=frozenset({"kube-proxy", "cni", "coredns"})),
+    lists_case("endpointslices", "discovery.k8s.io", may_change=frozenset({"coredns"})),
     Case(
         "nonResourceURLs, default bindings removed too",
         ("ClusterRole", None),
@@ -126,56 +119,26 @@ CASES = (
         # the lab has no findings from /metrics: it only loses the observations (etcd size, APF queues)
         frozenset({"metrics: forbidden (etcd storage size and API Priority and Fairness state unknown)"}),
     ),
-    Case(
-        "admission",
-        ("ClusterRole", None),
-        api_group("admissionregistration.k8s.io"),
-        tuple(
-            ("list", f"{r}.admissionregistration.k8s.io")
-            for r in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations", "validatingadmissionpolicies")
-        ),
-        frozenset(
-            f"{r}: forbidden"
-            for r in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations", "validatingadmissionpolicies")
-        ),
-    ),
-    Case(
-        "apiservices",
-        ("ClusterRole", None),
-        api_group("apiregistration.k8s.io"),
-        (("list", "apiservices.apiregistration.k8s.io"),),
-        frozenset({"apiservices: forbidden"}),
-    ),
-    Case(
-        "events",
-        ("ClusterRole", None),
-        api_group("events.k8s.io"),
-        (("list", "events.events.k8s.io"),),
-        frozenset({"events (warnings): forbidden", "events (default): forbidden", "events (kube-system): forbidden"}),
-    ),
-    Case(
-        "certificatesigningrequests",
-        ("ClusterRole", None),
-        api_group("certificates.k8s.io"),
-        (("list", "certificatesigningrequests.certificates.k8s.io"),),
-        frozenset({"certificatesigningrequests: forbidden"}),
-    ),
-    Case(
+    lists_case(
         "leases (kube-system)",
-        ("Role", "kube-system"),
-        lambda rule: True,
-        ((*LEASES, "kube-system"),),
-        frozenset({"leases (kube-system): forbidden"}),
+        "coordination.k8s.io",
+        "kube-system",
         may_change=frozenset({"kube-scheduler", "kube-controller-manager", "cloud-controller-manager"}),
         must_lose=frozenset({"kube-scheduler", "kube-controller-manager"}),
     ),
-    Case(
-        "leases (kube-node-lease)",
-        ("Role", "kube-node-lease"),
-        lambda rule: True,
-        ((*LEASES, "kube-node-lease"),),
-        frozenset({"leases (kube-node-lease): forbidden"}),
-    ),
+)
+_HAVE = {(c.role, c.probes) for c in WITH_EFFECTS}
+CLUSTER_WIDE = [s for s in KIND_SPECS if s.namespaces is None]
+CASES = WITH_EFFECTS + tuple(  # every other group's rule and namespace's Role, from the registry
+    case
+    for case in [
+        *(
+            lists_case(group or "core", group)
+            for group in dict.fromkeys(s.group for s in KIND_SPECS if not s.namespaces)
+        ),
+        *(lists_case(f"{s.resource} ({ns})", s.group, ns) for s in KIND_SPECS for ns in s.namespaces or ()),
+    ]
+    if (case.role, case.probes) not in _HAVE
 )
 
 
@@ -361,7 +324,7 @@ def test_every_rule_of_deploy_rbac_has_a_case() -> None:
         if doc["kind"] in ("Role", "ClusterRole")
         for rule in doc["rules"]
     ]
-    assert len(rules) == 12, rules  # the ClusterRole's 10 rules and the two Lease Roles'
+    assert len(rules) == len(CASES) - 1, rules  # the non-resource rule has two cases
     uncovered = [r for r in rules if not any(c.role == r[:2] and c.rule(r[2]) for c in CASES)]
     assert not uncovered, f"rules of deploy/rbac.yaml the matrix does not remove: {uncovered}"
 

@@ -33,7 +33,6 @@ DOCSTRINGS_OVER = {
     "kplanediag/collect/kubeconfig_files.py": 9,
     "kplanediag/collect/lists.py": 28,
     "kplanediag/collect/protobuf/__init__.py": 6,
-    "kplanediag/collect/protobuf/convert.py": 10,
     "kplanediag/collect/proxy.py": 8,
 }
 

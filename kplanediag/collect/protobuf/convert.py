@@ -1,14 +1,5 @@
 """Parsed protobuf messages (k8s_pb2) into the kinds.py Structs, by hand for the high-volume kinds
-(the others: generic.py). Tests hold both to what JSON gives on real lists.
-
-Each converter builds exactly what msgspec's JSON decoder builds from the same object's JSON: the
-Struct default where the JSON omits a field (``HasField`` for Go pointer fields, whose absence the
-JSON shows; ``dnsPolicy`` "" is omitted by JSON, so "ClusterFirst"), Time in whole seconds and
-MicroTime in microseconds as JSON carries them, the zero Time (an empty message) as None like JSON's
-null, and invalid UTF-8 replaced as the JSON encoder does. Sub-objects that repeat between items
-come from the Memo. The hot path reads several fields per C call (attrgetter) and keys the memo by
-field values, so a pod whose spec and status were seen before costs a lookup, not a build.
-"""
+(the others: generic.py); each builds what msgspec's JSON decoder builds from the same object."""
 
 from __future__ import annotations
 
@@ -21,6 +12,12 @@ from kplanediag.collect.protobuf.memo import ConditionsKey, Memo, text
 from kplanediag.collect.protobuf.memo import selector as _selector
 from kplanediag.snapshot import kinds as k
 
+# As JSON: the Struct default where the JSON omits a field (``HasField`` for Go pointer fields, whose
+# absence the JSON shows; ``dnsPolicy`` "" is omitted by JSON, so "ClusterFirst"), Time in whole seconds
+# and MicroTime in microseconds, the zero Time (an empty message) as None like JSON's null, invalid UTF-8
+# replaced as the JSON encoder does. Sub-objects that repeat between items come from the Memo. The hot
+# path reads several fields per C call (attrgetter) and keys the memo by field values, so a pod whose
+# spec and status were seen before costs a lookup, not a build.
 W = TypeVar("W", k.Deployment, k.ReplicaSet)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ZERO_SECONDS = -62135596800  # Go's zero time.Time, 0001-01-01T00:00:00Z, which JSON writes as null
