@@ -75,10 +75,13 @@ lint: venv ## ruff, mypy --strict, import-linter contracts, docs in sync
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-docs: venv ## regenerate docs/codes.md, docs/profiles.md and docs/components.md from their tables
+docs: venv ## regenerate docs/codes.md, profiles.md, components.md, lists.md and deploy's RBAC files from their tables
 	$(PY) -c 'from kplanediag.analysis.knowledge.codes import codes_markdown; print(codes_markdown(), end="")' > docs/codes.md
 	$(PY) -c 'from kplanediag.analysis.knowledge.docs import profiles_markdown; print(profiles_markdown(), end="")' > docs/profiles.md
 	$(PY) -c 'from kplanediag.analysis.knowledge.components import components_markdown; print(components_markdown(), end="")' > docs/components.md
+	$(PY) -c 'from kplanediag.snapshot.registry_docs import lists_markdown; print(lists_markdown(), end="")' > docs/lists.md
+	$(PY) -c 'from kplanediag.snapshot.registry_docs import rbac_yaml; print(rbac_yaml(False), end="")' > deploy/rbac.yaml
+	$(PY) -c 'from kplanediag.snapshot.registry_docs import rbac_yaml; print(rbac_yaml(True), end="")' > deploy/serve/rbac.yaml
 
 PROTO_DIR := kplanediag/collect/protobuf
 proto: venv ## regenerate kplanediag/collect/protobuf/k8s_pb2.py(i) from k8s.proto

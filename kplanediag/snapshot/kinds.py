@@ -261,19 +261,3 @@ class Endpoint(Base, frozen=True):
 
 class EndpointSlice(Resource, frozen=True):
     endpoints: tuple[Endpoint, ...] = ()
-
-
-# The kinds of this module, all read as protobuf (the registry, snapshot/registry.py, says how each is
-# read; tests/unit/test_registry.py checks the two agree).
-KINDS: tuple[type[Resource], ...] = (
-    Node,
-    Pod,
-    Lease,
-    DaemonSet,
-    Deployment,
-    StatefulSet,
-    ReplicaSet,
-    Service,
-    EndpointSlice,
-    PodDisruptionBudget,
-)

@@ -33,8 +33,8 @@ from kplanediag.render.as_json import render_json
 from kplanediag.render.table import render_table
 from kplanediag.snapshot import Snapshot, SnapshotError, load_bytes
 from kplanediag.snapshot.files import encode_snapshot
-from kplanediag.snapshot.kinds import KINDS
 from kplanediag.snapshot.model import RESOURCE_OF_KIND
+from kplanediag.snapshot.registry import KIND_SPECS
 
 ROOT = Path(__file__).parents[2]
 settings.register_profile(
@@ -131,7 +131,7 @@ def _conforming(t: mi.Type) -> st.SearchStrategy[Any]:
     return json_values
 
 
-KIND_INFO = {kind.__name__: mi.type_info(kind) for kind in KINDS}
+KIND_INFO = {s.name: mi.type_info(s.kind) for s in KIND_SPECS if s.wire == "protobuf"}
 OF_RESOURCE = {RESOURCE_OF_KIND[name]: info for name, info in KIND_INFO.items()}
 objects = st.one_of([conforming(info) for info in KIND_INFO.values()])
 SNAPSHOT = mi.type_info(Snapshot)
