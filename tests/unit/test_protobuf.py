@@ -13,27 +13,19 @@ import msgspec
 import pytest
 from google.protobuf.message import Message
 
+from kplanediag.collect.lists import LISTS
 from kplanediag.collect.protobuf import MAGIC, Memo, ProtobufError, decode_list
 from kplanediag.collect.protobuf import k8s_pb2 as pb
 from kplanediag.snapshot import kinds as k
 from kplanediag.snapshot.decode import PAGE_DECODER, BadItems, ItemDecoder
 from kplanediag.snapshot.registry import KIND_SPECS
+from tests.unit.data.wire import capture_name
 
 PROTO_DIR = Path(__file__).parents[2] / "kplanediag" / "collect" / "protobuf"
 WIRE = Path(__file__).parent / "data" / "wire"
-CAPTURES: dict[str, type[k.Resource]] = {
-    "nodes": k.Node,
-    "pods": k.Pod,
+CAPTURES: dict[str, type[k.Resource]] = {  # every list read as protobuf (capture.py), and a first page
+    **{capture_name(c): c.kind for c in LISTS if not c.json_only},
     "pods-page1": k.Pod,
-    "leases-kube-system": k.Lease,
-    "leases-kube-node-lease": k.Lease,
-    "daemonsets": k.DaemonSet,
-    "deployments": k.Deployment,
-    "statefulsets": k.StatefulSet,
-    "replicasets": k.ReplicaSet,
-    "services": k.Service,
-    "endpointslices": k.EndpointSlice,
-    "poddisruptionbudgets": k.PodDisruptionBudget,
 }
 
 
@@ -73,6 +65,9 @@ def test_generated_module_is_current(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", sorted(CAPTURES))
 def test_lab_capture_decodes_as_its_json(name: str) -> None:
     kind = CAPTURES[name]
+    assert (WIRE / f"{name}.pb").exists(), (
+        f"no capture of {name}: make cluster-up, then python -m tests.unit.data.wire.capture"
+    )
     expected, json_token, json_bad = from_json(kind, (WIRE / f"{name}.json").read_bytes())
     got, token, bad = from_pb(kind, (WIRE / f"{name}.pb").read_bytes(), Memo())
     assert expected, f"{name}: the capture holds no items; recapture with the lab up"

@@ -2,7 +2,7 @@
 
     make cluster-up && .venv/bin/python -m tests.unit.data.wire.capture
 
-For each list path kplanediag reads it GETs the list as JSON, notes its resourceVersion, then GETs
+For each list kplanediag reads as protobuf (``PATHS``) it GETs the list as JSON, notes its resourceVersion, then GETs
 it again as JSON and as protobuf with ``resourceVersion=<rv>&resourceVersionMatch=Exact``, so that
 both bodies hold the same objects at the same revision. It saves ``<resource>[-<namespace>].json``
 and ``.pb`` here, plus ``pods-page1`` (``limit=2``: a first page with a continue token). Bodies are
@@ -21,23 +21,11 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from lab import labctl
+from tests.unit.data.wire import PATHS
 
 HERE = Path(__file__).parent
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 JSON = "application/json"
-PATHS = (  # the list paths of kplanediag.collect (LISTS), by file name
-    ("nodes", "/api/v1/nodes"),
-    ("pods", "/api/v1/pods"),
-    ("leases-kube-system", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"),
-    ("leases-kube-node-lease", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"),
-    ("daemonsets", "/apis/apps/v1/daemonsets"),
-    ("deployments", "/apis/apps/v1/deployments"),
-    ("statefulsets", "/apis/apps/v1/statefulsets"),
-    ("replicasets", "/apis/apps/v1/replicasets"),
-    ("services", "/api/v1/services"),
-    ("endpointslices", "/apis/discovery.k8s.io/v1/endpointslices"),
-    ("poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets"),
-)
 
 
 class Client:
