@@ -2,7 +2,7 @@
 into the same typed Structs as the JSON path, with a fraction of its bytes on the wire and memory.
 
 The envelope (runtime.Unknown) and the List are framed here without copying the page; each item is
-parsed on its own (k8s.proto declares items as bytes) and converted by convert.py, so a damaged item
+parsed on its own (k8s.proto declares items as bytes) and converted (convert.py, generic.py), so a damaged item
 is one counted gap. Declared fields and their numbers: k8s.proto; regenerate with ``make proto``."""
 
 from __future__ import annotations
