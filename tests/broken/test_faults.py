@@ -1036,7 +1036,8 @@ def test_lab_captures_same_report_over_protobuf_and_json(outcomes: dict[str, Fut
     for case in LAB_CASES:
         doc = outcomes[case].result(timeout=55).run.json()
         doc["cluster"].pop("server")
-        docs.append(doc)
+        # KPD-105 says how far this machine's clock is from the capture's, which moves between the runs
+        docs.append(json.loads(re.sub(r"\d+ (s|min|h|d)\b", "N", json.dumps(doc))))
     assert docs[0] == docs[1]
 
 
