@@ -31,6 +31,7 @@ import yaml
 
 from bench.serve import VENV_BIN, fetch, free_port, mib, sample_lines, status_kib, value
 from lab import labctl, scale
+from lab.scale.pods import pod_name, workload_name
 
 TARGET = 0.05  # issue 26: steady-state bytes per interval at most 5% of a re-list's
 
@@ -95,19 +96,29 @@ def relist(kubeconfig: Path, relay: Relay, runs: int = 3) -> list[int]:
     return sizes
 
 
-def churn(cluster: scale.ScaleCluster, stop: threading.Event, per_second: float = 1.0) -> list[int]:
-    """Delete one bench pod per second (its ReplicaSet replaces it) until ``stop``; returns the count."""
+def churn(cluster: scale.ScaleCluster, stop: threading.Event, pods: int, per_second: float = 1.0) -> list[int]:
+    """Delete one bench pod per second (its ReplicaSet replaces it) until ``stop``; returns the count.
+    The names are listed; where listing 30,000 pods through kubectl takes too long on a loaded
+    machine, they are the names bench/fill.py gave (a replaced one is gone: its delete is not counted)."""
     done = [0]
+
+    def names_of() -> list[str]:
+        try:
+            names = scale.column(cluster, "pods", "-n", scale.NAMESPACE, jsonpath="{.items[*].metadata.name}")
+        except (labctl.LabError, subprocess.TimeoutExpired):
+            per = scale.PER_DEPLOYMENT
+            names = [pod_name(workload_name(s), r) for s in range(pods // per) for r in range(per)]
+        random.shuffle(names)
+        return names
 
     def run() -> None:
         names: list[str] = []
         while not stop.is_set():
-            if not names:
-                names = scale.column(cluster, "pods", "-n", scale.NAMESPACE, jsonpath="{.items[*].metadata.name}")
-                random.shuffle(names)
+            names = names or names_of()
             began = time.monotonic()
-            name = names.pop()
-            proc = labctl.kubectl(cluster, "-n", scale.NAMESPACE, "delete", "pod", name, "--wait=false", check=False)
+            proc = labctl.kubectl(
+                cluster, "-n", scale.NAMESPACE, "delete", "pod", names.pop(), "--wait=false", check=False
+            )
             done[0] += proc.returncode == 0
             stop.wait(max(0.0, 1 / per_second - (time.monotonic() - began)))
 
@@ -120,7 +131,7 @@ def totals(lines: list[str], prefix: str) -> float:
 
 
 def serve_run(
-    kubeconfig: Path, relay: Relay, cluster: scale.ScaleCluster, intervals: int, interval: float
+    kubeconfig: Path, relay: Relay, cluster: scale.ScaleCluster, pods: int, intervals: int, interval: float
 ) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -141,7 +152,7 @@ def serve_run(
                 rows.append({"check": int(checks), "bytes": relay.total() - start_bytes, "requests": requests,
                              "rss": status_kib(proc.pid, "VmRSS") * 1024, "at": time.monotonic()})  # fmt: skip
                 if checks == 1:
-                    deleted = churn(cluster, stop)
+                    deleted = churn(cluster, stop, pods)
                 if checks >= intervals + 2:
                     break
             time.sleep(0.2)
@@ -204,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         relisted = relist(relayed, relay)
-        figures = report(relisted, serve_run(relayed, relay, cluster, args.intervals, args.interval), args.interval)
+        figures = report(
+            relisted, serve_run(relayed, relay, cluster, args.pods, args.intervals, args.interval), args.interval
+        )
     except (labctl.LabError, RuntimeError) as exc:
         print(f"bench.serve_cost: {exc}", file=sys.stderr)
         return 1

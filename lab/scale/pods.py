@@ -112,12 +112,18 @@ def replicaset(name: str, deployment_uid: str, replicas: int) -> dict[str, Any]:
     }
 
 
+def pod_name(name: str, replica: int) -> str:
+    """The name bench/fill.py gives replica ``replica`` of workload ``name`` (its ReplicaSet's replacements differ)."""
+    rs = f"{name}-{template_hash(name)}"
+    return f"{rs}-{suffix(f'{rs}/{replica}', 5)}"
+
+
 def pod(name: str, replicaset_uid: str, replica: int, node: str) -> dict[str, Any]:
     """Replica ``replica`` of workload ``name``: its ReplicaSet's labels and controller reference,
     already bound to ``node`` (the scheduler has nothing to do)."""
     rs = f"{name}-{template_hash(name)}"
     meta = _meta(
-        f"{rs}-{suffix(f'{rs}/{replica}', 5)}",
+        pod_name(name, replica),
         {**_labels(name), HASH_LABEL: template_hash(name)},
         ownerReferences=[_owner("ReplicaSet", rs, replicaset_uid)],
     )
