@@ -57,6 +57,7 @@ class ListCall:
     page_size: int | None = None  # None: PAGE_SIZE
     max_pages: int | None = None  # a bounded read: at most this many pages, the rest is not read
     watched: bool = False  # kept by a watch between checks (serve: collect/watch)
+    heartbeats: bool = False  # its objects are renewed on a clock (Leases): see collect/watch/window.py
 
     @property
     def accept(self) -> str:
@@ -84,6 +85,7 @@ LISTS = tuple(
         page_size=spec.page_size,
         max_pages=spec.max_pages,
         watched=spec.watched,
+        heartbeats=spec.heartbeats,
     )
     for spec in KIND_SPECS
     for read in spec.reads

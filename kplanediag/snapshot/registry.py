@@ -58,6 +58,7 @@ class KindSpec:
     reads: tuple[Read, ...] = CLUSTER_WIDE
     page_size: int | None = None  # None: collect's PAGE_SIZE
     max_pages: int | None = None  # a bounded read: at most this many pages per request
+    heartbeats: bool = False  # renewed on a clock (Leases): a silent watch of it is not read for long
 
     @property
     def name(self) -> str:
@@ -89,7 +90,9 @@ LEASE_NAMESPACES = ("kube-system", "kube-node-lease")  # leader election and API
 KIND_SPECS: tuple[KindSpec, ...] = (
     KindSpec(Node, "nodes", "", "v1", "node"),
     KindSpec(Pod, "pods", "", "v1", "pod"),
-    KindSpec(Lease, "leases", "coordination.k8s.io", "v1", "lease", reads=tuple(map(Read, LEASE_NAMESPACES))),
+    KindSpec(
+        Lease, "leases", "coordination.k8s.io", "v1", "lease", reads=tuple(map(Read, LEASE_NAMESPACES)), heartbeats=True
+    ),
     KindSpec(DaemonSet, "daemonsets", "apps", "v1", "ds"),
     KindSpec(Deployment, "deployments", "apps", "v1", "deploy"),
     KindSpec(StatefulSet, "statefulsets", "apps", "v1", "sts"),

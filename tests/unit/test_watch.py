@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kplanediag.collect.errors import ListFailed
-from kplanediag.collect.lists import JSON, PROTOBUF, ListCall
+from kplanediag.collect.lists import JSON, LISTS, PROTOBUF, ListCall
 from kplanediag.collect.watch import window
 from kplanediag.collect.watch.events import Event, EventDecoder, Frames
 from kplanediag.collect.watch.informer import Gone, Informer
@@ -125,6 +125,9 @@ def test_a_streaming_list_is_the_cache_at_its_end_bookmark(name: str) -> None:
     objects, _ = informer.read()
     assert [o.metadata.name for o in objects] == ["present"] and informer.synced.is_set()
     assert informer._version == stream[1].version and informer.status().lists == 1
+    assert informer._gap is None  # the initial items are no changes: a list of 30,000 gives no usual gap of 0
+    informer._apply(stream[1])
+    assert informer._gap is not None
 
 
 def test_when_a_cache_is_stale_and_when_a_check_stops_reading_it() -> None:
@@ -135,3 +138,7 @@ def test_when_a_cache_is_stale_and_when_a_check_stops_reading_it() -> None:
     # a quiet kind hears only the minute's bookmark: read until STALE_AFTER
     assert window.readable(70.0, gap=60.0) and not window.readable(window.STALE_AFTER + 1, gap=60.0)
     assert not window.readable(None, gap=None)
+    # any other kind is read until STALE_AFTER, however chatty it was: a lull of its changes is no stall
+    assert window.readable(70.0, gap=0.1, heartbeats=False)
+    assert not window.readable(window.STALE_AFTER + 1, gap=0.1, heartbeats=False)
+    assert [c.heartbeats for c in LISTS if c.watched] == [c.resource == "leases" for c in LISTS if c.watched]

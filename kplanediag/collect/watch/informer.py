@@ -210,7 +210,7 @@ class Informer:
             raise ListFailed(f"watch: {event.message or 'an error event'} ({event.code})")
         with self._lock:
             now = time.monotonic()
-            if self._contact is not None:
+            if self._contact is not None and self._staging is None:  # a streaming list's items are no changes
                 gap = now - self._contact
                 self._gap = gap if self._gap is None else 0.9 * self._gap + 0.1 * gap
             self._contact = now
@@ -263,7 +263,7 @@ class Informer:
         status = self.status(now)
         if self.forbidden or status.stale:
             return False
-        return not self._served or window.readable(status.silent_for, self._gap)
+        return not self._served or window.readable(status.silent_for, self._gap, self.call.heartbeats)
 
     def status(self, now: float | None = None) -> WatchStatus:
         now = time.monotonic() if now is None else now
