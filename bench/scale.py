@@ -3,15 +3,17 @@ on 5,000 kwok nodes, against the protobuf limit at each size; ``make bench-scale
 
     make bench-scale                                    # 5,000 nodes; 3k, 30k, 150k pods
     make bench-scale ARGS='--sizes 3000,30000 --runs 2'  # a smaller try; --keep, --reuse as bench/live.py
+    make bench-scale ARGS="--reuse --peer 'before=env PYTHONPATH=../old kplanediag check -o json'"
 
 The cluster is lab/scale/'s throwaway ``kplanediag-bench`` (never the shared lab), filled by
 bench/fill.py: pods created already bound to their nodes, owned by ReplicaSets of Deployments, with
 a Service and a PDB per 10 pods; each size is measured once every pod is Running, Ready and in its
 Service's EndpointSlice. Three tools, interleaved, ``--runs`` times after ``--warmup`` (bench/live.py's
 machinery, bench/measure.py's wall time and peak RSS): kplanediag, the limit (the same protobuf pages
-parsed by the protobuf package alone) and the same pages decoded by kplanediag's decoder (no analysis).
-Beside them, each control-plane process's memory and etcd's database size. Targets are PASS/FAIL
-lines; everything is saved in bench/results/scale-<sizes>.json after each size.
+parsed by the protobuf package alone) and the same pages decoded by kplanediag's decoder (no analysis);
+with each ``--peer NAME=COMMAND`` (bench/peers.py: KUBECONFIG set) another tool in the same runs, such
+as kplanediag before a change. Beside them, each control-plane process's memory and etcd's database
+size. Targets are PASS/FAIL lines; everything is saved in bench/results/scale-<sizes>.json after each size.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 from bench.fill import fill
 from bench.live import DECODED, JSON_OUT, LIMIT, RESULTS, ROOT, Tool, count, kpd, limit_cmd, mb, print_size, run_tools
+from bench.peers import OK, PREFIX, PeerError, parse_peer, peer_command
 from bench.serve import status_kib
 from kplanediag import __version__
 from kplanediag.collect.lists import PAGE_SIZE
@@ -44,13 +47,17 @@ SLOPE_BOUND = 5.5  # 150k over 30k, of time and of memory: linear is 5
 KPD_LIMITS = ("--deadline", "10m", "--request-timeout", "60s")
 
 
-def tools(kubeconfig: Path) -> list[Tool]:
-    """kplanediag, the limit (protobuf package alone), the decoder; the limit's median is second."""
-    return [
+def tools(kubeconfig: Path, peers: Sequence[tuple[str, list[str]]] = ()) -> list[Tool]:
+    """kplanediag, the limit (protobuf package alone), the decoder, the peers; the limit's median is second."""
+    out = [
         Tool(JSON_OUT, [kpd(), "check", "-o", "json", *KPD_LIMITS, "--kubeconfig", str(kubeconfig)], (0, 1, 2)),
         Tool(LIMIT, limit_cmd(kubeconfig, "protobuf", PAGE_SIZE)),
         Tool(DECODED, limit_cmd(kubeconfig, "protobuf", PAGE_SIZE, upb_only=False)),
     ]
+    for name, argv in peers:
+        cmd, env = peer_command(argv, kubeconfig)
+        out.append(Tool(PREFIX + name, cmd, OK, env))
+    return out
 
 
 def cluster_state(cluster: scale.ScaleCluster) -> dict[str, Any]:
@@ -90,11 +97,13 @@ def verdict(cmd: list[str]) -> dict[str, Any]:
     return {"exit": proc.returncode, "summary": doc.get("summary"), "gaps": doc.get("gaps")}
 
 
-def measure_size(cluster: scale.ScaleCluster, size: int, runs: int, warmup: int) -> dict[str, Any]:
+def measure_size(
+    cluster: scale.ScaleCluster, size: int, runs: int, warmup: int, peers: Sequence[tuple[str, list[str]]] = ()
+) -> dict[str, Any]:
     state = cluster_state(cluster)
-    tl = tools(cluster.kubeconfig)
+    tl = tools(cluster.kubeconfig, peers)
     run_tools(tl, runs, warmup)
-    limit, decoded = (t.summary(None).get("median") for t in tl[1:])
+    limit, decoded = (t.summary(None).get("median") for t in tl[1:3])
     figures = {t.name: t.summary(limit) for t in tl}
     mine = figures[JSON_OUT]
     if "median" in mine and decoded:
@@ -150,7 +159,19 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--reuse", action="store_true", help="reuse a kept cluster (its pods stay; the bench grows)")
     parser.add_argument("--name", default=scale.BENCH, help=f"kwokctl cluster name (default {scale.BENCH})")
     parser.add_argument("--out", type=Path, help="result file (default bench/results/scale-<sizes>.json)")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="NAME=COMMAND",
+        help="also measure another tool, KUBECONFIG set and {kubeconfig} filled in; repeatable (bench/peers.py)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.peers = [parse_peer(p) for p in args.peer]
+    except PeerError as exc:
+        parser.error(str(exc))
+    return args
 
 
 def header(args: argparse.Namespace, sizes: list[int]) -> dict[str, Any]:
@@ -164,6 +185,7 @@ def header(args: argparse.Namespace, sizes: list[int]) -> dict[str, Any]:
         "runs": args.runs,
         "pageSize": PAGE_SIZE,
         "fill": {},
+        "peers": {name: " ".join(argv) for name, argv in args.peers},
         "bySize": {},
     }
 
@@ -193,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc["fill"][str(size)] = fill(cluster, size)
             time.sleep(args.settle)
             print(f"\n== {size:,} pods on {args.nodes:,} nodes", flush=True)
-            by_size[size] = doc["bySize"][str(size)] = measure_size(cluster, size, args.runs, args.warmup)
+            by_size[size] = doc["bySize"][str(size)] = measure_size(cluster, size, args.runs, args.warmup, args.peers)
             out.write_text(json.dumps(doc, indent=1) + "\n")  # after every size: a partial run keeps its figures
     except labctl.LabError as exc:
         print(f"bench: the scale cluster failed: {exc}", file=sys.stderr)
