@@ -41,6 +41,7 @@ from lab import labctl, scale
 DEFAULT_SIZES = (3000, 30000, 150000)
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller")
 RATIO_BOUND = 1.2  # kplanediag's time over the limit's, at 30,000 pods and more
+RSS_BOUND_MB = 150  # kplanediag's peak RSS at 30,000 pods, in MB of 10^6 bytes as bench.live's
 SLOPE_BOUND = 5.5  # 150k over 30k, of time and of memory: linear is 5
 # the run's 30 s default deadline is ten times a 30,000-pod check, not a 150,000-pod one; each
 # request gets the limit's own timeout (bench/limit.py), so that both read every list to its end
@@ -122,8 +123,8 @@ def measure_size(
 def targets(by_size: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
-    def add(name: str, value: float | None, bound: float) -> None:
-        text = f"{value:.2f}x" if value is not None else "no figure"
+    def add(name: str, value: float | None, bound: float, unit: str = "x") -> None:
+        text = (f"{value:.0f} {unit}" if unit == "MB" else f"{value:.2f}{unit}") if value is not None else "no figure"
         out.append(
             {"target": name, "value": value, "bound": bound, "pass": value is not None and value <= bound, "text": text}
         )
@@ -139,6 +140,14 @@ def targets(by_size: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
                 tool(size).get("ratioToLimit"),
                 RATIO_BOUND,
             )
+    if 30000 in by_size:  # issue 26, item 3
+        rss = tool(30000).get("peakRss")
+        add(
+            f"check -o json peak RSS <= {RSS_BOUND_MB} MB at 30,000 pods",
+            rss / 1e6 if rss else None,
+            RSS_BOUND_MB,
+            "MB",
+        )
     top = max(by_size, default=0)
     bound = round(SLOPE_BOUND * top / 150000, 2)  # 5.5 at 150k/30k: linear and 10% to spare
     for key, what in (("median", "time"), ("peakRss", "peak RSS")):
