@@ -166,6 +166,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--settle", type=float, default=30, help="seconds to let controllers quiet down")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept cluster (its pods stay; the bench grows)")
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="with --reuse: measure the kept cluster as it is, no fill (which restarts the controller-manager)",
+    )
     parser.add_argument("--name", default=scale.BENCH, help=f"kwokctl cluster name (default {scale.BENCH})")
     parser.add_argument("--out", type=Path, help="result file (default bench/results/scale-<sizes>.json)")
     parser.add_argument(
@@ -221,8 +226,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale.ensure(cluster, args.nodes, args.reuse)
         doc["fill"]["nodesSeconds"] = round(time.monotonic() - t0, 1)
         for size in sizes:
-            doc["fill"][str(size)] = fill(cluster, size)
-            time.sleep(args.settle)
+            if args.as_is and args.reuse:
+                doc["fill"][str(size)] = {"asIs": True}
+            else:
+                doc["fill"][str(size)] = fill(cluster, size)
+                time.sleep(args.settle)
             print(f"\n== {size:,} pods on {args.nodes:,} nodes", flush=True)
             by_size[size] = doc["bySize"][str(size)] = measure_size(cluster, size, args.runs, args.warmup, args.peers)
             out.write_text(json.dumps(doc, indent=1) + "\n")  # after every size: a partial run keeps its figures
