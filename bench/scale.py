@@ -3,15 +3,17 @@ on 5,000 kwok nodes, against the protobuf limit at each size; ``make bench-scale
 
     make bench-scale                                    # 5,000 nodes; 3k, 30k, 150k pods
     make bench-scale ARGS='--sizes 3000,30000 --runs 2'  # a smaller try; --keep, --reuse as bench/live.py
+    make bench-scale ARGS="--reuse --peer 'before=env PYTHONPATH=../old kplanediag check -o json'"
 
 The cluster is lab/scale/'s throwaway ``kplanediag-bench`` (never the shared lab), filled by
 bench/fill.py: pods created already bound to their nodes, owned by ReplicaSets of Deployments, with
 a Service and a PDB per 10 pods; each size is measured once every pod is Running, Ready and in its
 Service's EndpointSlice. Three tools, interleaved, ``--runs`` times after ``--warmup`` (bench/live.py's
 machinery, bench/measure.py's wall time and peak RSS): kplanediag, the limit (the same protobuf pages
-parsed by the protobuf package alone) and the same pages decoded by kplanediag's decoder (no analysis).
-Beside them, each control-plane process's memory and etcd's database size. Targets are PASS/FAIL
-lines; everything is saved in bench/results/scale-<sizes>.json after each size.
+parsed by the protobuf package alone) and the same pages decoded by kplanediag's decoder (no analysis);
+with each ``--peer NAME=COMMAND`` (bench/peers.py: KUBECONFIG set) another tool in the same runs, such
+as kplanediag before a change. Beside them, each control-plane process's memory and etcd's database
+size. Targets are PASS/FAIL lines; everything is saved in bench/results/scale-<sizes>.json after each size.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 from bench.fill import fill
 from bench.live import DECODED, JSON_OUT, LIMIT, RESULTS, ROOT, Tool, count, kpd, limit_cmd, mb, print_size, run_tools
+from bench.peers import OK, PREFIX, PeerError, parse_peer, peer_command
 from bench.serve import status_kib
 from kplanediag import __version__
 from kplanediag.collect.lists import PAGE_SIZE
@@ -38,19 +41,24 @@ from lab import labctl, scale
 DEFAULT_SIZES = (3000, 30000, 150000)
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller")
 RATIO_BOUND = 1.2  # kplanediag's time over the limit's, at 30,000 pods and more
+RSS_BOUND_MB = 150  # kplanediag's peak RSS at 30,000 pods, in MB of 10^6 bytes as bench.live's
 SLOPE_BOUND = 5.5  # 150k over 30k, of time and of memory: linear is 5
 # the run's 30 s default deadline is ten times a 30,000-pod check, not a 150,000-pod one; each
 # request gets the limit's own timeout (bench/limit.py), so that both read every list to its end
 KPD_LIMITS = ("--deadline", "10m", "--request-timeout", "60s")
 
 
-def tools(kubeconfig: Path) -> list[Tool]:
-    """kplanediag, the limit (protobuf package alone), the decoder; the limit's median is second."""
-    return [
+def tools(kubeconfig: Path, peers: Sequence[tuple[str, list[str]]] = ()) -> list[Tool]:
+    """kplanediag, the limit (protobuf package alone), the decoder, the peers; the limit's median is second."""
+    out = [
         Tool(JSON_OUT, [kpd(), "check", "-o", "json", *KPD_LIMITS, "--kubeconfig", str(kubeconfig)], (0, 1, 2)),
         Tool(LIMIT, limit_cmd(kubeconfig, "protobuf", PAGE_SIZE)),
         Tool(DECODED, limit_cmd(kubeconfig, "protobuf", PAGE_SIZE, upb_only=False)),
     ]
+    for name, argv in peers:
+        cmd, env = peer_command(argv, kubeconfig)
+        out.append(Tool(PREFIX + name, cmd, OK, env))
+    return out
 
 
 def cluster_state(cluster: scale.ScaleCluster) -> dict[str, Any]:
@@ -90,11 +98,13 @@ def verdict(cmd: list[str]) -> dict[str, Any]:
     return {"exit": proc.returncode, "summary": doc.get("summary"), "gaps": doc.get("gaps")}
 
 
-def measure_size(cluster: scale.ScaleCluster, size: int, runs: int, warmup: int) -> dict[str, Any]:
+def measure_size(
+    cluster: scale.ScaleCluster, size: int, runs: int, warmup: int, peers: Sequence[tuple[str, list[str]]] = ()
+) -> dict[str, Any]:
     state = cluster_state(cluster)
-    tl = tools(cluster.kubeconfig)
+    tl = tools(cluster.kubeconfig, peers)
     run_tools(tl, runs, warmup)
-    limit, decoded = (t.summary(None).get("median") for t in tl[1:])
+    limit, decoded = (t.summary(None).get("median") for t in tl[1:3])
     figures = {t.name: t.summary(limit) for t in tl}
     mine = figures[JSON_OUT]
     if "median" in mine and decoded:
@@ -113,8 +123,8 @@ def measure_size(cluster: scale.ScaleCluster, size: int, runs: int, warmup: int)
 def targets(by_size: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
-    def add(name: str, value: float | None, bound: float) -> None:
-        text = f"{value:.2f}x" if value is not None else "no figure"
+    def add(name: str, value: float | None, bound: float, unit: str = "x") -> None:
+        text = (f"{value:.0f} {unit}" if unit == "MB" else f"{value:.2f}{unit}") if value is not None else "no figure"
         out.append(
             {"target": name, "value": value, "bound": bound, "pass": value is not None and value <= bound, "text": text}
         )
@@ -130,6 +140,14 @@ def targets(by_size: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
                 tool(size).get("ratioToLimit"),
                 RATIO_BOUND,
             )
+    if 30000 in by_size:  # issue 26, item 3
+        rss = tool(30000).get("peakRss")
+        add(
+            f"check -o json peak RSS <= {RSS_BOUND_MB} MB at 30,000 pods",
+            rss / 1e6 if rss else None,
+            RSS_BOUND_MB,
+            "MB",
+        )
     top = max(by_size, default=0)
     bound = round(SLOPE_BOUND * top / 150000, 2)  # 5.5 at 150k/30k: linear and 10% to spare
     for key, what in (("median", "time"), ("peakRss", "peak RSS")):
@@ -148,9 +166,26 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--settle", type=float, default=30, help="seconds to let controllers quiet down")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept cluster (its pods stay; the bench grows)")
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="with --reuse: measure the kept cluster as it is, no fill (which restarts the controller-manager)",
+    )
     parser.add_argument("--name", default=scale.BENCH, help=f"kwokctl cluster name (default {scale.BENCH})")
     parser.add_argument("--out", type=Path, help="result file (default bench/results/scale-<sizes>.json)")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="NAME=COMMAND",
+        help="also measure another tool, KUBECONFIG set and {kubeconfig} filled in; repeatable (bench/peers.py)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.peers = [parse_peer(p) for p in args.peer]
+    except PeerError as exc:
+        parser.error(str(exc))
+    return args
 
 
 def header(args: argparse.Namespace, sizes: list[int]) -> dict[str, Any]:
@@ -164,6 +199,7 @@ def header(args: argparse.Namespace, sizes: list[int]) -> dict[str, Any]:
         "runs": args.runs,
         "pageSize": PAGE_SIZE,
         "fill": {},
+        "peers": {name: " ".join(argv) for name, argv in args.peers},
         "bySize": {},
     }
 
@@ -190,10 +226,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale.ensure(cluster, args.nodes, args.reuse)
         doc["fill"]["nodesSeconds"] = round(time.monotonic() - t0, 1)
         for size in sizes:
-            doc["fill"][str(size)] = fill(cluster, size)
-            time.sleep(args.settle)
+            if args.as_is and args.reuse:
+                doc["fill"][str(size)] = {"asIs": True}
+            else:
+                doc["fill"][str(size)] = fill(cluster, size)
+                time.sleep(args.settle)
             print(f"\n== {size:,} pods on {args.nodes:,} nodes", flush=True)
-            by_size[size] = doc["bySize"][str(size)] = measure_size(cluster, size, args.runs, args.warmup)
+            by_size[size] = doc["bySize"][str(size)] = measure_size(cluster, size, args.runs, args.warmup, args.peers)
             out.write_text(json.dumps(doc, indent=1) + "\n")  # after every size: a partial run keeps its figures
     except labctl.LabError as exc:
         print(f"bench: the scale cluster failed: {exc}", file=sys.stderr)

@@ -37,25 +37,24 @@ def path_for(server: str | None, context: str | None) -> Path:
 
 def remember(snapshot: Snapshot, context: str | None) -> Path | None:
     """Keep this live snapshot as the cluster's last known state; None when it is not kept."""
-    from kplanediag.snapshot.files import encode_snapshot  # noqa: PLC0415
+    from kplanediag.snapshot.writer import TooBig, write_snapshot  # noqa: PLC0415
 
     if not snapshot.reachable or snapshot.source != "live":
         return None
-    data = encode_snapshot(snapshot)
-    if len(data) > MAX_BYTES:
-        return None
     target = path_for(snapshot.server, context)
+    partial = target.with_suffix(".partial")
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.write(b"\n")
+            write_snapshot(snapshot, handle, MAX_BYTES)  # in pieces: never the whole file in memory
         partial.replace(target)  # a reader never sees half a file
         files = sorted(target.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in files[MAX_FILES:]:
             old.unlink(missing_ok=True)
+    except TooBig:
+        partial.unlink(missing_ok=True)  # too big to keep: the last one kept stays
+        return None
     except OSError:
         return None  # a cache that cannot be written never fails a check
     return target

@@ -32,9 +32,9 @@ from kplanediag.render import SECTIONS
 from kplanediag.render.as_json import render_json
 from kplanediag.render.table import render_table
 from kplanediag.snapshot import Snapshot, SnapshotError, load_bytes
-from kplanediag.snapshot.files import encode_snapshot
 from kplanediag.snapshot.model import RESOURCE_OF_KIND
 from kplanediag.snapshot.registry import KIND_SPECS
+from kplanediag.snapshot.writer import encode_snapshot
 
 ROOT = Path(__file__).parents[2]
 settings.register_profile(

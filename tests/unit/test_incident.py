@@ -141,6 +141,11 @@ def test_the_cache_keeps_the_last_live_check_privately_and_bounded(
         memory.remember(live, f"c{i}")
     assert len(list(path.parent.glob("*.json"))) == memory.MAX_FILES
     assert memory.remember(msgspec.structs.replace(live, source="kubectl-list"), "lab") is None  # only live checks
+    assert memory.remember(live, "lab") == path  # again the newest
+    kept = path.read_bytes()
+    monkeypatch.setattr(memory, "MAX_BYTES", len(kept) // 2)  # too big to keep: the file kept before stays
+    assert memory.remember(live, "lab") is None
+    assert path.read_bytes() == kept and not list(path.parent.glob("*.partial"))
     monkeypatch.setenv(memory.ENV, "1")
     assert not memory.enabled(False) and memory.enabled(True) is not True
 

@@ -24,7 +24,7 @@ from kplanediag.render.redact import Redactor
 from kplanediag.render.redact_apply import redact_report, redact_run, redact_snapshot, redactor_for
 from kplanediag.render.redact_policy import generated, kept_name, kept_namespace
 from kplanediag.snapshot import load_bytes, load_snapshot, parse_time
-from kplanediag.snapshot.files import encode_snapshot
+from kplanediag.snapshot.writer import encode_snapshot
 
 CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "real-captures"
 pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"{CAPTURES} not present")
