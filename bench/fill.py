@@ -1,13 +1,14 @@
 """Filling a scale cluster in minutes (issue 26, item 4): the bench workload's objects (lab/scale/pods.py)
 created directly, pods already bound, over keep-alive connections while the controller-manager is held.
 
-Why it stays steady: the controller-manager is stopped (SIGTERM, so it releases its Lease) while
+Why it stays steady: the controller-manager is stopped (and its Lease released for its successor) while
 every Deployment, its ReplicaSet (owned by it, revision annotations written) and its pods (owned by
 the ReplicaSet, ``spec.nodeName`` set) are created; when it starts again its informers list
 everything before any worker runs, so the ReplicaSet controller counts ``replicas`` pods it owns
 and creates none, and the Deployment controller finds its ReplicaSet by template (the
 pod-template-hash left out) and makes no other. It only writes statuses, EndpointSlices and PDB
 statuses, as after any restart. The scheduler has nothing to bind; kwok makes the pods Running.
+Past the first workload the default is bench/etcd_fill.py: the others cloned from it into etcd.
 """
 
 from __future__ import annotations
@@ -15,23 +16,25 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from bench import etcd_fill
 from bench.limit import Endpoint, endpoint
-from lab.labctl import LabError, cache_root, log, start_component, stop_component, wait_for
+from lab.labctl import LabError, cache_root, log, wait_for
 from lab.scale import BENCH, NAMESPACE, PER_DEPLOYMENT, ScaleCluster, column, deployments_for, workload_state
 from lab.scale import pods as objects
 
 KCM = "kube-controller-manager"
 WORKERS = 64  # requests in flight, one keep-alive connection each (a create waits ~0.1 s at 5,000 nodes)
 RETRIES = 8
+VIAS = ("etcd", "api")
 
 
 class FillError(LabError):
@@ -127,10 +130,42 @@ def wait_ready(cluster: ScaleCluster, deployments: int, pods: int, timeout: floa
     wait_for(f"{pods} ready pods with endpoints", done, timeout, 10)
 
 
-def fill(cluster: ScaleCluster, pods: int, per: int = PER_DEPLOYMENT) -> dict[str, float | int]:
+def fill(cluster: ScaleCluster, pods: int, per: int = PER_DEPLOYMENT, via: str = "etcd") -> dict[str, float | int]:
     """Grow the bench workload to ``pods`` pods, Running and Ready in their Services' endpoints;
-    how long creating them and their becoming ready took."""
+    how long creating them and their becoming ready took. ``via="etcd"``: the first workload
+    through the API, every other one cloned into etcd (bench/etcd_fill.py); ``"api"``: all through the API."""
     target = deployments_for(pods, per)
+    if via == "api" or target <= 1:
+        return fill_api(cluster, target, per)
+    t0 = time.monotonic()
+    first = fill_api(cluster, 1, per) if workloads(cluster) == 0 else {}
+    have = workloads(cluster)
+    have = have if have > target else max(1, have - 1)  # an interrupted run may have left the last one half written
+    if have > target:
+        cloned = etcd_fill.shrink(cluster, target)
+    else:
+        cloned = etcd_fill.clone(cluster, range(have, target), per, node_names(cluster))
+    wait_ready(cluster, target, pods, 600 + pods / 100)
+    wait_leader(cluster)
+    ready = time.monotonic() - t0
+    log(f"{cluster.name}: {pods} pods Running, Ready and in endpoints after {ready:.1f} s")
+    return {**{f"api{k[0].upper()}{k[1:]}": v for k, v in first.items()}, **cloned, "readySeconds": round(ready, 1)}
+
+
+def wait_leader(cluster: ScaleCluster, timeout: float = 300) -> None:
+    """Until the controller-manager renews its leader Lease (a check before would find it down)."""
+
+    def renewed() -> bool:
+        at = column(cluster, "lease", "-n", "kube-system", KCM, jsonpath="{.spec.renewTime}")
+        return bool(at) and time.time() - datetime.fromisoformat(at[0].replace("Z", "+00:00")).timestamp() < 15
+
+    took = wait_for(f"{KCM} to renew its leader Lease", renewed, timeout, 2)
+    log(f"{cluster.name}: {KCM} renews its leader Lease ({took:.0f} s)")
+
+
+def fill_api(cluster: ScaleCluster, target: int, per: int) -> dict[str, float | int]:
+    """Every workload up to ``target`` through the API, the controller-manager held while they are created."""
+    pods = target * per
     have = max(0, workloads(cluster) - WORKERS)  # the last ones may be half made (an interrupted run)
     if have > target:
         raise FillError(f"{have * per} pods already, more than {pods}: the bench only grows")
@@ -140,15 +175,13 @@ def fill(cluster: ScaleCluster, pods: int, per: int = PER_DEPLOYMENT) -> dict[st
         if done % step == 0:
             log(f"{cluster.name}: {(have + done) * per} pods created ({time.monotonic() - t0:.0f} s)")
 
-    stop_component(cluster, KCM, signal.SIGTERM)
     t0 = time.monotonic()
-    try:
+    with etcd_fill.held_controller_manager(cluster):
         requests = create_all(cluster, range(have, target), per, progress)
-    finally:
-        start_component(cluster, KCM)
     created = time.monotonic() - t0
     log(f"{cluster.name}: {(target - have) * per} pods created directly in {created:.1f} s ({requests} requests)")
     wait_ready(cluster, target, pods, 600 + pods / 20)  # the controller-manager's catch-up took 7+ min at 30k
+    wait_leader(cluster)
     ready = time.monotonic() - t0
     log(f"{cluster.name}: {pods} pods Running, Ready and in endpoints after {ready:.1f} s")
     return {"createdSeconds": round(created, 1), "readySeconds": round(ready, 1), "requests": requests}
@@ -159,10 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fill", description=main.__doc__)
     parser.add_argument("--pods", type=int, required=True)
     parser.add_argument("--name", default=BENCH, help=f"kwokctl cluster name (default {BENCH})")
+    parser.add_argument("--via", choices=VIAS, default="etcd", help="all through the API, or cloned into etcd")
     args = parser.parse_args(argv)
     cluster = ScaleCluster(cache_root() / args.name.removeprefix("kplanediag-"), args.name)
     try:
-        print(json.dumps(fill(cluster, args.pods)))
+        print(json.dumps(fill(cluster, args.pods, via=args.via)))
     except LabError as exc:
         print(f"bench.fill: {exc}", file=sys.stderr)
         return 1

@@ -8,9 +8,11 @@ on 5,000 kwok nodes, against the protobuf limit at each size; ``make bench-scale
 The cluster is lab/scale/'s throwaway ``kplanediag-bench`` (never the shared lab), filled by
 bench/fill.py: pods created already bound to their nodes, owned by ReplicaSets of Deployments, with
 a Service and a PDB per 10 pods; each size is measured once every pod is Running, Ready and in its
-Service's EndpointSlice. Three tools, interleaved, ``--runs`` times after ``--warmup`` (bench/live.py's
-machinery, bench/measure.py's wall time and peak RSS): kplanediag, the limit (the same protobuf pages
-parsed by the protobuf package alone) and the same pages decoded by kplanediag's decoder (no analysis);
+Service's EndpointSlice (``--fill etcd``, the default: the first workload through the API, the
+others cloned from it into etcd, bench/etcd_fill.py; ``--fill api``: all through the API). Three
+tools, interleaved, ``--runs`` times after ``--warmup`` (bench/live.py's machinery, bench/measure.py's
+wall time and peak RSS): kplanediag, the limit (the same protobuf pages parsed by the protobuf package
+alone) and the same pages decoded by kplanediag's decoder (no analysis);
 with each ``--peer NAME=COMMAND`` (bench/peers.py: KUBECONFIG set) another tool in the same runs, such
 as kplanediag before a change. Beside them, each control-plane process's memory and etcd's database
 size. Targets are PASS/FAIL lines; everything is saved in bench/results/scale-<sizes>.json after each size.
@@ -30,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.fill import fill
+from bench.fill import VIAS, fill
 from bench.live import DECODED, JSON_OUT, LIMIT, RESULTS, ROOT, Tool, count, kpd, limit_cmd, mb, print_size, run_tools
 from bench.peers import OK, PREFIX, PeerError, parse_peer, peer_command
 from bench.serve import status_kib
@@ -164,6 +166,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per tool (median; default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
     parser.add_argument("--settle", type=float, default=30, help="seconds to let controllers quiet down")
+    parser.add_argument("--fill", choices=VIAS, default="etcd", help="clone into etcd (default) or create via the API")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept cluster (its pods stay; the bench grows)")
     parser.add_argument(
@@ -229,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.as_is and args.reuse:
                 doc["fill"][str(size)] = {"asIs": True}
             else:
-                doc["fill"][str(size)] = fill(cluster, size)
+                doc["fill"][str(size)] = fill(cluster, size, via=args.fill)
                 time.sleep(args.settle)
             print(f"\n== {size:,} pods on {args.nodes:,} nodes", flush=True)
             by_size[size] = doc["bySize"][str(size)] = measure_size(cluster, size, args.runs, args.warmup, args.peers)
