@@ -2,6 +2,7 @@
 
     python -m bench.serve_cost --nodes 100 --pods 3000 --intervals 8     # its own kwok cluster
     python -m bench.serve_cost --reuse-bench --pods 30000                  # bench/live.py's kept cluster
+    python -m bench.serve_cost --reuse-bench --pods 30000 --intervals 120  # an hour: is memory flat?
 
 Every byte between kplanediag and the API server goes through a counting TCP relay on 127.0.0.1
 (TLS included, as it is on the wire). The re-list: ``kplanediag check -o json``, three times. Then
@@ -34,6 +35,8 @@ from lab import labctl, scale
 from lab.scale.pods import pod_name, workload_name
 
 TARGET = 0.05  # issue 26: steady-state bytes per interval at most 5% of a re-list's
+RSS_BOUND = 250e6  # issue 26: serve's steady RSS at 30,000 pods, bytes
+FLAT_BOUND = 1.10  # flat: the last quarter's median RSS at most 10% over the first quarter's
 
 
 class Relay:
@@ -182,8 +185,31 @@ def report(relisted: list[int], run: dict[str, Any], interval: float) -> dict[st
           f"({len(run['steady'])} intervals, {run['deleted']} pods deleted and replaced meanwhile)")  # fmt: skip
     print(f"  = {ratio:.1%} of a re-list's bytes (target <= {TARGET:.0%}: {'PASS' if ratio <= TARGET else 'FAIL'})")
     print(f"memory: RSS {mib(min(rss))} to {mib(max(rss))} over the churn (after check 1); peak {mib(run['peak'])}")
+    drift = flatness(run["rows"][1:])
+    if drift:
+        print(drift.pop("text"))
     return {"relistBytes": relisted, "firstBytes": run["first"], "steady": run["steady"], "ratio": ratio,
-            "rss": rss, "peak": run["peak"], "deleted": run["deleted"], "interval": interval}  # fmt: skip
+            "rss": rss, "peak": run["peak"], "deleted": run["deleted"], "interval": interval, **drift}  # fmt: skip
+
+
+def flatness(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first and last quarters' median RSS over the churn, their ratio and PASS/FAIL lines
+    (flat within ``FLAT_BOUND``, under ``RSS_BOUND``); empty under 8 intervals."""
+    if len(rows) < 8:
+        return {}
+    quarter = len(rows) // 4
+    first = statistics.median(r["rss"] for r in rows[:quarter])
+    last = statistics.median(r["rss"] for r in rows[-quarter:])
+    minutes = (rows[-1]["at"] - rows[0]["at"]) / 60
+    top = max(r["rss"] for r in rows)
+    flat, under = last / first <= FLAT_BOUND, top <= RSS_BOUND
+    text = (
+        f"  over {minutes:.0f} min: RSS median {mib(first)} in the first quarter, {mib(last)} in the last, "
+        f"{last / first:.2f}x (flat <= {FLAT_BOUND:.2f}x: {'PASS' if flat else 'FAIL'}); "
+        f"highest {mib(top)} (<= {RSS_BOUND / 1e6:.0f} MB: {'PASS' if under else 'FAIL'})"
+    )
+    return {"minutes": round(minutes, 1), "rssFirstQuarter": first, "rssLastQuarter": last,
+            "flat": flat, "underBound": under, "text": text}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
