@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from bench import etcd_fill
-from bench.serve_cost import FLAT_BOUND, flatness
 from lab.scale import pods as objects
 
 DATA = Path(__file__).parent / "data" / "bench" / "workload-0.json"
@@ -123,17 +122,3 @@ def test_a_template_that_is_not_bench_fills_is_refused() -> None:
     pod["metadata"]["name"] = "app-000000-somethingelse"
     with pytest.raises(etcd_fill.EtcdFillError, match=r"bench/fill\.py's names"):
         etcd_fill.Cloner(wrong, 10, NODES)
-
-
-def rows(rss: list[float]) -> list[dict[str, Any]]:
-    return [{"rss": r, "at": 30.0 * i} for i, r in enumerate(rss)]
-
-
-def test_serve_memory_is_flat_or_not() -> None:
-    steady = flatness(rows([120e6, 125e6, 122e6, 124e6, 123e6, 126e6, 124e6, 125e6]))
-    assert steady["flat"] and steady["underBound"]
-    assert steady["minutes"] == 3.5
-    leaking = flatness(rows([120e6 + 10e6 * i for i in range(8)]))
-    assert leaking["rssLastQuarter"] / leaking["rssFirstQuarter"] > FLAT_BOUND
-    assert not leaking["flat"] and "FAIL" in leaking["text"]
-    assert flatness(rows([1.0] * 7)) == {}

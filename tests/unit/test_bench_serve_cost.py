@@ -7,10 +7,11 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from bench.serve_cost import Relay, through
+from bench.serve_cost import FLAT_BOUND, Relay, flatness, through
 
 
 def echo_server() -> tuple[socket.socket, int]:
@@ -60,3 +61,17 @@ def test_through_points_the_kubeconfig_at_the_relay(tmp_path: Path) -> None:
     assert (
         relayed["users"] == doc["users"] and relayed["clusters"][0]["cluster"]["certificate-authority-data"] == "Q0E="
     )
+
+
+def rows(rss: list[float]) -> list[dict[str, Any]]:
+    return [{"rss": r, "at": 30.0 * i} for i, r in enumerate(rss)]
+
+
+def test_serve_memory_is_flat_or_not() -> None:
+    steady = flatness(rows([120e6, 125e6, 122e6, 124e6, 123e6, 126e6, 124e6, 125e6]))
+    assert steady["flat"] and steady["underBound"]
+    assert steady["minutes"] == 3.5
+    leaking = flatness(rows([120e6 + 10e6 * i for i in range(8)]))
+    assert leaking["rssLastQuarter"] / leaking["rssFirstQuarter"] > FLAT_BOUND
+    assert not leaking["flat"] and "FAIL" in leaking["text"]
+    assert flatness(rows([1.0] * 7)) == {}
