@@ -2,8 +2,8 @@
 
 Source: tests/unit/data/bench/workload-0.json, workload app-000000 read back from the scale bench's
 own cluster (kplanediag-bench: kube-apiserver v1.36.2, kwok v0.8.0, 5,000 nodes) by
-``etcd_fill.template`` (managedFields included) once bench/fill.py had made it through the API and it was Running, Ready
-and in its endpoints (2026-12-07).
+``etcd_fill.template`` (managedFields included) once bench/fill.py had made it through the API and
+it was Running, Ready and in its endpoints (2026-12-07).
 """
 
 from __future__ import annotations
