@@ -269,6 +269,7 @@ def test_live_section_by_context_then_cluster(tmp_path: Path, monkeypatch: pytes
         read_fit(live(None), tmp_path / "absent.yaml", ())
 
 
+@pytest.mark.timeout(60)  # CLI runs, a serve started and polled: 9 s alone, past 10 on a loaded machine
 def test_accepted_findings_hold_in_wait_watch_serve_and_fleets(tmp_path: Path) -> None:
     """Findings a team accepted keep working unattended (issue 24): the lab's real silenced-worker
     snapshot with its two findings accepted by --ignore is healthy to wait, watch and serve, and a

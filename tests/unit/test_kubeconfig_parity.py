@@ -281,6 +281,7 @@ def run_check(config: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.timeout(60)  # four CLI runs in subprocesses: a few seconds, past 10 on a loaded machine
 def test_exec_interactive_modes_without_a_terminal(tmp_path: Path) -> None:
     config, record = exec_config(tmp_path, "Always")
     proc = run_check(config)
