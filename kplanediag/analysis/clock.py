@@ -31,9 +31,14 @@ def _span(seconds: float) -> str:
 
 
 def freshest_renewal(snapshot: Snapshot) -> datetime | None:
-    """The newest renewTime of any Lease: kubelets renew every 10 s, so in a live cluster it is a
-    few seconds before the true time, whatever the API server's clock says."""
-    times = [t for lease in snapshot.leases if (t := lease.spec.renew_time or lease.spec.acquire_time) is not None]
+    """The newest renewTime of any Lease, moved on by how long before the end of the collection its
+    list was read: kubelets renew every 10 s, so in a live cluster it is a few seconds before the
+    true time, whatever the API server's clock says."""
+    times = [
+        t + (snapshot.collected_at - snapshot.read_time("leases", lease.metadata.namespace))
+        for lease in snapshot.leases
+        if (t := lease.spec.renew_time or lease.spec.acquire_time) is not None
+    ]
     return max(times, default=None)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kplanediag.analysis import objects as o
+from kplanediag.analysis.leases import lease_now
 from kplanediag.snapshot import Snapshot
 from kplanediag.snapshot.kinds import DaemonSet, EndpointSlice, Lease, Node, Pod
 
@@ -88,6 +89,10 @@ class ClusterIndex:
             if not self.has("replicasets") and template_hash and ref.name.endswith("-" + template_hash):
                 return ("Deployment", ns, ref.name.removesuffix("-" + template_hash))
         return (ref.kind, ns, ref.name)
+
+    def lease_now(self, namespace: str) -> datetime:
+        """The time a Lease of ``namespace`` is judged at (analysis/leases.py lease_now)."""
+        return lease_now(self.snapshot, self.now, namespace)
 
     def seconds_since(self, when: datetime | None) -> float | None:
         return None if when is None else (self.now - when).total_seconds()

@@ -65,7 +65,8 @@ def collect(transport: Transport, verbose: bool = False, cache: Cache | None = N
     livez_future = in_thread(lambda: probe(transport, "/livez", timings, requests))
     readyz_future = in_thread(lambda: probe(transport, "/readyz", timings, requests))
     metrics_future = in_thread(lambda: fetch_metrics(transport, timings, requests))
-    items, bad, failed = _lists(transport, server, timings, gaps, say, requests, cache)
+    read_at: dict[str, datetime] = {}
+    items, bad, failed = _lists(transport, server, timings, gaps, say, requests, cache, read_at)
     livez = probe_result(livez_future, "livez", transport, gaps)
     readyz = probe_result(readyz_future, "readyz", transport, gaps)
     metrics = metrics_result(metrics_future, transport, gaps)
@@ -91,6 +92,7 @@ def collect(transport: Transport, verbose: bool = False, cache: Cache | None = N
         serving_certificate=certificate,
         metrics=metrics,
         requests=tuple(requests),
+        read_at=read_at,
     )
 
 
@@ -102,8 +104,11 @@ def _lists(
     say: Callable[[str], None],
     requests: list[RequestTime],
     cache: Cache | None,
+    read_at: dict[str, datetime],
 ) -> tuple[dict[str, list[Resource]], dict[str, BadItems], set[ListCall]]:
-    """Every list, from the watch cache where it keeps one, else read now (pages.py)."""
+    """Every list, from the watch cache where it keeps one, else read now (pages.py); when each is
+    as of goes into ``read_at`` (a cache: the server's time when it was read, by this machine's clock
+    since the last Date)."""
     cached: dict[ListCall, tuple[Resource, ...]] = {}
     cached_bad: dict[ListCall, BadItems] = {}
     unsynced: dict[ListCall, Gap] = {}
@@ -111,8 +116,11 @@ def _lists(
         cache.start(server)
         cached, cached_bad, unsynced = cache.read(transport.remaining)
         gaps += unsynced.values()
+        if timings.newest is not None and timings.local is not None:
+            now = timings.newest + (datetime.now(UTC) - timings.local)
+            read_at.update((call.label, now) for call in cached)
     calls = tuple(call for call in LISTS if call not in cached and call not in unsynced)
-    items, bad, failed = read_lists(transport, server, timings, gaps, say, requests, calls)
+    items, bad, failed = read_lists(transport, server, timings, gaps, say, requests, calls, read_at)
     for call, objects in cached.items():
         items.setdefault(call.resource, []).extend(objects)
         if call in cached_bad:

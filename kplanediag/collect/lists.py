@@ -38,6 +38,7 @@ import msgspec
 from kplanediag.collect.errors import ListFailed
 from kplanediag.snapshot.decode import PAGE_DECODER, BadItems, ItemDecoder
 from kplanediag.snapshot.kinds import Resource
+from kplanediag.snapshot.model import list_label
 from kplanediag.snapshot.registry import KIND_SPECS
 
 PAGE_SIZE = 2000
@@ -68,7 +69,7 @@ class ListCall:
         """How a gap names this call: the resource, with the namespace for namespaced calls."""
         parts = self.path.split("/")
         if "namespaces" in parts:
-            return f"{self.resource} ({parts[parts.index('namespaces') + 1]})"
+            return list_label(self.resource, parts[parts.index("namespaces") + 1])
         return f"{self.resource} (warnings)" if ("fieldSelector", "type=Warning") in self.query else self.resource
 
 

@@ -10,6 +10,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from kplanediag.collect.answers import Response
 from kplanediag.collect.endpoints import Timings, in_thread
@@ -53,6 +54,7 @@ class Done:
     size: int  # bytes received
     wire: str  # the Content-Type of the last page
     slowest: float = 0.0  # seconds of the slowest page
+    read_at: datetime | None = None  # the API server's Date on the first page: the list is as of then
 
     def timing(self) -> RequestTime:
         kind = "list-namespaced" if "/namespaces/" in self.call.path else "list"
@@ -77,12 +79,14 @@ def fetch_pages(
     """Request every page of one list, queueing each body; ends with a Done. A request that got
     no byte back sets ``stalled``."""
     count, size, seconds, slowest, token, wire, seen = 0, 0, 0.0, 0.0, "", "", set()
+    read_at: datetime | None = None
     error: str | None = None
     accept = call.accept
     try:
         while not stop.is_set():
             response = transport.get(call.path, page_fields(token, server, call), accept)
             timings.saw(response)
+            read_at = read_at or response.server_time  # the continue pages come from the same snapshot
             count += 1
             seconds += response.seconds
             slowest = max(slowest, response.seconds)
@@ -111,7 +115,7 @@ def fetch_pages(
         error = str(exc)
     except Exception as exc:  # never a fetcher that dies without its Done: the run would wait for its deadline
         error = f"internal error: {type(exc).__name__}: {exc}"
-    _put(pages, Done(call, error, count, seconds, size, wire, slowest), stop)
+    _put(pages, Done(call, error, count, seconds, size, wire, slowest, read_at), stop)
 
 
 def _put(pages: queue.Queue[Page | Done], item: Page | Done, stop: threading.Event) -> None:
@@ -145,12 +149,14 @@ def read_lists(
     say: Callable[[str], None],
     requests: list[RequestTime],
     calls: tuple[ListCall, ...] = LISTS,
+    read_at: dict[str, datetime] | None = None,
 ) -> tuple[dict[str, list[Resource]], dict[str, BadItems], set[ListCall]]:
     """Every list: the objects by resource, the malformed items by resource, and the calls that failed
-    (each with its gap). Worker threads request the pages of each list (the next page is asked for as
-    soon as a page's continue token is read from its first bytes) and hand each body to this thread,
-    which decodes it into typed objects while the next ones are on the wire. A bounded queue keeps at
-    most QUEUE_PAGES pages in memory; no whole list body is ever held."""
+    (each with its gap); the time each complete list is as of goes into ``read_at`` by its label.
+    Worker threads request the pages of each list (the next page is asked for as soon as a page's
+    continue token is read from its first bytes) and hand each body to this thread, which decodes it
+    into typed objects while the next ones are on the wire. A bounded queue keeps at most QUEUE_PAGES
+    pages in memory; no whole list body is ever held."""
     unmap_freed_pages()
     items: dict[str, list[Resource]] = {call.resource: [] for call in calls}
     bad = {call.resource: BadItems(call.resource) for call in calls}
@@ -173,7 +179,8 @@ def read_lists(
     try:
         for call in calls:
             in_thread(functools.partial(fetch, call))
-        _drain(pages, transport, items, bad, PageDecoder(), failed, gaps, say, requests, calls)
+        times = read_at if read_at is not None else {}
+        _drain(pages, transport, items, bad, PageDecoder(), failed, gaps, say, requests, calls, times)
     finally:
         stop.set()  # on any exception, let the fetchers end instead of waiting on a full queue
     return items, bad, failed
@@ -190,6 +197,7 @@ def _drain(
     say: Callable[[str], None],
     requests: list[RequestTime],
     calls: tuple[ListCall, ...],
+    read_at: dict[str, datetime],
 ) -> None:
     """Decode pages as they arrive until every list call has said it is done, or the deadline."""
     broken: set[ListCall] = set()  # calls whose page could not be decoded: their later pages are dropped
@@ -213,6 +221,8 @@ def _drain(
                 failed.add(call)
                 if call not in broken:
                     gaps.append(Gap(source=call.label, reason=error))
+            if item.read_at is not None and not error:
+                read_at[call.label] = item.read_at
             say(f"{call.path}: {item.describe()}" + (f": {error}" if error else ""))
             continue
         if call in broken:

@@ -62,6 +62,7 @@ class _Body(Record, frozen=True):
     metrics: ServerMetrics | None = None
     requests: tuple[RequestTime, ...] = ()
     local_clock: str | None = None
+    read_at: dict[str, datetime] = msgspec.field(default_factory=dict)
 
 
 class _KindOnly(msgspec.Struct):
@@ -117,6 +118,7 @@ def _from_body(data: bytes) -> Snapshot:
         metrics=body.metrics,
         local_clock=parse_time(body.local_clock) if body.local_clock else None,
         requests=body.requests,
+        read_at=body.read_at,
     )
 
 

@@ -156,6 +156,15 @@ class Snapshot(Record, frozen=True):
     # this machine's clock when the API server's Date said collected_at (live runs): the two clocks
     # are compared by the analysis (analysis/clock.py); None for files and older snapshots
     local_clock: datetime | None = None
+    # the API server's time each list's objects are as of, by its label (list_label): the Date of its
+    # first page, or when serve read its watch cache. A list read 40 s before the end of a slow
+    # collection is 40 s older than collected_at; Leases are judged by it. Empty: files, older snapshots
+    read_at: dict[str, datetime] = msgspec.field(default_factory=dict)
+
+    def read_time(self, resource: str, namespace: str | None = None) -> datetime:
+        """When a list's objects were read: its ``read_at``, else (and never after) ``collected_at``."""
+        read = self.read_at.get(list_label(resource, namespace))
+        return self.collected_at if read is None else min(read, self.collected_at)
 
     def has(self, resource: str) -> bool:
         """Whether a list was collected (it may be empty)."""
@@ -186,6 +195,11 @@ class Snapshot(Record, frozen=True):
     apiservices = Items(APIService)
     csrs = Items(CertificateSigningRequest)
     events = Items(Event)
+
+
+def list_label(resource: str, namespace: str | None = None) -> str:
+    """How one list call is named in gaps and ``read_at``: ``pods``, ``leases (kube-node-lease)``."""
+    return f"{resource} ({namespace})" if namespace else resource
 
 
 def parse_health_body(body: str) -> tuple[HealthCheck, ...]:

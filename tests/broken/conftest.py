@@ -136,6 +136,7 @@ class Reply:
     raw: bytes | None = None  # these bytes instead of an HTTP answer, then the connection closes
     content_length: int | None = None  # a Content-Length other than the body's (then the connection closes)
     watch: float = 0.0  # > 0: a watch: the body, then the connection held this many seconds and closed
+    date: str | None = None  # this answer's Date header (None: the server's)
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    reply_date: str | None = None  # the Date of the answer being sent, if the reply has its own
+
     def date_time_string(self, timestamp: float | None = None) -> str:
-        return self.server.fake.date or super().date_time_string(timestamp)
+        return self.reply_date or self.server.fake.date or super().date_time_string(timestamp)
 
     def do_GET(self) -> None:
         fake = self.server.fake
@@ -201,6 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
         request = Request(parts.path, dict(parse_qsl(parts.query)), headers)
         fake.saw(request)
         reply = (fake.route(request) if fake.route else None) or healthy(request)
+        self.reply_date = reply.date
         if reply.delay:
             fake.closing.wait(reply.delay)
         if reply.hang:

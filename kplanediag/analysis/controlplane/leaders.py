@@ -47,7 +47,7 @@ def _by_lease(
             return _by_effect(idx, name, "Leases not in the input", findings, consequence), None
         return Base(Status.UNKNOWN, "leases not observed"), None
     if lease is not None:
-        state = lease_state(lease, idx.now)
+        state = lease_state(lease, idx.lease_now("kube-system"))
         evidence = (f"leader Lease kube-system/{name}: {state.describe()}",)
         if state.released:
             msg = f"{name} has no leader: Lease released ({state.describe()}){consequence}"

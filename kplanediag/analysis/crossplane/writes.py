@@ -47,9 +47,13 @@ def writes_stalled(idx: ClusterIndex) -> WritesStalled | None:
     identity = [lease for lease in leases if lease.labels.get(IDENTITY_LABEL) == "kube-apiserver"]
     if not identity:  # the proof that a running process could not write is missing
         return None
-    newest = max(lease.spec.renew_time for lease in leases if lease.spec.renew_time is not None)
-    # measured at collection, when the API server was seen answering (not at a later --at)
-    age = (snap.collected_at - newest).total_seconds()
+    # measured when each list was read, the API server seen answering (not at a later --at, nor at the end
+    # of a slow collection)
+    age = min(
+        (snap.read_time("leases", lease.metadata.namespace) - lease.spec.renew_time).total_seconds()
+        for lease in leases
+        if lease.spec.renew_time is not None
+    )
     if age < policy("writes_stalled"):
         return None
     errors = snap.metrics.storage_errors if snap.metrics else {}

@@ -43,7 +43,7 @@ def lifecycle_controller_works(idx: ClusterIndex, dist: Distribution | None) -> 
     heartbeat may simply not have been re-judged: no evidence of skew."""
     lease = idx.lease("kube-system", "kube-controller-manager")
     if lease is not None:
-        return lease_state(lease, idx.now).fresh
+        return lease_state(lease, idx.lease_now("kube-system")).fresh
     return dist is not None and dist.mode == "managed" and idx.leases_seen("kube-system")
 
 
@@ -57,13 +57,14 @@ def heartbeat(idx: ClusterIndex, node: Node, ready: str, dist: Distribution | No
     if lease is None:
         present = any(ns == NODE_LEASES for ns, _ in idx.leases)
         return Heartbeat(Beat.MISSING if present else Beat.UNREAD)
-    state = lease_state(lease, idx.now)
+    state = lease_state(lease, idx.lease_now(NODE_LEASES))
     text = f"heartbeat Lease {state.describe()}"
     renewed = lease.spec.renew_time or lease.spec.acquire_time
     duration = state.duration
     if renewed is not None and duration is not None:
         # against the API server's clock when it answered (an --at before the capture is no clock skew)
-        ahead = (renewed - max(idx.now, idx.snapshot.collected_at)).total_seconds()
+        read = max(idx.lease_now(NODE_LEASES), idx.snapshot.read_time("leases", NODE_LEASES))
+        ahead = (renewed - read).total_seconds()
         if ahead > duration:
             return Heartbeat(Beat.AHEAD, f"heartbeat Lease renewed {ahead:.0f}s in the future", ahead)
     if state.fresh:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from kplanediag.analysis.leases import lease_now
 from kplanediag.snapshot import Snapshot
 from kplanediag.snapshot.kinds import (
     Condition,
@@ -62,7 +63,7 @@ def fail_nodes(snap: Snapshot, names: set[str], now: datetime) -> Snapshot:
     def lease(item: object) -> object:
         assert isinstance(item, Lease)
         if item.metadata.namespace == "kube-node-lease" and item.metadata.name in names:
-            return stale_by(item, now)
+            return stale_by(item, lease_now(snap, now, "kube-node-lease"))
         return item
 
     ips = {
@@ -134,6 +135,8 @@ def stale_leases(snap: Snapshot, keys: set[tuple[str, str]], now: datetime) -> S
 
     def lease(item: object) -> object:
         assert isinstance(item, Lease)
-        return stale_by(item, now) if (item.metadata.namespace, item.metadata.name) in keys else item
+        if (item.metadata.namespace, item.metadata.name) not in keys:
+            return item
+        return stale_by(item, lease_now(snap, now, item.metadata.namespace))
 
     return _resources(snap, leases=_map(snap.resources.of(Lease), lease))
