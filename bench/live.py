@@ -84,6 +84,8 @@ class Sample:
     code: int
     stdout_bytes: int
     stderr_tail: str = ""
+    cpu: float = 0.0  # the tool's own CPU seconds (user and system)
+    machine_cpu: float = 0.0  # every process's CPU seconds meanwhile: the tool's and the cluster's
 
 
 @dataclass
@@ -115,6 +117,8 @@ class Tool:
                 "max": round(max(walls), 4),
                 "peakRss": max(s.rss for s in self.samples),
                 "ratioToLimit": round(median / limit, 3) if limit else None,
+                "cpuMedian": round(statistics.median(s.cpu for s in self.samples), 3),
+                "machineCpuMedian": round(statistics.median(s.machine_cpu for s in self.samples), 3),
             }
         return out
 
@@ -122,7 +126,7 @@ class Tool:
 def measure(cmd: Sequence[str], env: dict[str, str] | None = None, timeout: float = TIMEOUT) -> tuple[Sample, str]:
     """Run one child to its end: wall time, and its own peak RSS (bench/measure.py)."""
     got = honest_measure(cmd, env, timeout, ROOT)
-    return Sample(got.wall, got.rss, got.code, got.size, got.tail), got.head
+    return Sample(got.wall, got.rss, got.code, got.size, got.tail, got.cpu, got.machine_cpu), got.head
 
 
 def run_tools(tools: list[Tool], runs: int, warmup: int) -> None:
@@ -191,11 +195,13 @@ def print_size(size: int, tools: list[Tool], figures: dict[str, dict[str, Any]])
     for tool in tools:
         f = figures[tool.name]
         if "median" not in f:
-            rows.append([tool.name, "FAILED", "", "", ""])
+            rows.append([tool.name, "FAILED", "", "", "", "", ""])
             continue
         ratio = f"{f['ratioToLimit']:.2f}x" if f.get("ratioToLimit") else "-"
-        rows.append([tool.name, f"{f['median']:.2f} s", f"{f['min']:.2f}-{f['max']:.2f} s", mb(f["peakRss"]), ratio])
-    print(table(rows, ["tool", "wall median", "min-max", "peak RSS", "vs limit"]))
+        cpu = [f"{f['cpuMedian']:.2f} s", f"{f['machineCpuMedian']:.2f} s"]
+        wall = [f"{f['median']:.2f} s", f"{f['min']:.2f}-{f['max']:.2f} s"]
+        rows.append([tool.name, *wall, mb(f["peakRss"]), ratio, *cpu])
+    print(table(rows, ["tool", "wall median", "min-max", "peak RSS", "vs limit", "own CPU", "machine CPU"]))
 
 
 def go_list_popeye() -> str:

@@ -35,6 +35,7 @@ from typing import Any
 from bench.fill import VIAS, fill
 from bench.live import DECODED, JSON_OUT, LIMIT, RESULTS, ROOT, Tool, count, kpd, limit_cmd, mb, print_size, run_tools
 from bench.peers import OK, PREFIX, PeerError, parse_peer, peer_command
+from bench.quiet import settle
 from bench.serve import status_kib
 from kplanediag import __version__
 from kplanediag.collect.lists import PAGE_SIZE
@@ -165,7 +166,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per tool (median; default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
-    parser.add_argument("--settle", type=float, default=30, help="seconds to let controllers quiet down")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=300,
+        help="at most this many seconds waiting for the controller-manager's queues to empty (default 300)",
+    )
     parser.add_argument("--fill", choices=VIAS, default="etcd", help="clone into etcd (default) or create via the API")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept cluster (its pods stay; the bench grows)")
@@ -233,9 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 doc["fill"][str(size)] = {"asIs": True}
             else:
                 doc["fill"][str(size)] = fill(cluster, size, via=args.fill)
-                time.sleep(args.settle)
+            quiet = settle(cluster, args.settle)
             print(f"\n== {size:,} pods on {args.nodes:,} nodes", flush=True)
             by_size[size] = doc["bySize"][str(size)] = measure_size(cluster, size, args.runs, args.warmup, args.peers)
+            by_size[size]["settle"] = quiet
             out.write_text(json.dumps(doc, indent=1) + "\n")  # after every size: a partial run keeps its figures
     except labctl.LabError as exc:
         print(f"bench: the scale cluster failed: {exc}", file=sys.stderr)
