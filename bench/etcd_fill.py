@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lab.labctl import LabError, component_pid, kubectl, log, start_component, stop_component
-from lab.scale import NAMESPACE, ScaleCluster
+from lab.scale import NAMESPACE, PER_NAMESPACE, ScaleCluster, namespace_for
 from lab.scale import pods as objects
 
 TEMPLATE = 0  # the serial of the workload made through the API
@@ -152,10 +152,11 @@ class Cloner:
         for uid in self.uids:
             text = text.replace(uid, str(uuid.uuid4()))
         text = text.replace(objects.template_hash(self.name), objects.template_hash(name)).replace(self.name, name)
+        text = text.replace(f'"namespace":"{NAMESPACE}"', f'"namespace":"{namespace_for(serial)}"')
         placed = {objects.pod_name(name, r): self._place(serial * self.per + r) for r in range(self.per)}
         for prefix, obj in zip(self.prefixes, json.loads(text), strict=True):
             self._set_pods(obj, placed)
-            key = f"{prefix}/{NAMESPACE}/{obj['metadata']['name']}"
+            key = f"{prefix}/{obj['metadata']['namespace']}/{obj['metadata']['name']}"
             yield key, json.dumps(obj, separators=(",", ":")).encode()
 
     def _place(self, index: int) -> tuple[str, str, str]:
@@ -226,18 +227,28 @@ def clone(cluster: ScaleCluster, serials: range, per: int, nodes: list[str]) -> 
     return {"etcdSeconds": round(seconds, 1), "etcdObjects": total, "etcdTransactions": txns}
 
 
+def shrink_ranges(prefix: str, target: int) -> list[tuple[str, str]]:
+    """The etcd key ranges of one kind's objects of workloads ``target`` on: the rest of its namespace
+    (names from ``app-<target>``; "." sorts after "-"), then every later ``bench-NNN`` namespace (they
+    sort before ``bench/``, ``bench.`` after all of them; NNN has three digits)."""
+    ns, later = namespace_for(target), namespace_for((target // PER_NAMESPACE + 1) * PER_NAMESPACE)
+    first = objects.workload_name(target)
+    return [(f"{prefix}/{ns}/{first}", f"{prefix}/{ns}/app."), (f"{prefix}/{later}/", f"{prefix}/{NAMESPACE}.")]
+
+
 def shrink(cluster: ScaleCluster, target: int) -> dict[str, float | int]:
-    """Delete every workload from serial ``target`` on, straight from etcd (one range per kind, its
-    names sorting after ``app-<target>``), with the controller-manager held."""
+    """Delete every workload from serial ``target`` on, straight from etcd (one range per kind: its
+    names sorting after ``app-<target>`` in its namespace, then every later bench namespace's), with the
+    controller-manager held. The namespaces stay, empty."""
     url = etcd_url(cluster)
     first = objects.workload_name(target)
     t0 = time.monotonic()
     deleted = 0
     with held_controller_manager(cluster):
         for _, _, prefix in KINDS:
-            start, end = f"{prefix}/{NAMESPACE}/{first}", f"{prefix}/{NAMESPACE}/app."  # "." sorts after "-"
-            answer = etcd_call(url, "/v3/kv/deleterange", {"key": _b64(start), "range_end": _b64(end)})
-            deleted += int(answer.get("deleted", 0))
+            for start, end in shrink_ranges(prefix, target):
+                answer = etcd_call(url, "/v3/kv/deleterange", {"key": _b64(start), "range_end": _b64(end)})
+                deleted += int(answer.get("deleted", 0))
     seconds = time.monotonic() - t0
     log(f"{cluster.name}: {deleted:,} objects of workloads {first} on deleted from etcd in {seconds:.1f} s")
     return {"etcdSeconds": round(seconds, 1), "etcdDeleted": deleted}

@@ -27,8 +27,17 @@ from typing import Any
 
 from bench import etcd_fill
 from bench.limit import Endpoint, endpoint
-from lab.labctl import LabError, cache_root, log, wait_for
-from lab.scale import BENCH, NAMESPACE, PER_DEPLOYMENT, ScaleCluster, column, deployments_for, workload_state
+from lab.labctl import LabError, cache_root, kubectl, log, wait_for
+from lab.scale import (
+    BENCH,
+    PER_DEPLOYMENT,
+    ScaleCluster,
+    bench_namespace,
+    column,
+    deployments_for,
+    namespace_for,
+    workload_state,
+)
 from lab.scale import pods as objects
 
 KCM = "kube-controller-manager"
@@ -68,7 +77,7 @@ class Creator:
 
     def create(self, kind: str, obj: dict[str, Any]) -> str:
         """Create ``obj``; its uid."""
-        path = objects.paths()[kind]
+        path = objects.paths(obj["metadata"]["namespace"])[kind]
         body = json.dumps(obj, separators=(",", ":")).encode()
         for attempt in range(RETRIES):
             status, answer = self._send("POST", path, body)
@@ -100,8 +109,27 @@ def node_names(cluster: ScaleCluster) -> list[str]:
 
 
 def workloads(cluster: ScaleCluster) -> int:
-    names = column(cluster, "deployments", "-n", NAMESPACE, jsonpath='{range .items[*]}{.metadata.name}{"\\n"}{end}')
-    return len(names)
+    names = column(cluster, "deployments", "-A", jsonpath='{range .items[*]}{.metadata.namespace}{"\\n"}{end}')
+    return sum(1 for ns in names if bench_namespace(ns))
+
+
+def ensure_namespaces(cluster: ScaleCluster, serials: range) -> None:
+    """The namespaces of workloads ``serials`` (bench/fill.py's objects there need them; the API's
+    need their default ServiceAccount too, which the controller-manager makes)."""
+    wanted = sorted({namespace_for(s) for s in serials})
+    have = set(column(cluster, "namespaces", jsonpath='{range .items[*]}{.metadata.name}{"\\n"}{end}'))
+    missing = [ns for ns in wanted if ns not in have]
+    if missing:
+        items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in missing]
+        kubectl(cluster, "apply", "-f", "-", input_=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+        log(f"{cluster.name}: {len(missing)} namespaces created")
+
+    def accounts() -> bool:
+        found = column(cluster, "serviceaccounts", "-A", "--field-selector=metadata.name=default",
+                       jsonpath='{range .items[*]}{.metadata.namespace}{"\\n"}{end}')  # fmt: skip
+        return set(wanted) <= set(found)
+
+    wait_for(f"the default ServiceAccount in {len(wanted)} namespaces", accounts, 300, 2)
 
 
 def create_all(cluster: ScaleCluster, serials: range, per: int, progress: Callable[[int], None]) -> int:
@@ -144,6 +172,7 @@ def fill(cluster: ScaleCluster, pods: int, per: int = PER_DEPLOYMENT, via: str =
     if have > target:
         cloned = etcd_fill.shrink(cluster, target)
     else:
+        ensure_namespaces(cluster, range(have, target))
         cloned = etcd_fill.clone(cluster, range(have, target), per, node_names(cluster))
     wait_ready(cluster, target, pods, 600 + pods / 100)
     wait_leader(cluster)
@@ -175,6 +204,7 @@ def fill_api(cluster: ScaleCluster, target: int, per: int) -> dict[str, float | 
         if done % step == 0:
             log(f"{cluster.name}: {(have + done) * per} pods created ({time.monotonic() - t0:.0f} s)")
 
+    ensure_namespaces(cluster, range(have, target))
     t0 = time.monotonic()
     with etcd_fill.held_controller_manager(cluster):
         requests = create_all(cluster, range(have, target), per, progress)

@@ -100,7 +100,7 @@ def relist(kubeconfig: Path, relay: Relay, runs: int = 3) -> list[int]:
 
 
 def churn(cluster: scale.ScaleCluster, stop: threading.Event, pods: int, per_second: float = 1.0) -> list[int]:
-    """Delete one bench pod per second (its ReplicaSet replaces it) until ``stop``; returns the count.
+    """Delete one pod of namespace bench per second (its ReplicaSet replaces it) until ``stop``; the count.
     The names are listed; where listing 30,000 pods through kubectl takes too long on a loaded
     machine, they are the names bench/fill.py gave (a replaced one is gone: its delete is not counted)."""
     done = [0]
@@ -110,7 +110,8 @@ def churn(cluster: scale.ScaleCluster, stop: threading.Event, pods: int, per_sec
             names = scale.column(cluster, "pods", "-n", scale.NAMESPACE, jsonpath="{.items[*].metadata.name}")
         except (labctl.LabError, subprocess.TimeoutExpired):
             per = scale.PER_DEPLOYMENT
-            names = [pod_name(workload_name(s), r) for s in range(pods // per) for r in range(per)]
+            serials = range(min(pods // per, scale.PER_NAMESPACE))  # the workloads in namespace bench
+            names = [pod_name(workload_name(s), r) for s in serials for r in range(per)]
         random.shuffle(names)
         return names
 

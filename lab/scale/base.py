@@ -19,6 +19,21 @@ from lab.labctl import kubectl, run
 # than the half hour their default 20 QPS would take. kwok manages every node (``manage-all-nodes``).
 BENCH = "kplanediag-bench"
 NAMESPACE = "bench"
+# bench/fill.py's workloads, this many to a namespace (1,000 pods): the disruption controller lists a
+# PDB's namespace's pods on every sync, so 3,000 PDBs among 30,000 pods of one namespace kept it busy on
+# a core for most of an hour after each fill, and the machine never quiet enough to measure
+PER_NAMESPACE = 100
+
+
+def namespace_for(serial: int) -> str:
+    """Workload ``serial``'s namespace: ``bench`` for the first PER_NAMESPACE, then ``bench-001``..."""
+    return NAMESPACE if serial < PER_NAMESPACE else f"{NAMESPACE}-{serial // PER_NAMESPACE:03d}"
+
+
+def bench_namespace(name: str) -> bool:
+    return name == NAMESPACE or (name.startswith(f"{NAMESPACE}-") and name[len(NAMESPACE) + 1 :].isdigit())
+
+
 PER_DEPLOYMENT = 10
 CLIENT_QPS = "500"  # controller-manager and scheduler (default 20 and 50)
 CLIENT_BURST = "1000"

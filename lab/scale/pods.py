@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from lab.scale.base import NAMESPACE
+from lab.scale.base import namespace_for
 
 # the alphabet of the controllers' generated suffixes (k8s.io/apimachinery rand.SafeEncodeString)
 ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -61,8 +61,13 @@ def _owner(kind: str, name: str, uid: str) -> dict[str, Any]:
     }
 
 
+def serial_of(name: str) -> int:
+    """The workload serial in a workload's or its objects' name (``app-000123``, ``app-000123-...``)."""
+    return int(name.split("-")[1])
+
+
 def _meta(name: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
-    return {"name": name, "namespace": NAMESPACE, "labels": labels, **extra}
+    return {"name": name, "namespace": namespace_for(serial_of(name)), "labels": labels, **extra}
 
 
 def deployment(name: str, replicas: int) -> dict[str, Any]:
@@ -147,9 +152,9 @@ def pdb(name: str) -> dict[str, Any]:
     }
 
 
-def paths() -> dict[str, str]:
-    """Where each kind is created (POST), in the bench namespace."""
-    ns = f"namespaces/{NAMESPACE}"
+def paths(namespace: str) -> dict[str, str]:
+    """Where each kind is created (POST), in one of the bench's namespaces."""
+    ns = f"namespaces/{namespace}"
     return {
         "Deployment": f"/apis/apps/v1/{ns}/deployments",
         "ReplicaSet": f"/apis/apps/v1/{ns}/replicasets",

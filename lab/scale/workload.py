@@ -6,7 +6,7 @@ import subprocess
 import time
 
 from lab.labctl import LabError, log, wait_for
-from lab.scale.base import NAMESPACE, PER_DEPLOYMENT, RESOURCES, ScaleCluster, column, kwokctl
+from lab.scale.base import NAMESPACE, PER_DEPLOYMENT, RESOURCES, ScaleCluster, bench_namespace, column, kwokctl
 
 
 def ready_nodes(cluster: ScaleCluster) -> tuple[int, int]:
@@ -42,25 +42,25 @@ def deployments_for(pods: int, per_deployment: int) -> int:
 
 
 def workload_state(cluster: ScaleCluster) -> tuple[int, int, int]:
-    """(Deployments, ready pods by their Deployments, ready endpoints) in the bench namespace."""
+    """(Deployments, ready pods by their Deployments, ready endpoints) in the bench namespaces."""
     ready = column(
         cluster,
         "deployments",
-        "-n",
-        NAMESPACE,
-        jsonpath='{range .items[*]}{.metadata.name}={.status.readyReplicas}{"\\n"}{end}',
+        "-A",
+        jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}={.status.readyReplicas}{"\\n"}{end}',
         timeout=300,
     )
     endpoints = column(
         cluster,
         "endpointslices",
-        "-n",
-        NAMESPACE,
-        jsonpath='{range .items[*]}{range .endpoints[*]}{.conditions.ready}{"\\n"}{end}{end}',
+        "-A",
+        jsonpath='{range .items[*]}{range .endpoints[*]}{.targetRef.namespace}/{.conditions.ready}{"\\n"}{end}{end}',
         timeout=300,
     )
+    ready = [r for r in ready if bench_namespace(r.split("/", 1)[0])]
     pods = sum(int(r.split("=", 1)[1] or 0) for r in ready)
-    return len(ready), pods, sum(1 for e in endpoints if e == "true")
+    in_bench = (e.split("/", 1) for e in endpoints)
+    return len(ready), pods, sum(1 for ns, *is_ready in in_bench if bench_namespace(ns) and is_ready == ["true"])
 
 
 def scale_pods(

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bench import etcd_fill
+from lab import scale
 from lab.scale import pods as objects
 
 DATA = Path(__file__).parent / "data" / "bench" / "workload-0.json"
@@ -45,13 +46,15 @@ def test_a_clone_has_its_own_names_under_the_apiservers_keys() -> None:
     text = json.dumps(list(objs.values()))
     assert "app-000000" not in text
     assert objects.template_hash("app-000000") not in text
+    assert '"namespace": "bench"' not in text  # metadata and every targetRef: its own namespace
+    assert text.count('"namespace": "bench-012"') == 16 + 2 * 10  # 16 objects, 10 pods in two endpoint lists
     for key, obj in objs.items():
-        assert obj["metadata"]["namespace"] == "bench"
-        assert key.endswith(f"/bench/{obj['metadata']['name']}")
+        assert obj["metadata"]["namespace"] == "bench-012"
+        assert key.endswith(f"/bench-012/{obj['metadata']['name']}")
         assert obj["metadata"]["name"].startswith(name)
     pods = {o["metadata"]["name"] for o in objs.values() if o["kind"] == "Pod"}
     assert pods == {objects.pod_name(name, r) for r in range(10)}
-    keys = {k.rsplit("/bench/", 1)[0] for k in objs}
+    keys = {k.rsplit("/bench-012/", 1)[0] for k in objs}
     assert keys == {prefix for _, _, prefix in etcd_fill.KINDS}
 
 
@@ -122,3 +125,32 @@ def test_a_template_that_is_not_bench_fills_is_refused() -> None:
     pod["metadata"]["name"] = "app-000000-somethingelse"
     with pytest.raises(etcd_fill.EtcdFillError, match=r"bench/fill\.py's names"):
         etcd_fill.Cloner(wrong, 10, NODES)
+
+
+def test_workloads_fill_namespaces_of_a_hundred_in_key_order() -> None:
+    assert [scale.namespace_for(s) for s in (0, 99, 100, 1234, 14999)] == [
+        "bench",
+        "bench",
+        "bench-001",
+        "bench-012",
+        "bench-149",
+    ]
+    assert all(scale.bench_namespace(n) for n in ("bench", "bench-001", "bench-149"))
+    assert not any(scale.bench_namespace(n) for n in ("kube-system", "bench-x", "benchmark", "kplanediag"))
+
+
+@pytest.mark.parametrize("target", [0, 30, 100, 150, 2999])
+def test_shrinking_deletes_exactly_the_workloads_from_the_target_on(target: int) -> None:
+    prefix = "/registry/pods"
+    keys = [
+        k
+        for s in range(0, 3000, 7)
+        for k in (f"{prefix}/{scale.namespace_for(s)}/{objects.pod_name(objects.workload_name(s), 0)}",)
+    ]
+    ranges = etcd_fill.shrink_ranges(prefix, target)
+    gone = {k for k in keys for start, end in ranges if start <= k < end}
+    kept = {k for k in keys if objects.serial_of(k.rsplit("/", 1)[1]) < target}
+    assert gone == set(keys) - kept
+    assert f"{prefix}/kube-system/x" not in {
+        k for start, end in ranges for k in [f"{prefix}/kube-system/x"] if start <= k < end
+    }
