@@ -129,16 +129,16 @@ def pod_ips(index: int) -> tuple[str, str]:
 
 
 class Cloner:
-    """Workload ``serial``'s objects from the template's JSON text: names, hash and uids replaced as
-    text, then each pod's node and IPs (and their endpoints') set by pod."""
+    """Workload ``serial``'s objects from the template's JSON text: names, hash, uids and namespace
+    replaced as text, then each pod's node and IPs (and their endpoints') set by pod."""
 
     def __init__(self, parts: list[tuple[str, dict[str, Any]]], per: int, nodes: list[str]) -> None:
         self.per, self.nodes = per, nodes
         self.name = objects.workload_name(TEMPLATE)
-        self.pod_names = [objects.pod_name(self.name, r) for r in range(per)]
-        by_name = {o["metadata"]["name"]: o for p, o in parts if p == "/registry/pods"}
-        if set(by_name) != set(self.pod_names):
-            raise EtcdFillError(f"the template's pods are {sorted(by_name)}, not bench/fill.py's names")
+        # bench/fill.py's names, or its ReplicaSet's (serve's bench replaces pods): clone r is pod r of these
+        self.pod_names = sorted(o["metadata"]["name"] for p, o in parts if p == "/registry/pods")
+        if len(self.pod_names) != per or not all(n.startswith(f"{self.name}-") for n in self.pod_names):
+            raise EtcdFillError(f"the template's pods are {self.pod_names}, not {per} pods of {self.name}")
         self.uids = [o["metadata"]["uid"] for _, o in parts]
         self.prefixes = [p for p, _ in parts]
         self.text = json.dumps([o for _, o in parts], separators=(",", ":"))

@@ -122,9 +122,11 @@ def test_batches_keep_under_etcds_limits() -> None:
 def test_a_template_that_is_not_bench_fills_is_refused() -> None:
     wrong = parts()
     pod = next(o for _, o in wrong if o["kind"] == "Pod")
-    pod["metadata"]["name"] = "app-000000-somethingelse"
-    with pytest.raises(etcd_fill.EtcdFillError, match=r"bench/fill\.py's names"):
+    pod["metadata"]["name"] = "web-7d4b9c-somethingelse"  # not a pod of workload app-000000
+    with pytest.raises(etcd_fill.EtcdFillError, match="not 10 pods of app-000000"):
         etcd_fill.Cloner(wrong, 10, NODES)
+    with pytest.raises(etcd_fill.EtcdFillError, match="not 11 pods of app-000000"):
+        etcd_fill.Cloner(parts(), 11, NODES)
 
 
 def test_workloads_fill_namespaces_of_a_hundred_in_key_order() -> None:
@@ -154,3 +156,19 @@ def test_shrinking_deletes_exactly_the_workloads_from_the_target_on(target: int)
     assert f"{prefix}/kube-system/x" not in {
         k for start, end in ranges for k in [f"{prefix}/kube-system/x"] if start <= k < end
     }
+
+
+def test_a_template_whose_pods_were_replaced_still_clones_whole_workloads() -> None:
+    """serve's bench deletes pods of namespace bench; their ReplicaSet's replacements have other names."""
+    text = json.dumps(parts())
+    old = sorted(o["metadata"]["name"] for p, o in parts() if p == "/registry/pods")
+    for r, name in enumerate(old):
+        text = text.replace(name, f"app-000000-{objects.template_hash('app-000000')}-zz{r:03d}")
+    replaced = [(p, o) for p, o in json.loads(text)]
+    objs = {k: json.loads(v) for k, v in etcd_fill.Cloner(replaced, 10, NODES).objects(42)}
+    name = objects.workload_name(42)
+    pods = {o["metadata"]["name"] for o in objs.values() if o["kind"] == "Pod"}
+    assert pods == {objects.pod_name(name, r) for r in range(10)}
+    (slice_,) = [o for o in objs.values() if o["kind"] == "EndpointSlice"]
+    assert {e["targetRef"]["name"] for e in slice_["endpoints"]} == pods
+    assert "zz0" not in json.dumps(list(objs.values()))
