@@ -69,7 +69,24 @@ def test_service_and_pdb_select_the_workload() -> None:
     pod = objects.pod("app-000003", "uid", 0, "n")
     assert svc["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
     assert pdb["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
-    assert objects.paths()["Pod"] == "/api/v1/namespaces/bench/pods"
+    assert {svc["metadata"]["namespace"], pdb["metadata"]["namespace"], pod["metadata"]["namespace"]} == {"bench"}
+    assert objects.paths("bench")["Pod"] == "/api/v1/namespaces/bench/pods"
+
+
+def test_a_workloads_objects_share_its_namespace_of_a_hundred_workloads() -> None:
+    for serial, ns in ((99, "bench"), (100, "bench-001"), (12345, "bench-123")):
+        name = objects.workload_name(serial)
+        made = [
+            objects.deployment(name, 10),
+            objects.replicaset(name, "uid", 10),
+            objects.pod(name, "uid", 3, "n"),
+            objects.service(name),
+            objects.pdb(name),
+        ]
+        assert {o["metadata"]["namespace"] for o in made} == {ns}
+    assert objects.paths("bench-001")["PodDisruptionBudget"] == (
+        "/apis/policy/v1/namespaces/bench-001/poddisruptionbudgets"
+    )
 
 
 def test_pods_spread_evenly_and_a_workload_over_distinct_nodes() -> None:
